@@ -1,0 +1,91 @@
+//! # webserver3f — survive EINTR (but signals do not queue)
+//!
+//! **What it shows.** webserver3e with one fix: when `accept(2)` fails with
+//! EINTR, go round the loop and call it again. The server now survives its
+//! children exiting. Its handler still calls `wait(2)` once per SIGCHLD, and
+//! that is the next bug: standard signals do not queue. While one SIGCHLD is
+//! pending, more children exiting add nothing, so a burst of exits delivers
+//! fewer signals than there are children, and the rest stay zombies.
+//!
+//! Note that the listen queue also changed: 1024, as in the original
+//! webserver3f.py. With 3e's 5, a burst of 128 clients overflows the queue.
+//!
+//! **See it.** Start it, run `cargo run --bin client3 -- --max-clients 128`,
+//! then `ps -o pid,stat,cmd --ppid $(pgrep -x webserver3f) | grep -c Z`:
+//! some children are still zombies, though every client was answered.
+//!
+//! **Next.** `webserver3g` reaps every child that has exited each time the
+//! handler runs.
+
+use clap::Parser;
+use lsbaws::cli::ServerArgs;
+use lsbaws::hello::handle_request;
+use lsbaws::report::{die, OrDie};
+use nix::errno::Errno;
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::socket::accept;
+use nix::sys::wait::wait;
+use nix::unistd::{close, fork, ForkResult};
+
+/// Length of the listen queue, as in the original webserver3f.py.
+const REQUEST_QUEUE_SIZE: i32 = 1024;
+
+/// Part 3, step f: restart accept() on EINTR; one wait() per signal.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+// ANCHOR: handler
+/// Runs when a child exits (async-signal-safe calls only, as in 3e).
+/// One wait() per signal: if several children exited while one SIGCHLD was
+/// pending, only one of them is reaped.
+extern "C" fn grim_reaper(_signal: libc::c_int) {
+    let saved_errno = Errno::last_raw();
+    let _ = wait();
+    Errno::set_raw(saved_errno);
+}
+// ANCHOR_END: handler
+
+// ANCHOR: main
+fn main() {
+    let args = Args::parse();
+    let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
+
+    let on_sigchld = SigAction::new(
+        SigHandler::Handler(grim_reaper),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: grim_reaper only calls wait(2) and reads/writes errno, all
+    // async-signal-safe, and it touches no memory the main code uses.
+    unsafe { sigaction(Signal::SIGCHLD, &on_sigchld) }.or_die("sigaction(SIGCHLD)");
+
+    loop {
+        // ANCHOR: accept
+        let client_connection = match accept(&listen_socket) {
+            Ok(client_connection) => client_connection,
+            // The SIGCHLD handler interrupted accept(): not an error, just
+            // call accept() again.
+            Err(Errno::EINTR) => continue,
+            Err(errno) => die("accept()", errno),
+        };
+        // ANCHOR_END: accept
+        // SAFETY: this process is single-threaded, so the child cannot inherit
+        // a lock or allocator state held by another thread at the fork.
+        match unsafe { fork() }.or_die("fork()") {
+            ForkResult::Child => {
+                let _ = close(listen_socket);
+                handle_request(&client_connection, args.server.quiet);
+                let _ = close(client_connection);
+                std::process::exit(0);
+            }
+            ForkResult::Parent { .. } => {
+                let _ = close(client_connection);
+            }
+        }
+    }
+}
+// ANCHOR_END: main

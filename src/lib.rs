@@ -1,0 +1,33 @@
+//! # lsbaws — Let's Build A Web Server, in Rust
+//!
+//! The plumbing that every server in the series shares, so that each binary
+//! in `bins/` can show only the syscalls of its own lesson:
+//!
+//! * [`cli`] — the flags every server takes (`--host`, `--port`, `--backlog`,
+//!   `--quiet`), parsed with clap.
+//! * [`net`] — `socket`, `bind`, `listen` and the `Serving HTTP on port N ...`
+//!   banner. Part 1 (`webserver1`) spells these syscalls out; from Part 3 on
+//!   the servers call [`net::listen`].
+//! * [`hello`] — read a request, print it, answer `Hello, World!` in a valid
+//!   HTTP/1.1 response.
+//! * [`report`] — turn a failed syscall into one clear line and an exit
+//!   status: `webserver3e: accept() failed: EINTR: Interrupted system call — …`.
+//! * [`harness`] — start a server or client in its own process group under
+//!   resource limits, wait for its banner, inspect it through `/proc`, and
+//!   kill and reap it and everything it forked. The integration tests and the
+//!   `lab` checker use this one implementation.
+//!
+//! The lab targets Linux: the servers use `fork(2)`, `sigaction(2)` and
+//! `epoll(7)`, and the harness reads `/proc`.
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "lsbaws targets Linux: its lessons use fork(2), SIGCHLD, epoll(7) and /proc. \
+     Run it in a Linux VM or container."
+);
+
+pub mod cli;
+pub mod harness;
+pub mod hello;
+pub mod net;
+pub mod report;
