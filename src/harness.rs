@@ -1,1 +1,597 @@
-pub fn _placeholder() {}
+//! Start a server the way a student would, push it, look at it through
+//! `/proc`, and clean up after it.
+//!
+//! The integration tests in `tests/` (and, later, the `lab` checker) use
+//! this one implementation:
+//!
+//! * [`Launch`] starts a binary of this package in its own process group,
+//!   with the resource limits a shell's `ulimit -n` / `ulimit -u` would set
+//!   (applied with `setrlimit(2)` in the child, just before `exec`) and,
+//!   optionally, as another user. Its stdout and stderr go to files, not
+//!   pipes: forked children inherit them, and a pipe would keep a reader
+//!   waiting on the children long after the server is gone.
+//! * [`Server`] waits for the `Serving HTTP on port N ...` line (never a
+//!   fixed sleep), then answers questions a student would ask with `ps` and
+//!   `ls /proc/PID/fd`: which children are zombies, how many descriptors
+//!   are open, did it exit and with what message.
+//! * Dropping a [`Server`] kills its whole process group and reaps every
+//!   process in it, so no test leaves a server, a child or a zombie behind.
+//! * [`client`] holds small HTTP client helpers that tell a response, an
+//!   EOF and a hang apart.
+
+use nix::errno::Errno;
+use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{Gid, Pid, Uid};
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to print its banner.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The directory cargo put this package's binaries in: the test executable
+/// lives in `target/<profile>/deps/`, the binaries one level up.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe: cannot locate the running test binary");
+    let dir = exe.parent().expect("the test binary has a parent directory");
+    if dir.ends_with("deps") {
+        dir.parent().expect("deps/ has a parent").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// The path of one of this package's binaries (`webserver3d`, `client3`).
+pub fn bin_path(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+/// A private scratch directory, removed on drop.
+#[derive(Debug)]
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new(label: &str) -> io::Result<ScratchDir> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "lsbaws-{label}-{}-{n}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path)?;
+        Ok(ScratchDir(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How to start a server: which binary, which flags, under which limits.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    name: String,
+    args: Vec<OsString>,
+    open_files: Option<u64>,
+    processes: Option<u64>,
+    uid: Option<u32>,
+}
+
+impl Launch {
+    /// Start `name`, one of this package's binaries, with `--port 0` added
+    /// unless the arguments name a port themselves.
+    pub fn new(name: &str) -> Launch {
+        Launch {
+            name: name.to_string(),
+            args: Vec::new(),
+            open_files: None,
+            processes: None,
+            uid: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Launch {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Launch
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// `ulimit -n N`: RLIMIT_NOFILE, soft and hard.
+    pub fn limit_open_files(mut self, n: u64) -> Launch {
+        self.open_files = Some(n);
+        self
+    }
+
+    /// `ulimit -u N`: RLIMIT_NPROC, soft and hard. The kernel counts every
+    /// process of the user (zombies included) and ignores the limit for
+    /// root, so when the tests run as root combine this with [`Launch::as_user`].
+    pub fn limit_processes(mut self, n: u64) -> Launch {
+        self.processes = Some(n);
+        self
+    }
+
+    /// Run as this uid (and gid), which need not exist in /etc/passwd. Only
+    /// root can do this; for anybody else the call changes nothing.
+    pub fn as_user(mut self, uid: u32) -> Launch {
+        self.uid = Some(uid);
+        self
+    }
+
+    /// Start the server and wait for its `Serving HTTP on port N ...` line.
+    pub fn start(self) -> Result<Server, String> {
+        let server = self.spawn()?;
+        server.wait_for_banner()
+    }
+
+    /// Start the process without waiting for a banner (for programs that
+    /// are expected to fail at once, or are not servers).
+    pub fn spawn(self) -> Result<Server, String> {
+        let scratch = ScratchDir::new(&self.name)
+            .map_err(|e| format!("creating a scratch directory failed: {e}"))?;
+        let mut program = bin_path(&self.name);
+        if !program.exists() {
+            return Err(format!(
+                "{} does not exist — build it first (`cargo build --bin {}`)",
+                program.display(),
+                self.name
+            ));
+        }
+        let switch_user = self.uid.filter(|_| Uid::effective().is_root());
+        if switch_user.is_some() {
+            // The target directory may sit below a directory another user
+            // cannot enter (/root, say): give that user its own readable copy.
+            program = copy_for_other_user(&program, scratch.path())
+                .map_err(|e| format!("copying {} for another user failed: {e}", self.name))?;
+        }
+        let stdout_path = scratch.path().join("stdout");
+        let stderr_path = scratch.path().join("stderr");
+        let open = |path: &Path| {
+            File::create(path).map_err(|e| format!("creating {} failed: {e}", path.display()))
+        };
+        let mut command = Command::new(&program);
+        command
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(open(&stdout_path)?)
+            .stderr(open(&stderr_path)?);
+        if !self.args.iter().any(|a| a == "--port" || a == "-p") {
+            command.args(["--port", "0"]);
+        }
+        let (open_files, processes) = (self.open_files, self.processes);
+        // SAFETY: the closure runs in the forked child before exec. It only
+        // makes raw syscalls (setpgid, setrlimit, setgroups, setgid, setuid)
+        // and allocates nothing, so it cannot trip over a lock that another
+        // thread of the test process held at the moment of the fork.
+        unsafe {
+            command.pre_exec(move || {
+                // A process group of its own: the server and every child it
+                // forks can be killed with one killpg().
+                nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+                if let Some(n) = open_files {
+                    setrlimit(Resource::RLIMIT_NOFILE, n, n)?;
+                }
+                if let Some(n) = processes {
+                    setrlimit(Resource::RLIMIT_NPROC, n, n)?;
+                }
+                if let Some(uid) = switch_user {
+                    nix::unistd::setgroups(&[])?;
+                    nix::unistd::setgid(Gid::from_raw(uid))?;
+                    nix::unistd::setuid(Uid::from_raw(uid))?;
+                }
+                Ok(())
+            });
+        }
+        become_subreaper();
+        let child = command
+            .spawn()
+            .map_err(|e| format!("starting {} failed: {e}", program.display()))?;
+        Ok(Server {
+            name: self.name,
+            pid: Pid::from_raw(child.id() as i32),
+            port: 0,
+            stdout_path,
+            stderr_path,
+            exit: None,
+            _scratch: scratch,
+        })
+    }
+}
+
+/// Make this (test) process the "subreaper" of everything it starts: when a
+/// server dies, its children are re-parented to us rather than to init, so
+/// the harness can reap them and no zombie outlives a test.
+fn become_subreaper() {
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) only sets a flag on the calling
+    // process; it touches no memory.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+fn copy_for_other_user(program: &Path, dir: &Path) -> io::Result<PathBuf> {
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
+    let copy = dir.join(program.file_name().unwrap_or_default());
+    fs::copy(program, &copy)?;
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o755))?;
+    Ok(copy)
+}
+
+/// How a server process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(Signal),
+}
+
+/// A running server (or other program) started by [`Launch`].
+#[derive(Debug)]
+pub struct Server {
+    name: String,
+    pid: Pid,
+    port: u16,
+    stdout_path: PathBuf,
+    stderr_path: PathBuf,
+    exit: Option<Exit>,
+    _scratch: ScratchDir,
+}
+
+/// One process as `/proc/PID/stat` describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcEntry {
+    pub pid: i32,
+    pub ppid: i32,
+    /// `R`, `S`, `Z` (zombie), ...
+    pub state: char,
+}
+
+impl ProcEntry {
+    pub fn is_zombie(&self) -> bool {
+        self.state == 'Z'
+    }
+}
+
+impl Server {
+    fn wait_for_banner(mut self) -> Result<Server, String> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Some(port) = banner_port(&self.stdout()) {
+                self.port = port;
+                return Ok(self);
+            }
+            if let Some(exit) = self.try_exit() {
+                return Err(format!(
+                    "{} exited ({exit:?}) before printing its banner; stderr:\n{}",
+                    self.name,
+                    self.stderr()
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} printed no `Serving HTTP on port N` line within {STARTUP_TIMEOUT:?}",
+                    self.name
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Connect to the server (panics with a clear message if that fails:
+    /// only tests call this).
+    pub fn connect(&self) -> TcpStream {
+        TcpStream::connect(self.addr())
+            .unwrap_or_else(|e| panic!("connecting to {} on {} failed: {e}", self.name, self.addr()))
+    }
+
+    /// Everything the server has written to stdout so far.
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(&self.stdout_path).unwrap_or_default()
+    }
+
+    /// Everything the server has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The server's direct children, as `ps --ppid PID` would list them.
+    pub fn children(&self) -> Vec<ProcEntry> {
+        processes().into_iter().filter(|p| p.ppid == self.pid.as_raw()).collect()
+    }
+
+    /// How many of the server's children are zombies (`<defunct>`).
+    pub fn zombies(&self) -> usize {
+        self.children().iter().filter(|p| p.is_zombie()).count()
+    }
+
+    /// How many descriptors the server holds (`ls /proc/PID/fd | wc -l`).
+    pub fn open_fds(&self) -> usize {
+        fs::read_dir(format!("/proc/{}/fd", self.pid))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    }
+
+    /// Has the process exited? (Reaps it if so.)
+    pub fn try_exit(&mut self) -> Option<Exit> {
+        if self.exit.is_none() {
+            self.exit = match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(_, code)) => Some(Exit::Code(code)),
+                Ok(WaitStatus::Signaled(_, signal, _)) => Some(Exit::Signal(signal)),
+                _ => None,
+            };
+        }
+        self.exit
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.try_exit().is_none()
+    }
+
+    /// Wait up to `timeout` for the process to exit.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<Exit> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(exit) = self.try_exit() {
+                return Some(exit);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.try_exit()
+    }
+
+    /// Poll `condition` until it holds or `timeout` passes; the error says
+    /// what was awaited and what the server looked like at the end.
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut condition: impl FnMut(&Server) -> bool,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if condition(self) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} (pid {}): waited {timeout:?} for {what}; children now: {:?}; stderr: {}",
+                    self.name,
+                    self.pid,
+                    self.children(),
+                    self.stderr()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Wait until every child has finished: each one is a zombie or gone.
+    pub fn wait_children_finished(&self, timeout: Duration) -> Result<(), String> {
+        self.wait_until(timeout, "every child to finish", |s| {
+            s.children().iter().all(ProcEntry::is_zombie)
+        })
+    }
+
+    /// Kill the whole process group and reap every process in it.
+    pub fn stop(&mut self) {
+        let _ = killpg(self.pid, Signal::SIGKILL);
+        loop {
+            // Children of the server were re-parented to us (we are their
+            // subreaper) when it died; -pgid reaps any process of its group.
+            match waitpid(Pid::from_raw(-self.pid.as_raw()), None) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == self.pid => {
+                    self.exit.get_or_insert(Exit::Code(code));
+                }
+                Ok(WaitStatus::Signaled(pid, signal, _)) if pid == self.pid => {
+                    self.exit.get_or_insert(Exit::Signal(signal));
+                }
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(_) => break, // ECHILD: nothing of that group is left
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The port in a `Serving HTTP on port N ...` line, if one was printed.
+pub fn banner_port(output: &str) -> Option<u16> {
+    output.lines().find_map(|line| {
+        line.strip_prefix("Serving HTTP on port ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// Every process in /proc (pid, parent, state).
+pub fn processes() -> Vec<ProcEntry> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(proc_entry)
+        .collect()
+}
+
+/// Parse `/proc/PID/stat`: `pid (comm) state ppid ...`. The command name
+/// may itself contain spaces and parentheses, so split after the last `)`.
+pub fn proc_entry(pid: i32) -> Option<ProcEntry> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some(ProcEntry { pid, ppid, state })
+}
+
+pub mod client {
+    //! Client-side helpers that tell apart what a student sees with curl
+    //! and nc: a response, the end of the stream, or a hang.
+
+    use std::io::{self, Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::{Duration, Instant};
+
+    /// The request client3 and the tests send.
+    pub fn request(addr: SocketAddr) -> String {
+        format!("GET /hello HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+    }
+
+    /// Connect and send a GET request.
+    pub fn send_get(addr: SocketAddr) -> io::Result<TcpStream> {
+        let mut stream = TcpStream::connect(addr)?;
+        stream.write_all(request(addr).as_bytes())?;
+        Ok(stream)
+    }
+
+    /// A response read off the wire: the head and exactly Content-Length
+    /// bytes of body.
+    #[derive(Debug, Clone)]
+    pub struct Response {
+        pub head: String,
+        pub body: Vec<u8>,
+    }
+
+    impl Response {
+        pub fn status_line(&self) -> &str {
+            self.head.lines().next().unwrap_or("")
+        }
+    }
+
+    /// Read one response (head plus Content-Length body) within `timeout`.
+    /// A timeout surfaces as `WouldBlock`/`TimedOut`.
+    pub fn read_response(stream: &mut TcpStream, timeout: Duration) -> io::Result<Response> {
+        let deadline = Instant::now() + timeout;
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = find(&data, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&data[..end]).into_owned();
+                let length = content_length(&head).ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("no Content-Length in {head:?}"))
+                })?;
+                let body_start = end + 4;
+                if data.len() >= body_start + length {
+                    let body = data[body_start..body_start + length].to_vec();
+                    return Ok(Response { head, body });
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no complete response in time"));
+            }
+            stream.set_read_timeout(Some(left))?;
+            match stream.read(&mut buf)? {
+                0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("EOF after {} bytes, before a complete response", data.len()),
+                    ))
+                }
+                n => data.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// What came after the response.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum AfterResponse {
+        /// The server closed the connection (read returned 0).
+        Eof,
+        /// Nothing arrived and the connection stayed open for the whole wait
+        /// (on Linux a read timeout surfaces as WouldBlock).
+        Hung,
+        /// More bytes arrived.
+        MoreData,
+    }
+
+    /// Wait up to `timeout` for the end of the stream.
+    pub fn wait_for_eof(stream: &mut TcpStream, timeout: Duration) -> io::Result<AfterResponse> {
+        stream.set_read_timeout(Some(timeout))?;
+        let mut buf = [0u8; 1024];
+        match stream.read(&mut buf) {
+            Ok(0) => Ok(AfterResponse::Eof),
+            Ok(_) => Ok(AfterResponse::MoreData),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Ok(AfterResponse::Hung)
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(AfterResponse::Eof),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// GET and read the response in one go.
+    pub fn get(addr: SocketAddr, timeout: Duration) -> io::Result<Response> {
+        let mut stream = send_get(addr)?;
+        read_response(&mut stream, timeout)
+    }
+
+    /// `n` clients at once, each on its own thread: connect, send, read the
+    /// response. Returns how many were answered. The threads start together
+    /// (a barrier) so that the server's children finish together too.
+    pub fn burst(addr: SocketAddr, n: usize, timeout: Duration) -> usize {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+        let threads: Vec<_> = (0..n)
+            .map(|_| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    get(addr, timeout).is_ok()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap_or(false)).filter(|ok| *ok).count()
+    }
+
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+
+    fn content_length(head: &str) -> Option<usize> {
+        head.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim().eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+        })
+    }
+}
