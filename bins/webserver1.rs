@@ -45,7 +45,8 @@ fn main() {
     // to this port are still in TIME_WAIT.
     setsockopt(&listen_socket, sockopt::ReuseAddr, &true).or_die("setsockopt(SO_REUSEADDR)");
     // bind(): claim the address and port.
-    bind(listen_socket.as_raw_fd(), &SockaddrStorage::from(address)).or_die("bind()");
+    bind(listen_socket.as_raw_fd(), &SockaddrStorage::from(address))
+        .or_die(&format!("bind() on {address}"));
     // listen(): mark it passive; the kernel now queues incoming connections
     // (at most `backlog` not yet accepted).
     listen(&listen_socket, Backlog::new(args.server.backlog_or(1)).or_die("listen()"))

@@ -20,7 +20,7 @@
 //!   EOF and a hang apart.
 
 use nix::errno::Errno;
-use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{Gid, Pid, Uid};
@@ -120,13 +120,13 @@ impl Launch {
         self
     }
 
-    /// `ulimit -n N`: RLIMIT_NOFILE, soft and hard.
+    /// `ulimit -n N`: RLIMIT_NOFILE. Above the hard limit only root may go.
     pub fn limit_open_files(mut self, n: u64) -> Launch {
         self.open_files = Some(n);
         self
     }
 
-    /// `ulimit -u N`: RLIMIT_NPROC, soft and hard. The kernel counts every
+    /// `ulimit -u N`: RLIMIT_NPROC. The kernel counts every
     /// process of the user (zombies included) and ignores the limit for
     /// root, so when the tests run as root combine this with [`Launch::as_user`].
     pub fn limit_processes(mut self, n: u64) -> Launch {
@@ -191,11 +191,16 @@ impl Launch {
                 // A process group of its own: the server and every child it
                 // forks can be killed with one killpg().
                 nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+                // As `ulimit -n N` / `ulimit -u N` do: the soft limit is
+                // what the kernel enforces; the hard limit only rises (for
+                // root) when N is above it.
                 if let Some(n) = open_files {
-                    setrlimit(Resource::RLIMIT_NOFILE, n, n)?;
+                    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+                    setrlimit(Resource::RLIMIT_NOFILE, n, hard.max(n))?;
                 }
                 if let Some(n) = processes {
-                    setrlimit(Resource::RLIMIT_NPROC, n, n)?;
+                    let (_, hard) = getrlimit(Resource::RLIMIT_NPROC)?;
+                    setrlimit(Resource::RLIMIT_NPROC, n, hard.max(n))?;
                 }
                 if let Some(uid) = switch_user {
                     nix::unistd::setgroups(&[])?;

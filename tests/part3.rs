@@ -5,6 +5,7 @@
 
 use lsbaws::harness::client::{burst, get, read_response, send_get, wait_for_eof, AfterResponse};
 use lsbaws::harness::{Exit, Launch, Server};
+use nix::sys::resource::{getrlimit, Resource};
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -153,7 +154,9 @@ fn webserver3d_fork_fails_eagain_under_nproc_limit() {
     // RLIMIT_NPROC for root. The uid need not exist; it only has to be one
     // no other process uses, because the limit counts all of its processes.
     let uid = 60_000 + std::process::id() % 5_000;
-    let mut launch = Launch::new("webserver3d").arg("--quiet").limit_open_files(4096);
+    // Room for the leaked descriptors, or EMFILE would come first.
+    let (_, hard_files) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    let mut launch = Launch::new("webserver3d").arg("--quiet").limit_open_files(hard_files.min(4096));
     launch = if nix::unistd::Uid::effective().is_root() {
         launch.as_user(uid).limit_processes(400)
     } else {
