@@ -44,3 +44,19 @@ pub fn seconds(text: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(secs)
         .map_err(|_| format!("{text:?} must be a finite, non-negative number of seconds"))
 }
+
+/// The folder a Part 4 server serves.
+#[derive(Args, Debug, Clone)]
+pub struct SiteArgs {
+    /// Folder to serve; `/` is its `index.html`. The default is the sample
+    /// site shipped with the lab.
+    #[arg(long, default_value_os_t = crate::http::site::default_root())]
+    pub root: std::path::PathBuf,
+}
+
+impl SiteArgs {
+    /// Open the site root, or exit with one clear line.
+    pub fn open(&self) -> crate::http::Site {
+        crate::http::Site::open(&self.root).unwrap_or_else(|message| crate::report::die_msg(message))
+    }
+}

@@ -600,3 +600,70 @@ pub mod client {
         })
     }
 }
+
+pub mod site_check {
+    //! Checks that a Part 4 server serves a static site correctly, as curl
+    //! and a raw keep-alive client see it.
+
+    use super::client::read_response;
+    use std::io::Write;
+    use std::net::{SocketAddr, TcpStream};
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::time::Duration;
+
+    /// Every regular file under `root`, as (URL path, contents), sorted.
+    pub fn site_files(root: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut folders = vec![PathBuf::from(root)];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("reading the site folder").flatten() {
+                let path = entry.path();
+                let kind = entry.file_type().expect("file type");
+                if kind.is_dir() {
+                    folders.push(path);
+                } else if kind.is_file() {
+                    let relative = path.strip_prefix(root).expect("inside root");
+                    let url = format!("/{}", relative.to_string_lossy());
+                    files.push((url, std::fs::read(&path).expect("reading a site file")));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// Fetch every file of `root` from the server with one curl run (curl
+    /// reuses its connection where the server allows) and compare bytes.
+    pub fn assert_curl_fetches_site(addr: SocketAddr, root: &Path) {
+        let files = site_files(root);
+        let out = super::ScratchDir::new("curl").expect("scratch dir");
+        let mut curl = Command::new("curl");
+        curl.args(["--silent", "--show-error", "--fail", "--max-time", "20"]);
+        for (i, (url, _)) in files.iter().enumerate() {
+            curl.arg(format!("http://{addr}{url}")).arg("-o").arg(out.path().join(i.to_string()));
+        }
+        let status = curl.status().expect("running curl (is it installed?)");
+        assert!(status.success(), "curl failed against {addr}: {status}");
+        for (i, (url, expected)) in files.iter().enumerate() {
+            let got = std::fs::read(out.path().join(i.to_string())).unwrap_or_default();
+            assert!(got == *expected, "{url}: {} bytes differ from the {} on disk", got.len(), expected.len());
+        }
+    }
+
+    /// Send `requests` requests for `/` one after another on ONE connection,
+    /// each answered in full before the next is sent.
+    pub fn assert_keep_alive(addr: SocketAddr, root: &Path, requests: usize) {
+        let index = std::fs::read(root.join("index.html")).expect("index.html");
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        for i in 0..requests {
+            stream
+                .write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+                .unwrap_or_else(|e| panic!("request {i} on the kept-alive connection: {e}"));
+            let response = read_response(&mut stream, Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("response {i} on the kept-alive connection: {e}"));
+            assert_eq!(response.status_line(), "HTTP/1.1 200 OK");
+            assert!(response.body == index, "response {i}: wrong body");
+        }
+    }
+}

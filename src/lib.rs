@@ -10,6 +10,9 @@
 //!   the servers call [`net::listen`].
 //! * [`hello`] — read a request, print it, answer `Hello, World!` in a valid
 //!   HTTP/1.1 response.
+//! * [`http`] — Part 4's shared HTTP: parsing (httparse), responses, the
+//!   static site confined to its root, and a per-connection session that
+//!   handles split reads, pipelining and partial writes.
 //! * [`report`] — turn a failed syscall into one clear line and an exit
 //!   status: `webserver3e: accept() failed: EINTR: Interrupted system call — …`.
 //! * [`harness`] — start a server or client in its own process group under
@@ -29,5 +32,6 @@ compile_error!(
 pub mod cli;
 pub mod harness;
 pub mod hello;
+pub mod http;
 pub mod net;
 pub mod report;

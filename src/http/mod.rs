@@ -1,0 +1,19 @@
+//! The HTTP that Part 4's servers share, so that each model's binary shows
+//! only its concurrency model.
+//!
+//! * [`request`] parses a request with `httparse` (split reads, pipelining,
+//!   limits, percent-decoding).
+//! * [`response`] builds the status line and headers.
+//! * [`site`] maps a path to a file inside the site root, never outside.
+//! * [`session`] is one connection's state: bytes in, responses out,
+//!   keep-alive or close; [`serve_blocking`] drives it over a blocking socket.
+
+pub mod request;
+pub mod response;
+pub mod session;
+pub mod site;
+
+pub use request::{parse_request, Limits, Parse, Request};
+pub use response::Response;
+pub use session::{serve_blocking, Session};
+pub use site::Site;

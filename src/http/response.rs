@@ -1,0 +1,123 @@
+//! Building a response: status line, headers, blank line, body.
+
+use std::fmt::Write as _;
+
+/// A response about to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// Headers other than `Content-Length` and `Connection`, which
+    /// [`Response::to_bytes`] writes itself.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Send the headers but not the body (the answer to HEAD).
+    pub head_only: bool,
+    /// Declare the body's length. Without it the client can only find the
+    /// end of the body by the connection closing (Part 4's lesson in 4d).
+    pub content_length: bool,
+}
+
+impl Response {
+    /// An empty response with this status.
+    pub fn new(status: u16) -> Response {
+        Response { status, headers: Vec::new(), body: Vec::new(), head_only: false, content_length: true }
+    }
+
+    /// A small `text/plain` error page: `404 Not Found`.
+    pub fn error(status: u16) -> Response {
+        let text = format!("{status} {}\n", reason(status));
+        Response::new(status).with_body(text.into_bytes(), "text/plain; charset=utf-8")
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn with_body(mut self, body: Vec<u8>, content_type: &str) -> Response {
+        self.body = body;
+        self.with_header("Content-Type", content_type)
+    }
+
+    /// The status line and headers, ending with the blank line.
+    /// `keep_alive` says whether the server will keep the connection open.
+    pub fn head(&self, keep_alive: bool) -> Vec<u8> {
+        let mut head = String::with_capacity(128);
+        let _ = write!(head, "HTTP/1.1 {} {}\r\nServer: lsbaws\r\n", self.status, reason(self.status));
+        for (name, value) in &self.headers {
+            let _ = write!(head, "{name}: {value}\r\n");
+        }
+        if self.content_length {
+            let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
+        }
+        head.push_str(if keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
+        head.into_bytes()
+    }
+
+    /// Append the whole response (head, and body unless `head_only`) to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>, keep_alive: bool) {
+        out.extend_from_slice(&self.head(keep_alive));
+        if !self.head_only {
+            out.extend_from_slice(&self.body);
+        }
+    }
+
+    /// The whole response as bytes.
+    pub fn to_bytes(&self, keep_alive: bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body.len() + 160);
+        self.write_to(&mut out, keep_alive);
+        out
+    }
+}
+
+/// The reason phrase for the statuses this lab sends.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_on_the_wire() {
+        let response = Response::new(200).with_body(b"hi".to_vec(), "text/plain");
+        assert_eq!(
+            response.to_bytes(true),
+            b"HTTP/1.1 200 OK\r\nServer: lsbaws\r\nContent-Type: text/plain\r\n\
+Content-Length: 2\r\nConnection: keep-alive\r\n\r\nhi"
+        );
+    }
+
+    #[test]
+    fn head_keeps_the_length_but_not_the_body() {
+        let mut response = Response::error(404);
+        response.head_only = true;
+        let bytes = String::from_utf8(response.to_bytes(false)).unwrap();
+        assert!(bytes.ends_with("Content-Length: 14\r\nConnection: close\r\n\r\n"), "{bytes}");
+    }
+}

@@ -1,0 +1,238 @@
+//! A static site: map a request path to a file under one root folder,
+//! and never to anything outside it.
+//!
+//! Confinement works in two steps. First the decoded path is checked word by
+//! word: `..`, backslashes and (already refused by the parser) NUL never
+//! reach the file system, so `/../etc/passwd`, `/%2e%2e/etc/passwd` and
+//! `/..%2fetc/passwd` all stop here. Then the file found is canonicalised
+//! (every symlink followed) and must still lie inside the canonical root,
+//! so a symlink that points out of the site is refused too.
+
+use super::request::Request;
+use super::response::Response;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The folder a server serves.
+#[derive(Debug, Clone)]
+pub struct Site {
+    root: PathBuf,
+}
+
+/// Where a request path leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// A regular file inside the root.
+    File(PathBuf),
+    /// A directory asked for without its trailing slash: redirect, so that
+    /// the page's relative links resolve inside the directory.
+    AddSlash,
+    /// An error status (400, 403, 404).
+    Refused(u16),
+}
+
+/// The default `--root`: the sample site shipped with the lab.
+pub fn default_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("site")
+}
+
+impl Site {
+    /// Serve the folder `root`; fails with a message a user can act on.
+    pub fn open(root: impl AsRef<Path>) -> Result<Site, String> {
+        let root = root.as_ref();
+        let canonical = root
+            .canonicalize()
+            .map_err(|e| format!("cannot open site root {}: {e} — check --root", root.display()))?;
+        if !canonical.is_dir() {
+            return Err(format!("site root {} is not a directory — check --root", root.display()));
+        }
+        Ok(Site { root: canonical })
+    }
+
+    /// The canonical root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The response to a request: GET and HEAD of files, errors otherwise.
+    pub fn respond(&self, request: &Request) -> Response {
+        let head_only = match request.method.as_str() {
+            "GET" => false,
+            "HEAD" => true,
+            _ => return Response::error(405).with_header("Allow", "GET, HEAD"),
+        };
+        let mut response = match self.lookup(&request.path) {
+            Lookup::File(file) => match std::fs::read(&file) {
+                Ok(bytes) => Response::new(200).with_body(bytes, content_type(&file)),
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Response::error(403),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Response::error(404),
+                Err(_) => Response::error(500),
+            },
+            Lookup::AddSlash => {
+                let raw_path = request.target.split(['?', '#']).next().unwrap_or("/");
+                let mut location = format!("{raw_path}/");
+                if !request.query.is_empty() {
+                    location = format!("{location}?{}", request.query);
+                }
+                Response::error(301).with_header("Location", location)
+            }
+            Lookup::Refused(status) => Response::error(status),
+        };
+        response.head_only = head_only;
+        response
+    }
+
+    /// Map a decoded request path (`/guide/`) to what it names.
+    pub fn lookup(&self, path: &str) -> Lookup {
+        if path.contains('\\') || path.contains('\0') {
+            return Lookup::Refused(400);
+        }
+        let mut candidate = self.root.clone();
+        for word in path.split('/') {
+            match word {
+                "" | "." => {}
+                ".." => return Lookup::Refused(400),
+                word => candidate.push(word),
+            }
+        }
+        let found = match self.confined(&candidate) {
+            Ok(found) => found,
+            Err(status) => return Lookup::Refused(status),
+        };
+        if found.is_dir() {
+            if !path.ends_with('/') {
+                return Lookup::AddSlash;
+            }
+            return match self.confined(&found.join("index.html")) {
+                Ok(index) if index.is_file() => Lookup::File(index),
+                Ok(_) => Lookup::Refused(404),
+                Err(status) => Lookup::Refused(status),
+            };
+        }
+        if found.is_file() {
+            Lookup::File(found)
+        } else {
+            // A FIFO or a device: opening it could block or worse.
+            Lookup::Refused(403)
+        }
+    }
+
+    /// Follow every symlink; the result must still be inside the root.
+    fn confined(&self, candidate: &Path) -> Result<PathBuf, u16> {
+        let real = candidate.canonicalize().map_err(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => 403u16,
+            _ => 404,
+        })?;
+        if real.starts_with(&self.root) {
+            Ok(real)
+        } else {
+            Err(403)
+        }
+    }
+}
+
+/// The Content-Type for a file, by its extension.
+pub fn content_type(path: &Path) -> &'static str {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match extension.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "txt" | "md" | "rs" | "py" => "text/plain; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "wasm" => "application/wasm",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::request::{parse_request, Limits, Parse};
+
+    fn get(site: &Site, target: &str) -> Response {
+        let text = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
+        match parse_request(text.as_bytes(), &Limits::default()) {
+            Parse::Complete { request, .. } => site.respond(&request),
+            Parse::Invalid(response) => response,
+            Parse::Incomplete => panic!("incomplete"),
+        }
+    }
+
+    fn sample() -> Site {
+        Site::open(default_root()).unwrap()
+    }
+
+    #[test]
+    fn serves_files_and_directory_indexes() {
+        let site = sample();
+        let index = get(&site, "/");
+        assert_eq!(index.status, 200);
+        assert_eq!(index.body, std::fs::read(default_root().join("index.html")).unwrap());
+        assert!(index.headers.contains(&("Content-Type".into(), "text/html; charset=utf-8".into())));
+        assert_eq!(get(&site, "/guide/").status, 200);
+        assert_eq!(get(&site, "/images/icon.png").status, 200);
+        assert_eq!(get(&site, "/no-such-file").status, 404);
+    }
+
+    #[test]
+    fn a_directory_without_its_slash_is_redirected() {
+        let response = get(&sample(), "/guide?x=1");
+        assert_eq!(response.status, 301);
+        assert!(response.headers.contains(&("Location".into(), "/guide/?x=1".into())));
+    }
+
+    #[test]
+    fn only_get_and_head() {
+        let site = sample();
+        let text = b"DELETE / HTTP/1.1\r\n\r\n";
+        let Parse::Complete { request, .. } = parse_request(text, &Limits::default()) else {
+            panic!()
+        };
+        assert_eq!(site.respond(&request).status, 405);
+    }
+
+    #[test]
+    fn traversal_never_leaves_the_root() {
+        let site = sample();
+        for target in [
+            "/../Cargo.toml",
+            "/%2e%2e/Cargo.toml",
+            "/%2E%2E%2FCargo.toml",
+            "/guide/../../Cargo.toml",
+            "/..%5cCargo.toml",
+            "/guide\\..\\..\\Cargo.toml",
+            "/%00",
+            "//etc/passwd",
+            "/etc/passwd",
+            "http://host/../Cargo.toml",
+        ] {
+            let response = get(&site, target);
+            assert!(response.status >= 400, "{target} was answered {}", response.status);
+        }
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let dir = std::env::temp_dir().join(format!("lsbaws-site-test-{}", std::process::id()));
+        let root = dir.join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(dir.join("secret.txt"), "secret").unwrap();
+        std::fs::write(root.join("inside.txt"), "inside").unwrap();
+        std::os::unix::fs::symlink(dir.join("secret.txt"), root.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink(root.join("inside.txt"), root.join("ok.txt")).unwrap();
+        let site = Site::open(&root).unwrap();
+        assert_eq!(get(&site, "/link.txt").status, 403);
+        assert_eq!(get(&site, "/ok.txt").body, b"inside");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
