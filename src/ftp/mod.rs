@@ -13,12 +13,14 @@
 //!   (`openat2(2)` with `RESOLVE_BENEATH`, so no symlink leads out either).
 //! * [`atomic_file`] — an upload goes to a hidden temporary file that is renamed
 //!   over the target only when it is complete (the client's downloads too).
+//! * [`ascii`] — `TYPE A`: LF in files, CRLF on the wire.
 //! * [`listing`] — the `ls -l`-style lines of `LIST` and the names of `NLST`.
 //! * [`passive`] — the passive-mode listener (a bounded port range) and the
 //!   `227`/`229` replies that announce it, written and parsed.
 //! * [`client`] — a small FTP client (passive mode), used by `ftp-client`
 //!   and the tests.
 
+pub mod ascii;
 pub mod atomic_file;
 pub mod client;
 pub mod line;
