@@ -197,14 +197,24 @@ impl Session<'_> {
     }
     // ANCHOR_END: stor
 
-    /// Has the client hung up the control connection? Peek at it without
-    /// waiting (`MSG_PEEK | MSG_DONTWAIT`): 0 bytes means its FIN arrived;
-    /// `EAGAIN` means it is there and quiet, as a client waiting for our
-    /// `226` is.
+    /// Has the client hung up the control connection?
+    ///
+    /// A killed client's kernel closes both of its connections within
+    /// microseconds, but in no promised order: the data connection's FIN
+    /// may reach us first. So wait up to [`GONE_GRACE_MS`] for the control
+    /// connection to become readable, then peek at it without consuming
+    /// anything (`MSG_PEEK | MSG_DONTWAIT`): 0 bytes means its FIN arrived.
+    /// A live client sends nothing here (it waits for our 226), so a live
+    /// client's upload is committed after the grace period.
     fn client_gone(&self) -> bool {
+        let mut fds = [PollFd::new(self.control.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(GONE_GRACE_MS)) {
+            Ok(0) => return false, // quiet: the client waits for its reply
+            Ok(_) => {}
+            Err(_) => return true,
+        }
         let mut byte = [0u8; 1];
-        let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
-        match recv(self.control.as_raw_fd(), &mut byte, flags) {
+        match recv(self.control.as_raw_fd(), &mut byte, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT) {
             Ok(0) => true,
             Ok(_) => false, // it sent another command: still there
             Err(Errno::EAGAIN | Errno::EINTR) => false,
@@ -212,6 +222,10 @@ impl Session<'_> {
         }
     }
 }
+
+/// How long an upload waits, after its data connection ends, to see
+/// whether the control connection ends too (a killed client).
+const GONE_GRACE_MS: u8 = 100;
 
 /// What a failed read or write of the data connection means.
 fn connection_failed(err: &io::Error) -> Failed {
