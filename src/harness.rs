@@ -453,6 +453,18 @@ pub fn banner_port(output: &str) -> Option<u16> {
     })
 }
 
+/// The names in a directory, hidden ones included, sorted (`ls -A`):
+/// what a test checks to prove that nothing was left behind.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned())).collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Every process in /proc (pid, parent, state).
 pub fn processes() -> Vec<ProcEntry> {
     let Ok(entries) = fs::read_dir("/proc") else {

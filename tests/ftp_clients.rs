@@ -6,6 +6,7 @@ mod ftp_support;
 
 use assert_cmd::Command;
 use ftp_support::{assert_same_bytes, pattern, Ftp, TEN_MIB, WAIT};
+use lsbaws::harness::names_in;
 use std::sync::{Arc, Barrier};
 
 /// The library every client test starts with: a 10 MiB file and a small one.
@@ -15,6 +16,26 @@ fn start_with_files(label: &str) -> (Ftp, Vec<u8>) {
     std::fs::write(ftp.library().join("big.bin"), &big).unwrap();
     std::fs::write(ftp.library().join("hello.txt"), "Hello, World!\n").unwrap();
     (ftp, big)
+}
+
+/// A local directory holding `upload.bin`: 10 MiB of pattern `seed`.
+fn local_upload(ftp: &Ftp, seed: u64) -> (std::path::PathBuf, Vec<u8>) {
+    let local = ftp.local();
+    let upload = pattern(TEN_MIB, seed);
+    std::fs::write(local.join("upload.bin"), &upload).unwrap();
+    (local, upload)
+}
+
+/// Run ftp-client against `ftp` in `local`, commands piped on stdin.
+fn run_client(ftp: &Ftp, local: &std::path::Path, commands: &str) -> std::process::Output {
+    Command::cargo_bin("ftp-client")
+        .unwrap()
+        .args(["--port", &ftp.server.port().to_string()])
+        .current_dir(local)
+        .write_stdin(commands)
+        .timeout(WAIT)
+        .output()
+        .unwrap()
 }
 
 fn stdout_of(output: &std::process::Output, what: &str) -> String {
@@ -85,9 +106,7 @@ print("quit", ftp.quit())
 #[test]
 fn ftplib_lists_downloads_and_uploads_10_mib() {
     let (ftp, big) = start_with_files("ftp-ftplib");
-    let local = ftp.local();
-    let upload = pattern(TEN_MIB, 3);
-    std::fs::write(local.join("upload.bin"), &upload).unwrap();
+    let (local, upload) = local_upload(&ftp, 3);
 
     let output = Command::new("python3")
         .args(["-c", FTPLIB_SCRIPT, &ftp.server.port().to_string(), local.to_str().unwrap()])
@@ -109,19 +128,11 @@ fn ftplib_lists_downloads_and_uploads_10_mib() {
 #[test]
 fn ftp_client_lists_gets_and_puts_10_mib() {
     let (ftp, big) = start_with_files("ftp-client");
-    let local = ftp.local();
-    let upload = pattern(TEN_MIB, 4);
-    std::fs::write(local.join("upload.bin"), &upload).unwrap();
+    let (local, upload) = local_upload(&ftp, 4);
 
     // Piped commands: no prompt, one result line per command.
-    let output = Command::cargo_bin("ftp-client")
-        .unwrap()
-        .args(["--port", &ftp.server.port().to_string()])
-        .current_dir(&local)
-        .write_stdin("list\nget big.bin\nput upload.bin uploaded.bin\nget uploaded.bin round-trip.bin\nquit\n")
-        .timeout(WAIT)
-        .output()
-        .unwrap();
+    let commands = "list\nget big.bin\nput upload.bin uploaded.bin\nget uploaded.bin round-trip.bin\nquit\n";
+    let output = run_client(&ftp, &local, commands);
     let stdout = stdout_of(&output, "ftp-client");
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
     let lines: Vec<&str> = stdout.lines().collect();
@@ -143,7 +154,7 @@ fn ftp_client_lists_gets_and_puts_10_mib() {
     assert_same_bytes(&std::fs::read(ftp.library().join("uploaded.bin")).unwrap(), &upload, "ftp-client's upload");
     assert_same_bytes(&std::fs::read(local.join("round-trip.bin")).unwrap(), &upload, "the round trip");
     // The downloads went through temporary files: none is left.
-    assert_eq!(ftp_support::names_in(&local), ["big.bin", "round-trip.bin", "upload.bin"]);
+    assert_eq!(names_in(&local), ["big.bin", "round-trip.bin", "upload.bin"]);
     ftp.assert_no_panic();
 }
 
@@ -151,14 +162,8 @@ fn ftp_client_lists_gets_and_puts_10_mib() {
 fn ftp_client_reports_failures_and_goes_on() {
     let (ftp, _) = start_with_files("ftp-client-failures");
     let local = ftp.local();
-    let output = Command::cargo_bin("ftp-client")
-        .unwrap()
-        .args(["--port", &ftp.server.port().to_string()])
-        .current_dir(&local)
-        .write_stdin("get missing.txt\nput no-such-local-file\ncd ..\nfrobnicate\nget\nget hello.txt\n")
-        .timeout(WAIT)
-        .output()
-        .unwrap();
+    let commands = "get missing.txt\nput no-such-local-file\ncd ..\nfrobnicate\nget\nget hello.txt\n";
+    let output = run_client(&ftp, &local, commands);
     // Every failure is one line on stderr; the good command still runs;
     // end of input logs out; the exit status says something failed.
     assert_eq!(output.status.code(), Some(1));
@@ -179,7 +184,7 @@ fn ftp_client_reports_failures_and_goes_on() {
     assert!(stdout.contains("hello.txt: 14 bytes received in "), "{stdout}");
     assert!(stdout.ends_with("221 Goodbye.\n"), "{stdout}");
     // A failed download leaves no file and no temporary file.
-    assert_eq!(ftp_support::names_in(&local), ["hello.txt"]);
+    assert_eq!(names_in(&local), ["hello.txt"]);
 }
 
 #[test]

@@ -4,7 +4,8 @@
 mod ftp_support;
 
 use assert_cmd::Command;
-use ftp_support::{assert_same_bytes, names_in, pattern, Ftp, WAIT};
+use ftp_support::{assert_same_bytes, pattern, Ftp, WAIT};
+use lsbaws::harness::names_in;
 use lsbaws::ftp::client::{reset_on_close, Error};
 use std::io::Write;
 use std::net::{Shutdown, TcpListener};

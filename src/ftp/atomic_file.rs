@@ -113,15 +113,6 @@ mod tests {
         nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).unwrap()
     }
 
-    fn names(path: &std::path::Path) -> Vec<String> {
-        let mut names: Vec<_> = std::fs::read_dir(path)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
     #[test]
     fn the_target_changes_only_at_commit() {
         let dir = scratch("atomic-commit");
@@ -129,10 +120,10 @@ mod tests {
         let mut file = AtomicFile::create(dir_fd(dir.path()), "a.txt").unwrap();
         file.file().write_all(b"new contents").unwrap();
         assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"old");
-        assert_eq!(names(dir.path()).len(), 2, "the temporary file is beside the target");
+        assert_eq!(crate::harness::names_in(dir.path()).len(), 2, "the temporary file is beside the target");
         file.commit().unwrap();
         assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"new contents");
-        assert_eq!(names(dir.path()), ["a.txt"]);
+        assert_eq!(crate::harness::names_in(dir.path()), ["a.txt"]);
     }
 
     #[test]
@@ -142,7 +133,7 @@ mod tests {
         let mut file = AtomicFile::create(dir_fd(dir.path()), "a.txt").unwrap();
         file.file().write_all(b"half of it").unwrap();
         drop(file);
-        assert_eq!(names(dir.path()), ["a.txt"]);
+        assert_eq!(crate::harness::names_in(dir.path()), ["a.txt"]);
         assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"old");
     }
 }

@@ -5,10 +5,10 @@
 
 use lsbaws::ftp::client::Client;
 use lsbaws::ftp::reply::{read_reply, Reply};
-use lsbaws::harness::{Launch, ScratchDir, Server};
+use lsbaws::harness::{names_in, Launch, ScratchDir, Server};
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Upper bound for anything that should happen "at once".
@@ -139,13 +139,4 @@ pub fn assert_same_bytes(actual: &[u8], expected: &[u8], what: &str) {
     if let Some(at) = actual.iter().zip(expected).position(|(a, b)| a != b) {
         panic!("{what}: the bytes differ first at offset {at}");
     }
-}
-
-pub fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
