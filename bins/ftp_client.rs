@@ -83,8 +83,14 @@ fn main() {
     };
     client.trace = args.verbose;
     println!("Connected to {address}: {}", client.greeting);
+    // With --verbose every reply is already on stderr; print it once.
+    let show = |reply: lsbaws::ftp::reply::Reply| {
+        if !args.verbose {
+            println!("{reply}");
+        }
+    };
     match client.login(&args.user, &args.password) {
-        Ok(reply) => println!("{reply}"),
+        Ok(reply) => show(reply),
         Err(err) => fail_connection("login", err),
     }
 
@@ -138,7 +144,7 @@ fn main() {
         }
     }
     match client.quit() {
-        Ok(reply) => println!("{reply}"),
+        Ok(reply) => show(reply),
         Err(err) => fail_connection("quit", err),
     }
     // Scripts can tell whether everything worked.

@@ -20,7 +20,8 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 /// What the session does after a command.
 pub enum Next {
     Continue,
-    Close,
+    /// End the session, for this reason.
+    Close(&'static str),
 }
 
 /// Where the client is in the login sequence.
@@ -114,8 +115,8 @@ impl<'a> Session<'a> {
                 Err(err) => return Err(err),
             };
             self.log_command(&command);
-            if let Next::Close = self.dispatch(&command)? {
-                return Ok("QUIT");
+            if let Next::Close(why) = self.dispatch(&command)? {
+                return Ok(why);
             }
         }
     }
@@ -131,7 +132,7 @@ impl<'a> Session<'a> {
             "PASS" => return self.pass(),
             "QUIT" => {
                 self.reply(221, "Goodbye.")?;
-                return Ok(Next::Close);
+                return Ok(Next::Close("QUIT"));
             }
             "NOOP" => return self.ok(200, "OK."),
             "SYST" => return self.ok(215, "UNIX Type: L8"),

@@ -107,7 +107,10 @@ impl Session<'_> {
         let sent = data.write_all(text.as_bytes());
         drop(data);
         match sent {
-            Ok(()) => self.ok(226, &format!("Directory send OK ({} entries).", entries.len())),
+            Ok(()) => {
+                let count = match entries.len() { 1 => "1 entry".to_string(), n => format!("{n} entries") };
+                self.ok(226, &format!("Directory send OK: {count}."))
+            }
             Err(err) => self.ok(426, &format!("Data connection failed: {err}; listing aborted.")),
         }
     }
@@ -185,7 +188,7 @@ impl Session<'_> {
             // temporary file is removed and the old file stays as it was.
             Err(Failed::ClientGone) => {
                 self.log(&format!("the client left during the upload: {path} discarded"));
-                Ok(Next::Close)
+                Ok(Next::Close("the client left during an upload"))
             }
             Err(Failed::TooLarge) => {
                 let limit = self.args.max_upload;
