@@ -75,6 +75,8 @@ impl Client {
         let stream = TcpStream::connect_timeout(&addr, timeout)?;
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
+        // Each command is one write: send it now, not after the last ACK.
+        stream.set_nodelay(true)?;
         let mut reader = BufReader::new(stream.try_clone()?);
         let mut greeting = read_reply(&mut reader)?;
         while greeting.code == 120 {
