@@ -48,6 +48,7 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use nix::sys::socket::accept;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{close, fork, ForkResult};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -110,7 +111,8 @@ fn main() {
     let library = open_library(&args.root);
     let root = std::fs::canonicalize(&args.root).unwrap_or_else(|_| args.root.clone());
     let listen_socket = lsbaws::net::listen_for("FTP", &args.server, REQUEST_QUEUE_SIZE);
-    println!(
+    let _ = writeln!(
+        std::io::stdout().lock(),
         "library {}; uploads up to {} bytes; passive ports {}; idle timeout {:?}",
         root.display(),
         args.max_upload,

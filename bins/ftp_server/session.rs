@@ -14,7 +14,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::{unlinkat, UnlinkatFlags};
-use std::io::{self, BufReader, ErrorKind};
+use std::io::{self, BufReader, ErrorKind, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 
 /// What the session does after a command.
@@ -438,7 +438,8 @@ impl<'a> Session<'a> {
                     shown.push(c);
                 }
             }
-            println!("[pid {}] {shown}", std::process::id());
+            // Not println!: it panics when stdout is gone (a closed pipe).
+            let _ = writeln!(io::stdout().lock(), "[pid {}] {shown}", std::process::id());
         }
     }
 }

@@ -148,7 +148,7 @@ impl Session<'_> {
             Ok(bytes) => self.ok(226, &format!("Transfer complete: {bytes} bytes sent.")),
             Err(Failed::Local(errno)) => self.ok(451, &format!("Reading {path} failed: {errno}.")),
             Err(Failed::Connection(why)) => self.ok(426, &format!("Data connection {why}; transfer aborted.")),
-            Err(Failed::TooLarge | Failed::ClientGone) => unreachable!("only uploads end this way"),
+            Err(Failed::TooLarge | Failed::ClientGone) => self.ok(426, "Transfer aborted."), // uploads only
         }
     }
     // ANCHOR_END: retr
