@@ -544,7 +544,7 @@ pub mod client {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "no complete response in time"));
             }
             stream.set_read_timeout(Some(left))?;
-            match stream.read(&mut buf)? {
+            match read_retrying_eintr(stream, &mut buf)? {
                 0 => {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -570,9 +570,20 @@ pub mod client {
 
     /// Wait up to `timeout` for the end of the stream.
     pub fn wait_for_eof(stream: &mut TcpStream, timeout: Duration) -> io::Result<AfterResponse> {
-        stream.set_read_timeout(Some(timeout))?;
+        let deadline = Instant::now() + timeout;
         let mut buf = [0u8; 1024];
-        match stream.read(&mut buf) {
+        let outcome = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(AfterResponse::Hung);
+            }
+            stream.set_read_timeout(Some(left))?;
+            match stream.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                outcome => break outcome,
+            }
+        };
+        match outcome {
             Ok(0) => Ok(AfterResponse::Eof),
             Ok(_) => Ok(AfterResponse::MoreData),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
@@ -604,6 +615,20 @@ pub mod client {
             })
             .collect();
         threads.into_iter().map(|t| t.join().unwrap_or(false)).filter(|ok| *ok).count()
+    }
+
+    /// A socket read with a timeout (SO_RCVTIMEO) is never restarted after
+    /// a signal handler runs, SA_RESTART or not (signal(7)); and a test
+    /// process gets SIGCHLD for every child it reaps, with a handler
+    /// installed by anything that waits with a timeout. Retry: the caller's
+    /// deadline still bounds the wait.
+    fn read_retrying_eintr(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match stream.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                outcome => return outcome,
+            }
+        }
     }
 
     fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
