@@ -23,11 +23,21 @@ pub struct Session {
     /// No more requests will be read: the last response says
     /// `Connection: close`, or the client went away.
     closing: bool,
+    /// Answer every request with `Connection: close`, whatever the client
+    /// asked for (a server without keep-alive, such as `webserver4c`).
+    no_keep_alive: bool,
 }
 
 impl Session {
     pub fn new(limits: Limits) -> Session {
         Session { limits, ..Session::default() }
+    }
+
+    /// Close the connection after the first response, even if the client
+    /// asked to keep it open: one request per connection.
+    pub fn without_keep_alive(mut self) -> Session {
+        self.no_keep_alive = true;
+        self
     }
 
     /// Bytes arrived: answer every complete request among them, in order,
@@ -42,7 +52,7 @@ impl Session {
             match parse_request(&self.input[start..], &self.limits) {
                 Parse::Complete { request, consumed } => {
                     start += consumed;
-                    let keep_alive = request.keep_alive();
+                    let keep_alive = request.keep_alive() && !self.no_keep_alive;
                     handler(&request).write_to(&mut self.output, keep_alive);
                     self.closing = !keep_alive;
                 }
@@ -121,6 +131,16 @@ pub fn serve_blocking(
     Ok(())
 }
 
+/// Serve the files of `site` over one blocking connection until either
+/// side closes it (or the socket's timeouts, if any, expire), printing a
+/// line per request unless `quiet`. Only unexpected errors reach stderr.
+pub fn serve_site(stream: &mut (impl Read + Write), site: &super::Site, quiet: bool) {
+    let served = serve_blocking(stream, Limits::default(), |request| site.respond_and_log(request, quiet));
+    if let Err(e) = served {
+        eprintln!("{}: serving a connection failed: {e}", crate::report::program_name());
+    }
+}
+
 /// The peer went away or an idle timeout passed: not worth a line on stderr.
 pub fn is_normal_end(error: &io::Error) -> bool {
     use io::ErrorKind::*;
@@ -173,6 +193,16 @@ mod tests {
         session.wrote(10);
         assert_eq!(session.pending().len(), total - 10);
         session.wrote(total - 10);
+        assert!(session.is_finished());
+    }
+
+    #[test]
+    fn without_keep_alive_one_request_closes_the_connection() {
+        let mut session = Session::new(Limits::default()).without_keep_alive();
+        session.receive(b"GET /1 HTTP/1.1\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", echo_path);
+        let out = text(session.pending());
+        assert!(out.ends_with("Connection: close\r\n\r\n/1"), "{out}");
+        session.wrote(session.pending().len());
         assert!(session.is_finished());
     }
 
