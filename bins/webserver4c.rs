@@ -40,6 +40,7 @@ use std::os::fd::OwnedFd;
 /// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 
+// ANCHOR: args
 /// Part 4, model c: non-blocking sockets and a busy loop.
 #[derive(Parser)]
 #[command(version, about)]
@@ -49,6 +50,7 @@ struct Args {
     #[command(flatten)]
     site: SiteArgs,
 }
+// ANCHOR_END: args
 
 /// One open connection: its socket, and the requests and responses in
 /// flight on it.
@@ -73,12 +75,14 @@ fn main() {
     let site = args.site.open();
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
     set_nonblocking(&listen_socket);
+    // ANCHOR: respond
     let respond = |request: &Request| {
         let mut response = site.respond_and_log(request, args.server.quiet);
         // No Content-Length: the body ends where the connection closes.
         response.content_length = false;
         response
     };
+    // ANCHOR_END: respond
 
     let mut connections: Vec<Connection> = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];

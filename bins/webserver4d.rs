@@ -39,6 +39,7 @@ use std::os::fd::OwnedFd;
 /// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 
+// ANCHOR: args
 /// Part 4, model d: the busy loop with keep-alive.
 #[derive(Parser)]
 #[command(version, about)]
@@ -52,6 +53,7 @@ struct Args {
     #[arg(long)]
     no_content_length: bool,
 }
+// ANCHOR_END: args
 
 /// One open connection: its socket, and the requests and responses in
 /// flight on it.
@@ -76,12 +78,14 @@ fn main() {
     let site = args.site.open();
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
     set_nonblocking(&listen_socket);
+    // ANCHOR: respond
     let respond = |request: &Request| {
         let mut response = site.respond_and_log(request, args.server.quiet);
         // The connection stays open: only Content-Length says where the body ends.
         response.content_length = !args.no_content_length;
         response
     };
+    // ANCHOR_END: respond
 
     let mut connections: Vec<Connection> = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
