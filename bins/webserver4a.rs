@@ -25,13 +25,13 @@
 use clap::Parser;
 use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
 use lsbaws::http::serve_site;
+use lsbaws::net::accept_connection;
 use lsbaws::report::{hint_for, program_name, OrDie};
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use nix::sys::socket::accept;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult};
-use std::net::TcpStream;
+use std::net::TcpListener;
 
 /// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
@@ -67,7 +67,7 @@ extern "C" fn grim_reaper(_signal: libc::c_int) {
 fn main() {
     let args = Args::parse();
     let site = args.site.open();
-    let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
+    let listener = TcpListener::from(lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE));
 
     let on_sigchld = SigAction::new(SigHandler::Handler(grim_reaper), SaFlags::empty(), SigSet::empty());
     // SAFETY: grim_reaper only calls waitpid(2) and saves/restores errno, all
@@ -75,20 +75,14 @@ fn main() {
     unsafe { sigaction(Signal::SIGCHLD, &on_sigchld) }.or_die("sigaction(SIGCHLD)");
 
     loop {
-        let client_connection = match accept(&listen_socket) {
-            Ok(client_connection) => client_connection,
-            Err(errno) => {
-                lsbaws::net::survive_accept_error(errno); // EINTR from SIGCHLD, too
-                continue;
-            }
-        };
+        // accept(2); the EINTR that SIGCHLD causes is retried, as in 3g.
+        let mut stream = accept_connection(&listener);
         // SAFETY: this process is single-threaded, so the child cannot inherit
         // a lock or allocator state held by another thread at the fork.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
                 // ANCHOR: child
-                drop(listen_socket); // the child never accepts
-                let mut stream = TcpStream::from(client_connection);
+                drop(listener); // the child never accepts
                 // SO_RCVTIMEO/SO_SNDTIMEO: a silent client ends this process
                 // after --idle-timeout instead of keeping it forever.
                 let timeout = args.idle.timeout();
@@ -101,13 +95,13 @@ fn main() {
             Ok(ForkResult::Parent { .. }) => {
                 // The child serves this client; the parent's copy must go,
                 // or the client would never see the connection close.
-                drop(client_connection);
+                drop(stream);
             }
             Err(errno) => {
                 // EAGAIN: out of processes (`ulimit -u`). Drop this client
                 // (it sees the connection close) and keep serving the others.
                 eprintln!("{}: fork() failed: {errno} — {}", program_name(), hint_for(errno));
-                drop(client_connection);
+                drop(stream);
             }
         }
     }

@@ -23,6 +23,7 @@
 use clap::Parser;
 use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
 use lsbaws::http::serve_site;
+use lsbaws::net::accept_connection;
 use lsbaws::report::{errno_of, hint_for, program_name};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -51,13 +52,7 @@ fn main() {
     let listener = TcpListener::from(lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE));
 
     loop {
-        let mut stream = match listener.accept() {
-            Ok((stream, _peer)) => stream,
-            Err(e) => {
-                lsbaws::net::survive_accept_error(errno_of(&e));
-                continue;
-            }
-        };
+        let mut stream = accept_connection(&listener);
         let timeout = args.idle.timeout();
         let (site, quiet) = (Arc::clone(&site), args.server.quiet);
         // ANCHOR: spawn

@@ -114,18 +114,25 @@ fn main() {
 /// connection is finished and should be closed.
 fn take_turn(connection: &mut Connection, buf: &mut [u8], respond: &dyn Fn(&Request) -> Response) -> bool {
     let Connection { socket, session } = connection;
-    match read(&*socket, buf) {
-        Ok(0) => session.peer_closed(), // the client closed its side
-        Ok(n) => session.receive(&buf[..n], respond),
-        Err(Errno::EAGAIN) => {} // nothing has arrived: ask again next turn
-        Err(Errno::EINTR) => {}
-        Err(errno) => return connection_failed(errno),
+    // No reading past the last request, or while the client leaves many
+    // answers unread (see Session::wants_read).
+    if session.wants_read() {
+        match read(&*socket, buf) {
+            Ok(0) => session.peer_closed(), // the client closed its side
+            Ok(n) => session.receive(&buf[..n], respond),
+            Err(Errno::EAGAIN) => {} // nothing has arrived: ask again next turn
+            Err(Errno::EINTR) => {}
+            Err(errno) => return connection_failed(errno),
+        }
     }
     while session.wants_write() {
         // write() copies what fits into the socket's send buffer and returns
         // how much that was: maybe less than all of it (a partial write).
         match write(&*socket, session.pending()) {
-            Ok(n) => session.wrote(n),
+            Ok(n) => {
+                session.wrote(n);
+                session.answer(respond); // requests that waited for room
+            }
             Err(Errno::EAGAIN) => break, // send buffer full: the rest next turn
             Err(Errno::EINTR) => {}
             Err(errno) => return connection_failed(errno),

@@ -35,7 +35,8 @@
 use clap::Parser;
 use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
 use lsbaws::http::serve_site;
-use lsbaws::report::{errno_of, OrDie};
+use lsbaws::net::accept_connection;
+use lsbaws::report::OrDie;
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -123,13 +124,7 @@ fn main() {
     let pool = ThreadPool::new(usize::from(args.threads), QUEUE_CAPACITY);
 
     loop {
-        let mut stream = match listener.accept() {
-            Ok((stream, _peer)) => stream,
-            Err(e) => {
-                lsbaws::net::survive_accept_error(errno_of(&e));
-                continue;
-            }
-        };
+        let mut stream = accept_connection(&listener);
         let timeout = args.idle.timeout();
         let (site, quiet) = (Arc::clone(&site), args.server.quiet);
         pool.execute(move || {

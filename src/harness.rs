@@ -368,6 +368,21 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// Resident memory of the server and its children together, in KiB
+    /// (`VmRSS` of `/proc/PID/status`, the RSS column of `ps`).
+    pub fn rss_kib(&self) -> u64 {
+        let rss = |pid: i32| -> u64 {
+            fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|status| {
+                    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?.to_string();
+                    line.split_whitespace().nth(1)?.parse().ok()
+                })
+                .unwrap_or(0)
+        };
+        rss(self.pid.as_raw()) + self.children().iter().map(|child| rss(child.pid)).sum::<u64>()
+    }
+
     /// Has the process exited? (Reaps it if so.)
     pub fn try_exit(&mut self) -> Option<Exit> {
         if self.exit.is_none() {

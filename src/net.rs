@@ -86,6 +86,17 @@ pub fn survive_accept_error(errno: Errno) {
     }
 }
 
+/// Wait in `accept(2)` for the next connection on a blocking listener,
+/// retrying the failures a server outlives ([`survive_accept_error`]).
+pub fn accept_connection(listener: &std::net::TcpListener) -> std::net::TcpStream {
+    loop {
+        match listener.accept() {
+            Ok((stream, _peer)) => return stream,
+            Err(e) => survive_accept_error(crate::report::errno_of(&e)),
+        }
+    }
+}
+
 /// The port a socket is bound to (what `--port 0` turned into).
 pub fn local_port(fd: &OwnedFd) -> u16 {
     let addr: SockaddrStorage = socket::getsockname(fd.as_raw_fd()).unwrap_or_else(|e| die("getsockname()", e));

@@ -109,6 +109,82 @@ fn keep_alive_models_reuse_one_connection() {
     }
 }
 
+/// Read the body of the next response from `reader`, which keeps whatever
+/// was read past it (the harness's `read_response` reads one response per
+/// call and would drop the start of the next one).
+fn next_body(reader: &mut std::io::BufReader<TcpStream>) -> std::io::Result<Vec<u8>> {
+    use std::io::BufRead;
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok();
+            }
+        }
+    }
+    let mut body = vec![0; length.ok_or(ErrorKind::InvalidData)?];
+    reader.read_exact(&mut body)?;
+    Ok(body)
+}
+
+#[test]
+fn keep_alive_models_answer_pipelined_requests_in_order() {
+    let _shared = shared();
+    let files = ["/hello.txt", "/style.css", "/guide/checker.png"];
+    let bodies: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(default_root().join(&f[1..])).unwrap()).collect();
+    for name in KEEP_ALIVE {
+        let server = start(name, &[]);
+        let mut stream = server.connect();
+        // 300 requests in one go, more answers than the server queues at once.
+        let requests: String = (0..300).map(|i| get(files[i % 3])).collect();
+        stream.write_all(requests.as_bytes()).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut reader = std::io::BufReader::new(stream);
+        for i in 0..300 {
+            let body = next_body(&mut reader).unwrap_or_else(|e| panic!("{name}: response {i}: {e}"));
+            assert!(body == bodies[i % 3], "{name}: response {i} is not {}", files[i % 3]);
+        }
+        assert_quiet_stderr(&server);
+    }
+}
+
+#[test]
+fn a_client_that_pipelines_without_reading_does_not_make_a_server_grow() {
+    let _shared = shared();
+    // 16 KiB of requests for the 1 MiB file ask for about 400 MiB of answers.
+    let request = get("/files/one-mebibyte.bin");
+    let flood = request.repeat(16 * 1024 / request.len());
+    for name in ALL {
+        let server = start(name, &[]);
+        let mut stream = server.connect();
+        stream.write_all(flood.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(500)); // time to (wrongly) build them all
+        let rss_mib = server.rss_kib() / 1024;
+        assert!(rss_mib < 64, "{name} holds {rss_mib} MiB for a client that reads nothing");
+        // Reading, the client gets its answers; here the first few.
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        if *name == "webserver4c" {
+            // One answer, no Content-Length, then the connection closes.
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).unwrap();
+            assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n") && answer.len() > 1024 * 1024, "{name}");
+            continue;
+        }
+        let mut reader = std::io::BufReader::new(stream);
+        for i in 0..3 {
+            let body = next_body(&mut reader).unwrap_or_else(|e| panic!("{name}: response {i}: {e}"));
+            assert_eq!(body.len(), 1024 * 1024, "{name}");
+        }
+    }
+}
+
 #[test]
 fn webserver4c_closes_every_connection_after_one_response() {
     let _shared = shared();
