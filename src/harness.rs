@@ -357,6 +357,17 @@ impl Server {
         proc_cpu_time(self.pid.as_raw()).unwrap_or_default()
     }
 
+    /// From `/proc/PID/schedstat` (the main thread): time spent on a CPU,
+    /// and time spent runnable but waiting for one. Their sum is the CPU
+    /// time the thread *wanted*; on a busy machine it gets less.
+    pub fn sched_times(&self) -> (Duration, Duration) {
+        let text = fs::read_to_string(format!("/proc/{}/schedstat", self.pid)).unwrap_or_default();
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().unwrap_or(0));
+        let on_cpu = Duration::from_nanos(fields.next().unwrap_or(0));
+        let waiting = Duration::from_nanos(fields.next().unwrap_or(0));
+        (on_cpu, waiting)
+    }
+
     /// How many threads the server runs (`Threads:` in `/proc/PID/status`,
     /// the lines of `ps -T -p PID`).
     pub fn threads(&self) -> usize {

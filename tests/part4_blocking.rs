@@ -280,12 +280,25 @@ fn webserver4h_idle_keep_alive_clients_hold_every_worker_until_the_idle_timeout(
     assert_quiet_stderr(&server);
 }
 
-/// CPU seconds `server` used over `window`, as a fraction of one core.
-fn core_share(server: &Server, window: Duration) -> f64 {
-    let before = server.cpu_time();
+/// What a server did with the CPU over a window of time, as fractions of
+/// that time: the CPU time it got (`utime + stime`, what `ps` and `top`
+/// show), and the CPU time it wanted (on a CPU or waiting in the run queue).
+#[derive(Debug, Clone, Copy)]
+struct CpuUse {
+    got: f64,
+    wanted: f64,
+}
+
+fn cpu_use(server: &Server, window: Duration) -> CpuUse {
+    let (cpu_before, (on_before, wait_before)) = (server.cpu_time(), server.sched_times());
     let started = Instant::now();
     std::thread::sleep(window);
-    (server.cpu_time() - before).as_secs_f64() / started.elapsed().as_secs_f64()
+    let (cpu_after, (on_after, wait_after)) = (server.cpu_time(), server.sched_times());
+    let wall = started.elapsed().as_secs_f64();
+    CpuUse {
+        got: (cpu_after - cpu_before).as_secs_f64() / wall,
+        wanted: ((on_after - on_before) + (wait_after - wait_before)).as_secs_f64() / wall,
+    }
 }
 
 #[test]
@@ -294,22 +307,24 @@ fn webserver4c_burns_a_core_while_idle() {
     let busy = start("webserver4c", &[]);
     let blocking = start("webserver4h", &[]);
     // Nobody connects. The busy loop spins anyway; the pool sleeps in
-    // accept() and read(). Other work on a shared machine can steal the
-    // busy loop's core for a while: measure up to three 2 s windows.
-    let mut shares = Vec::new();
+    // accept() and read(). On a machine busy with other work the scheduler
+    // may give the loop less than a core, though it wants all of it: measure
+    // up to three 2 s windows, and accept a smaller share when the loop
+    // was runnable the whole time.
+    let mut seen = Vec::new();
     for _ in 0..3 {
         let (spinning, sleeping) = std::thread::scope(|s| {
-            let spinning = s.spawn(|| core_share(&busy, Duration::from_secs(2)));
-            let sleeping = s.spawn(|| core_share(&blocking, Duration::from_secs(2)));
+            let spinning = s.spawn(|| cpu_use(&busy, Duration::from_secs(2)));
+            let sleeping = s.spawn(|| cpu_use(&blocking, Duration::from_secs(2)));
             (spinning.join().unwrap(), sleeping.join().unwrap())
         });
-        assert!(sleeping < 0.05, "idle webserver4h used {:.0}% of a core", sleeping * 100.0);
-        shares.push(spinning);
-        if spinning > 0.5 {
+        assert!(sleeping.got < 0.05 && sleeping.wanted < 0.05, "idle webserver4h: {sleeping:?}");
+        seen.push(spinning);
+        if spinning.got > 0.5 || (spinning.got > 0.2 && spinning.wanted > 0.9) {
             return;
         }
     }
-    panic!("idle webserver4c used only {shares:.2?} of a core; a busy loop should use most of one");
+    panic!("idle webserver4c should use (or want) a whole core, used: {seen:?}");
 }
 
 // ---- 4d: keep-alive needs Content-Length --------------------------------------
