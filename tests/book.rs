@@ -7,6 +7,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod book_support;
+use book_support::build_book;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -392,4 +395,91 @@ fn spec_parsing_follows_mdbook() {
     fs::remove_dir_all(&dir).unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].spec, "f.rs:x");
+}
+
+// ---- the built book: links, anchors and images ---------------------------------------
+
+/// Every HTML page of a built book, but the print page (one page made of
+/// all the others) and the 404 page (its links are absolute on purpose).
+fn html_pages(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if name.ends_with(".html") && name != "print.html" && name != "404.html" && name != "toc.html" {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The values of `attribute="..."` in an HTML page.
+fn attribute_values<'a>(html: &'a str, attribute: &str) -> Vec<&'a str> {
+    let needle = format!(" {attribute}=\"");
+    html.match_indices(&needle)
+        .filter_map(|(at, _)| {
+            let rest = &html[at + needle.len()..];
+            rest.find('"').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+/// Why a link from `page` to `target` is broken, if it is.
+fn check_link(book: &Path, page: &Path, ids: &dyn Fn(&Path) -> BTreeSet<String>, target: &str) -> Option<String> {
+    if target.contains("://") || target.starts_with("mailto:") || target.starts_with("javascript:") || target.is_empty() {
+        return None;
+    }
+    let target = target.replace("&amp;", "&");
+    let (file, fragment) = match target.split_once('#') {
+        Some((file, fragment)) => (file, Some(fragment)),
+        None => (target.as_str(), None),
+    };
+    let file = file.split('?').next().unwrap();
+    let resolved = if file.is_empty() { page.to_path_buf() } else { page.parent().unwrap().join(file) };
+    let resolved = if resolved.is_dir() { resolved.join("index.html") } else { resolved };
+    if !resolved.starts_with(book) || !resolved.is_file() {
+        return Some(format!("{target}: no such file"));
+    }
+    match fragment {
+        Some(fragment) if !fragment.is_empty() && resolved.extension().is_some_and(|e| e == "html") => {
+            (!ids(&resolved).contains(fragment)).then(|| format!("{target}: no id=\"{fragment}\" in that page"))
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn the_built_book_has_no_broken_link_anchor_or_image() {
+    let Some(book) = build_book("links") else { return };
+    let ids_of = |page: &Path| -> BTreeSet<String> {
+        let html = fs::read_to_string(page).unwrap_or_default();
+        attribute_values(&html, "id").into_iter().map(str::to_string).collect()
+    };
+    let mut problems = Vec::new();
+    let pages = html_pages(&book);
+    assert!(pages.len() > 10, "the built book has only {} pages", pages.len());
+    for page in &pages {
+        let html = read(page);
+        let shown = page.strip_prefix(&book).unwrap().display().to_string();
+        for target in attribute_values(&html, "href").into_iter().chain(attribute_values(&html, "src")) {
+            if let Some(problem) = check_link(&book, page, &ids_of, target) {
+                problems.push(format!("{shown}: {problem}"));
+            }
+        }
+        // An image without a text for readers who cannot see it.
+        for img in html.split("<img").skip(1) {
+            let tag = &img[..img.find('>').unwrap_or(img.len())];
+            if !tag.contains(" alt=\"") || tag.contains(" alt=\"\"") {
+                problems.push(format!("{shown}: <img{tag}> has no alt text"));
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&book);
+    fail_if_any(problems, "broken links or images in the built book");
 }
