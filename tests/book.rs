@@ -483,3 +483,109 @@ fn the_built_book_has_no_broken_link_anchor_or_image() {
     let _ = fs::remove_dir_all(&book);
     fail_if_any(problems, "broken links or images in the built book");
 }
+
+// ---- what every chapter carries ---------------------------------------------------------
+
+/// The chapter about each binary: the first page in SUMMARY.md whose title
+/// or first heading names it, instructor notes and reference pages aside.
+fn chapter_of(bin: &str) -> Option<PathBuf> {
+    summary_links()
+        .into_iter()
+        .filter(|(_, target)| {
+            !target.is_empty() && !target.contains("://") && !target.starts_with("instructors/") && target.contains(".md")
+        })
+        .map(|(title, target)| (title, book_src().join(target.split('#').next().unwrap())))
+        .find(|(title, path)| {
+            let heading = fs::read_to_string(path).ok().and_then(|t| t.lines().find(|l| l.starts_with("# ")).map(str::to_string));
+            mentions(title, bin) || heading.is_some_and(|h| mentions(&h, bin))
+        })
+        .map(|(_, path)| path)
+}
+
+/// The pages nested under `page` in SUMMARY.md (a chapter's sections).
+fn nested_pages(page: &Path) -> Vec<PathBuf> {
+    let summary = read(&book_src().join("SUMMARY.md"));
+    let rel = page.strip_prefix(book_src()).unwrap().display().to_string();
+    let mut found = Vec::new();
+    let mut parent_indent: Option<usize> = None;
+    for line in summary.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let target = line.split("](").nth(1).and_then(|rest| rest.split(')').next());
+        match (parent_indent, target) {
+            (None, Some(t)) if t == rel => parent_indent = Some(indent),
+            (Some(p), Some(t)) if indent > p => found.push(book_src().join(t)),
+            (Some(_), _) => break,
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Every binary's chapter (or the pages nested under it) shows a recorded
+/// transcript and a diagram, and links its instructor notes: a chapter
+/// added on another branch fails here until it has all three.
+#[test]
+fn every_chapter_has_a_transcript_a_diagram_and_instructor_notes() {
+    let mut problems = Vec::new();
+    for bin in cargo_bins() {
+        let Some(chapter) = chapter_of(&bin) else { continue }; // every_binary_has_a_chapter says so
+        let mut text = read(&chapter);
+        for page in nested_pages(&chapter) {
+            text.push_str(&fs::read_to_string(page).unwrap_or_default());
+        }
+        let here = show(&chapter);
+        if !text.contains("output/") {
+            problems.push(format!("{here} ({bin}): no transcript: record one (book/recording/) and {{{{#include}}}} it from output/"));
+        }
+        if !text.contains("diagrams/") || !text.contains(".svg)") {
+            problems.push(format!("{here} ({bin}): no diagram: add an SVG under book/src/diagrams/ and show it with ![alt text](diagrams/NAME.svg)"));
+        }
+        if !read(&chapter).contains("instructors/") {
+            problems.push(format!("{here} ({bin}): no link to its instructor notes (book/src/instructors/)"));
+        }
+    }
+    fail_if_any(problems, "chapters missing a part");
+}
+
+#[test]
+fn every_binary_has_a_row_in_the_table_of_programs() {
+    let table = table_after(&read(&book_src().join("binaries.md")), "Every program");
+    let missing: Vec<String> = cargo_bins()
+        .into_iter()
+        .filter(|bin| !table.iter().any(|row| row.starts_with(&format!("| `{bin}` |"))))
+        .map(|bin| format!("book/src/binaries.md has no row for `{bin}`"))
+        .collect();
+    fail_if_any(missing, "the table of every program");
+}
+
+/// Diagrams are files of our own that render offline: SVG with no
+/// external reference (fonts, images, stylesheets), a title, a size, and
+/// each one shown somewhere in the book.
+#[test]
+fn diagrams_are_self_contained_svg_and_all_shown() {
+    let dir = book_src().join("diagrams");
+    let pages: String = markdown_files(&book_src()).iter().map(|p| read(p)).collect();
+    let mut problems = Vec::new();
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".svg") {
+            problems.push(format!("book/src/diagrams/{name}: only .svg files belong here"));
+            continue;
+        }
+        let svg = read(&path);
+        for needle in ["http://", "https://", "@import", "@font-face", "url(data:"] {
+            let external = svg.replace("http://www.w3.org/2000/svg", "");
+            if external.contains(needle) {
+                problems.push(format!("book/src/diagrams/{name}: refers to something outside the file ({needle})"));
+            }
+        }
+        if !svg.contains("<title>") || !svg.contains("width=\"") || !svg.contains("viewBox=\"") {
+            problems.push(format!("book/src/diagrams/{name}: needs a <title>, a width/height and a viewBox"));
+        }
+        if !pages.contains(&format!("diagrams/{name})")) {
+            problems.push(format!("book/src/diagrams/{name} is shown by no page"));
+        }
+    }
+    fail_if_any(problems, "diagrams");
+}
