@@ -588,7 +588,15 @@ pub mod client {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "no complete response in time"));
             }
             stream.set_read_timeout(Some(left))?;
-            match stream.read(&mut buf)? {
+            // A read with a timeout fails with EINTR when a signal handler
+            // runs, even one installed with SA_RESTART (signal(7)); a
+            // test's own SIGCHLD handler (assert_cmd's timeout installs one)
+            // runs whenever a process we started exits. Just read again.
+            let read = match stream.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                read => read?,
+            };
+            match read {
                 0 => {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -614,9 +622,17 @@ pub mod client {
 
     /// Wait up to `timeout` for the end of the stream.
     pub fn wait_for_eof(stream: &mut TcpStream, timeout: Duration) -> io::Result<AfterResponse> {
-        stream.set_read_timeout(Some(timeout))?;
+        let deadline = Instant::now() + timeout;
         let mut buf = [0u8; 1024];
-        match stream.read(&mut buf) {
+        let read = loop {
+            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+            stream.set_read_timeout(Some(left))?;
+            match stream.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // see read_response
+                read => break read,
+            }
+        };
+        match read {
             Ok(0) => Ok(AfterResponse::Eof),
             Ok(_) => Ok(AfterResponse::MoreData),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
