@@ -181,22 +181,34 @@ fn manifest(exercise: &Exercise) -> io::Result<String> {
     ))
 }
 
-/// The body of the `[dependencies]` table of a Cargo.toml.
+/// The dependency tables of a Cargo.toml: the body of `[dependencies]`
+/// (which the copy's own table continues), then every
+/// `[target.'...'.dependencies]` table whole. Dev- and build-dependencies
+/// are left out.
 fn dependencies_section(manifest: &str) -> String {
-    let mut body = String::new();
-    let mut inside = false;
+    let mut plain = String::new();
+    let mut targeted = String::new();
+    let mut inside: Option<&mut String> = None;
     for line in manifest.lines() {
         let trimmed = line.trim();
         if trimmed.starts_with('[') {
-            inside = trimmed == "[dependencies]";
+            inside = if trimmed == "[dependencies]" {
+                Some(&mut plain)
+            } else if trimmed.starts_with("[target.") && trimmed.ends_with(".dependencies]") {
+                targeted.push_str(line);
+                targeted.push('\n');
+                Some(&mut targeted)
+            } else {
+                None
+            };
             continue;
         }
-        if inside {
-            body.push_str(line);
-            body.push('\n');
+        if let Some(table) = inside.as_deref_mut() {
+            table.push_str(line);
+            table.push('\n');
         }
     }
-    body
+    plain + &targeted
 }
 
 #[cfg(test)]
@@ -205,7 +217,12 @@ mod tests {
 
     #[test]
     fn only_the_dependencies_table_is_copied() {
-        let manifest = "[package]\nname = \"x\"\n\n[dependencies]\n# why\nnix = \"1\"\n\n[dev-dependencies]\nassert_cmd = \"2\"\n";
-        assert_eq!(dependencies_section(manifest), "# why\nnix = \"1\"\n\n");
+        let manifest = "[package]\nname = \"x\"\n\n[dependencies]\n# why\nnix = \"1\"\n\n\
+                        [target.'cfg(unix)'.dependencies]\nnix = { version = \"1\", features = [\"dir\"] }\n\n\
+                        [dev-dependencies]\nassert_cmd = \"2\"\n";
+        assert_eq!(
+            dependencies_section(manifest),
+            "# why\nnix = \"1\"\n\n[target.'cfg(unix)'.dependencies]\nnix = { version = \"1\", features = [\"dir\"] }\n\n"
+        );
     }
 }

@@ -161,7 +161,8 @@ impl Launch {
         self
     }
 
-    /// Start the server and wait for its `Serving HTTP on port N ...` line.
+    /// Start the server and wait for its `Serving HTTP on port N ...` line
+    /// (`Serving FTP on port N ...` for `ftp-server`).
     pub fn start(self) -> Result<Server, String> {
         let server = self.spawn()?;
         server.wait_for_banner()
@@ -337,7 +338,7 @@ impl Server {
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "{} printed no `Serving HTTP on port N` line within {STARTUP_TIMEOUT:?}",
+                    "{} printed no `Serving HTTP on port N` (or `Serving FTP ...`) line within {STARTUP_TIMEOUT:?}",
                     self.name
                 ));
             }
@@ -498,15 +499,31 @@ impl Drop for Server {
     }
 }
 
-/// The port in a `Serving HTTP on port N ...` line, if one was printed.
+/// The port in a `Serving HTTP on port N ...` line (or the same line for
+/// another protocol: `Serving FTP on port N ...`), if one was printed.
 pub fn banner_port(output: &str) -> Option<u16> {
     output.lines().find_map(|line| {
-        line.strip_prefix("Serving HTTP on port ")?
-            .split_whitespace()
+        let (protocol, rest) = line.strip_prefix("Serving ")?.split_once(" on port ")?;
+        if protocol.is_empty() || protocol.contains(' ') {
+            return None;
+        }
+        rest.split_whitespace()
             .next()?
             .parse()
             .ok()
     })
+}
+
+/// The names in a directory, hidden ones included, sorted (`ls -A`):
+/// what a test checks to prove that nothing was left behind.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned())).collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// Every process in /proc (pid, parent, state).

@@ -32,6 +32,7 @@ compile_error!(
 );
 
 pub mod cli;
+pub mod ftp;
 pub mod harness;
 pub mod hello;
 pub mod http;

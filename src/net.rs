@@ -34,12 +34,18 @@ pub fn resolve(host: &str, port: u16) -> SocketAddr {
 ///
 /// Exits with one clear line if any syscall fails (a busy port, say).
 pub fn listen(args: &ServerArgs, step_default_backlog: i32) -> OwnedFd {
+    listen_for("HTTP", args, step_default_backlog)
+}
+
+/// [`listen`] for another protocol: the banner reads
+/// `Serving PROTOCOL on port N ...` (`ftp-server` prints `Serving FTP ...`).
+pub fn listen_for(protocol: &str, args: &ServerArgs, step_default_backlog: i32) -> OwnedFd {
     let addr = resolve(&args.host, args.port);
     let backlog = args.backlog_or(step_default_backlog);
     let listener = open_listener(addr, backlog).unwrap_or_else(|(what, errno)| {
         die(format!("{what} on {addr}"), errno)
     });
-    print_banner(local_port(&listener));
+    print_banner_for(protocol, local_port(&listener));
     listener
 }
 
@@ -77,7 +83,12 @@ pub fn local_port(fd: &OwnedFd) -> u16 {
 /// `Serving HTTP on port N ...`, flushed at once: tests and students wait for
 /// this line to know the server is ready.
 pub fn print_banner(port: u16) {
+    print_banner_for("HTTP", port);
+}
+
+/// `Serving PROTOCOL on port N ...`, flushed at once.
+pub fn print_banner_for(protocol: &str, port: u16) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "Serving HTTP on port {port} ...");
+    let _ = writeln!(out, "Serving {protocol} on port {port} ...");
     let _ = out.flush();
 }
