@@ -2,9 +2,9 @@
 //! of the work directory, never into the repository's), and a starter from
 //! the repository (for the predict-then-run experiments).
 
-use crate::workspace::{repo, Workspace};
+use crate::workspace::{repo, write_starter, Workspace};
 use lsbaws::lab::exercise::Exercise;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The cargo that runs us (`cargo lab` sets CARGO), or the one on PATH.
@@ -24,20 +24,7 @@ pub enum BuildError {
 /// the compiler's errors) goes straight to our stderr, as the student would
 /// see it from `cargo build`.
 pub fn build_copy(workspace: &Workspace, exercise: &Exercise) -> Result<PathBuf, BuildError> {
-    let status = cargo()
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(workspace.manifest(exercise))
-        // Always our own folder: a CARGO_TARGET_DIR shared with the
-        // repository would let the copy's webserver3c overwrite the
-        // repository's.
-        .env("CARGO_TARGET_DIR", workspace.target())
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| BuildError::Cargo(format!("running cargo failed: {e} — is cargo on PATH?")))?;
-    if !status.success() {
-        return Err(BuildError::DoesNotCompile);
-    }
+    build(&workspace.manifest(exercise), workspace)?;
     let binary = workspace.binary(exercise);
     if binary.exists() {
         Ok(binary)
@@ -46,11 +33,40 @@ pub fn build_copy(workspace: &Workspace, exercise: &Exercise) -> Result<PathBuf,
     }
 }
 
-/// `cargo build --bin STARTER` in the repository, and the path of the
-/// binary built (read from cargo's JSON messages, so that any target folder
-/// or profile works).
-pub fn build_starter(exercise: &Exercise) -> Result<PathBuf, String> {
-    let bin = exercise.starter.bin;
+/// `cargo build` one copy, into the work folder's target folder.
+fn build(manifest: &Path, workspace: &Workspace) -> Result<(), BuildError> {
+    let status = cargo()
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(manifest)
+        // Always our own folder: a CARGO_TARGET_DIR shared with the
+        // repository would let the copy's webserver3c overwrite the
+        // repository's.
+        .env("CARGO_TARGET_DIR", workspace.target())
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| BuildError::Cargo(format!("running cargo failed: {e} — is cargo on PATH?")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BuildError::DoesNotCompile)
+    }
+}
+
+/// The starter, built: `cargo build --bin STARTER` in the repository when
+/// it is one of its binaries (the path read from cargo's JSON messages, so
+/// that any target folder or profile works), or else an untouched copy
+/// built beside the student's.
+pub fn build_starter(workspace: &Workspace, exercise: &Exercise) -> Result<PathBuf, String> {
+    let Some(bin) = exercise.starter_bin else {
+        let manifest = write_starter(workspace, exercise)
+            .map_err(|e| format!("writing the untouched starter in {} failed: {e}", workspace.show(workspace.work())))?;
+        return match build(&manifest, workspace) {
+            Ok(()) => Ok(workspace.target().join("debug").join(format!("starter-{}", exercise.step))),
+            Err(BuildError::DoesNotCompile) => Err("the untouched starter does not compile (errors above)".to_string()),
+            Err(BuildError::Cargo(why)) => Err(why),
+        };
+    };
     let output = cargo()
         .args(["build", "--quiet", "--message-format=json-render-diagnostics", "--bin", bin, "--manifest-path"])
         .arg(repo().join("Cargo.toml"))

@@ -58,7 +58,7 @@ pub fn check(workspace: &Workspace, exercise: &Exercise, binary: Option<PathBuf>
     println!("  run as: {} --port 0\n", subject.command_line());
 
     let mut passed = 0;
-    for check in exercise.checks {
+    for check in exercise.all_checks() {
         let verdict = check.check(&subject);
         println!("{}  {}", if verdict.passed { "PASS" } else { "FAIL" }, check.title);
         print_field("expected: ", check.expected);
@@ -67,7 +67,7 @@ pub fn check(workspace: &Workspace, exercise: &Exercise, binary: Option<PathBuf>
     }
     let right = predictions(workspace, exercise);
 
-    let checks = exercise.checks.len();
+    let checks = exercise.all_checks().count();
     let questions = exercise.questions.len();
     let summary = format!("{passed} of {checks} checks pass, {right} of {questions} predictions right");
     let done = passed == checks && right == questions;
@@ -98,7 +98,8 @@ fn next_step(exercise: &Exercise) -> String {
 fn predictions(workspace: &Workspace, exercise: &Exercise) -> usize {
     let path = workspace.answers(exercise);
     let answers = std::fs::read_to_string(&path).map(|text| parse_answers(&text)).unwrap_or_default();
-    println!("\nPredictions ({}), measured on {}:", workspace.show(&path), exercise.starter.bin);
+    let on = exercise.starter_bin.unwrap_or("the untouched starter");
+    println!("\nPredictions ({}), measured on {on}:", workspace.show(&path));
     let mut starter: Option<Result<Subject, String>> = None;
     let mut right = 0;
     for question in exercise.questions {
@@ -117,7 +118,7 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> usize {
             continue;
         };
         // Built once, and only when a prediction needs it.
-        let starter = starter.get_or_insert_with(|| build_starter(exercise).map(Subject::at));
+        let starter = starter.get_or_insert_with(|| build_starter(workspace, exercise).map(Subject::at));
         let measured = match starter {
             Ok(subject) => (question.measure)(subject),
             Err(why) => Err(why.clone()),

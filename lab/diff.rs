@@ -13,11 +13,12 @@ pub fn show(workspace: &Workspace, exercise: &Exercise, from_starter: bool, all:
         eprintln!("lab: there is no copy of {step} to compare yet — run `cargo lab start {step}` first");
         return 1;
     };
+    let starter = exercise.edited().contents();
     let your_name = format!("your copy ({})", workspace.show(&source));
     let (old, old_name, new, new_name) = if from_starter {
-        (exercise.starter.source, format!("starter ({})", exercise.starter.path), yours.as_str(), your_name)
+        (starter.as_str(), format!("starter ({})", exercise.edited().from.path), yours.as_str(), your_name)
     } else {
-        (yours.as_str(), your_name, exercise.reference.source, format!("reference ({})", exercise.reference.path))
+        (yours.as_str(), your_name, exercise.reference.text, format!("reference ({})", exercise.reference.path))
     };
     let (old, new) = if all { (old, new) } else { (code_of(old), code_of(new)) };
     let diff = TextDiff::from_lines(old, new);

@@ -135,14 +135,17 @@ fn main() {
 /// `lab list`: every exercise, its starter and reference, and its status.
 fn list(workspace: &Workspace) -> i32 {
     println!("Exercises (`cargo lab start STEP` to begin one; your copies: {}):", workspace.show(workspace.work()));
-    for exercise in EXERCISES {
-        println!(
-            "  {:<4}{:<40}{:<28}{}",
-            exercise.step,
-            exercise.title,
-            format!("{} -> {}", exercise.starter.bin, exercise.reference.bin),
-            workspace.status(exercise)
-        );
+    let rows: Vec<[String; 4]> = EXERCISES
+        .iter()
+        .map(|e| {
+            let from_to = format!("{} -> {}", e.starter_name(), e.reference_bin);
+            [e.step.to_string(), e.title.to_string(), from_to, workspace.status(e)]
+        })
+        .collect();
+    let width = |column: usize| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0) + 2;
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for [step, title, from_to, status] in &rows {
+        println!("  {step:<w0$}{title:<w1$}{from_to:<w2$}{status}");
     }
     0
 }
@@ -169,24 +172,34 @@ fn start(workspace: &Workspace, exercise: &Exercise, force: bool) -> i32 {
         die_msg(format!("creating {} failed: {e} — check that the folder is writable", workspace.show(&copy)));
     }
     let show = |path: PathBuf| workspace.show(&path);
+    let what = match exercise.starter_bin {
+        Some(bin) => format!("your copy of {bin}, to make into {}", exercise.reference_bin),
+        None => format!("{} with the starter's {}, to fix", exercise.reference_bin, exercise.edited().to),
+    };
     println!(
-        "Created {}: your copy of {}, to make into {}.\n\n  \
+        "Created {}: {what}.\n\n  \
          read the task:  lessons/{step}/README.md  (or `cargo lab show {step}`)\n  \
          predict first:  {}\n  \
          edit:           {}\n  \
-         see the bug:    cargo run --bin {}   (the untouched starter)\n  \
+         see the bug:    {}\n  \
          run yours:      cd {} && cargo run -- --port 8888\n  \
          check it:       cargo lab check {step}\n  \
          stuck?          cargo lab hint {step}",
         show(copy.clone()),
-        exercise.starter.bin,
-        exercise.reference.bin,
         show(workspace.answers(exercise)),
         show(workspace.source(exercise)),
-        exercise.starter.bin,
+        see_the_bug(exercise),
         show(copy),
     );
     0
+}
+
+/// How to run the untouched starter and watch it fail.
+fn see_the_bug(exercise: &Exercise) -> String {
+    match exercise.starter_bin {
+        Some(bin) => format!("cargo run --bin {bin}   (the untouched starter)"),
+        None => format!("lessons/{}/README.md, \"Before\"", exercise.step),
+    }
 }
 
 /// Ask on a terminal whether to start over; never without one.

@@ -58,8 +58,9 @@ impl Workspace {
         self.copy_dir(exercise).join("Cargo.toml")
     }
 
+    /// The file the student edits.
     pub fn source(&self, exercise: &Exercise) -> PathBuf {
-        self.copy_dir(exercise).join("src").join("main.rs")
+        self.copy_dir(exercise).join(exercise.edited().to)
     }
 
     pub fn answers(&self, exercise: &Exercise) -> PathBuf {
@@ -68,7 +69,7 @@ impl Workspace {
 
     /// The student's binary, once built: named after the reference.
     pub fn binary(&self, exercise: &Exercise) -> PathBuf {
-        self.target.join("debug").join(exercise.reference.bin)
+        self.target.join("debug").join(exercise.reference_bin)
     }
 
     fn state(&self, exercise: &Exercise, what: &str) -> PathBuf {
@@ -89,10 +90,8 @@ impl Workspace {
     /// src/main.rs, the repository's Cargo.lock, and the answers file.
     pub fn create(&self, exercise: &Exercise) -> io::Result<()> {
         let copy = self.copy_dir(exercise);
-        fs::create_dir_all(copy.join("src"))?;
-        fs::write(self.manifest(exercise), manifest(exercise)?)?;
-        fs::copy(repo().join("Cargo.lock"), copy.join("Cargo.lock"))?;
-        fs::write(self.source(exercise), exercise.starter.source)?;
+        let package = Package { name: format!("lab-{}", exercise.step), bin: exercise.reference_bin.to_string() };
+        write_package(&copy, exercise, &package)?;
         fs::write(self.answers(exercise), answers_template(exercise.step, exercise.questions))?;
         // `cargo run` inside a copy builds into the shared target folder.
         fs::create_dir_all(self.work.join(".cargo"))?;
@@ -152,16 +151,48 @@ impl Workspace {
     }
 }
 
+/// The untouched copy of a starter that is not a binary of this package
+/// (written afresh each time, in `.lab/starters/STEP`), and its manifest.
+/// Its binary is `starter-STEP`, so it never overwrites the student's.
+pub fn write_starter(workspace: &Workspace, exercise: &Exercise) -> io::Result<PathBuf> {
+    let dir = workspace.work.join(".lab").join("starters").join(exercise.step);
+    let package = Package { name: format!("lab-{}-starter", exercise.step), bin: format!("starter-{}", exercise.step) };
+    write_package(&dir, exercise, &package)?;
+    Ok(dir.join("Cargo.toml"))
+}
+
+/// A copy's package name and binary name.
+struct Package {
+    name: String,
+    bin: String,
+}
+
+/// The copy's files as the exercise lists them, its manifest, and the
+/// repository's Cargo.lock (so it builds with the same crate versions).
+fn write_package(dir: &Path, exercise: &Exercise, package: &Package) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    fs::write(dir.join("Cargo.toml"), manifest(exercise, package)?)?;
+    fs::copy(repo().join("Cargo.lock"), dir.join("Cargo.lock"))?;
+    for file in exercise.files {
+        let path = dir.join(file.to);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(path, file.contents())?;
+    }
+    Ok(())
+}
+
 /// The copy's Cargo.toml: lsbaws by path, and the repository's own
 /// dependencies (the starter uses nix, clap, libc directly), so that the
 /// copy compiles exactly as `bins/` does.
-fn manifest(exercise: &Exercise) -> io::Result<String> {
+fn manifest(exercise: &Exercise, package: &Package) -> io::Result<String> {
     let ours = fs::read_to_string(repo().join("Cargo.toml"))?;
     Ok(format!(
         "# Your working copy for exercise {step} ({title}), made by `cargo lab start {step}`.\n\
          # Edit src/main.rs; `cargo lab check {step}` builds and checks it.\n\
          [package]\n\
-         name = \"lab-{step}\"\n\
+         name = \"{package}\"\n\
          version = \"0.1.0\"\n\
          edition = \"2021\"\n\
          publish = false\n\n\
@@ -175,7 +206,8 @@ fn manifest(exercise: &Exercise) -> io::Result<String> {
          {deps}",
         step = exercise.step,
         title = exercise.title,
-        bin = exercise.reference.bin,
+        package = package.name,
+        bin = package.bin,
         repo = repo().display().to_string(),
         deps = dependencies_section(&ours),
     ))

@@ -8,6 +8,7 @@
 //! functions `cargo lab check` runs, on this package's own binaries.
 
 use lsbaws::lab::question::Grade;
+use lsbaws::lab::exercise::STARTER_COPY;
 use lsbaws::lab::{find, Exercise, Subject};
 
 /// Run every check of `step` on the reference (each must pass) and every
@@ -15,13 +16,24 @@ use lsbaws::lab::{find, Exercise, Subject};
 fn prove(step: &str) {
     let exercise: &Exercise = find(step).unwrap();
     let mut report = Vec::new();
-    let reference = Subject::bin(exercise.reference.bin);
-    for check in exercise.checks {
+    let reference = Subject::bin(exercise.reference_bin);
+    for check in exercise.all_checks() {
         let verdict = check.check(&reference);
         report.push(format!("{} on {}: {:?}", check.id, reference.name(), verdict));
         assert!(verdict.passed, "{step}: check {} fails on the reference {}: {}", check.id, reference.name(), verdict.saw);
     }
+    // Guards hold on the starter too (when it is one of our binaries; an
+    // untouched copy is proven by tests/lab_cli.rs).
+    if let Some(starter) = exercise.starter_bin {
+        for guard in exercise.guards {
+            let verdict = guard.check(&Subject::bin(starter));
+            assert!(verdict.passed, "{step}: guard {} fails on the starter {starter}: {}", guard.id, verdict.saw);
+        }
+    }
     for (broken, ids) in exercise.proof {
+        if *broken == STARTER_COPY {
+            continue;
+        }
         let subject = Subject::bin(broken);
         for id in *ids {
             let verdict = exercise.check(id).unwrap().check(&subject);
@@ -53,12 +65,24 @@ fn exercise_3g_checks_fail_on_3f_3e_3c_3d_3a_3b_and_pass_on_3g() {
     prove("3g");
 }
 
+#[test]
+fn exercise_ftp_confine_checks_and_guard_pass_on_ftp_server() {
+    // Its starter is not one of our binaries: tests/lab_cli.rs proves the
+    // checks fail on the untouched copy.
+    prove("ftp-confine");
+}
+
+#[test]
+fn exercise_ftp_atomic_checks_and_guard_pass_on_ftp_server() {
+    prove("ftp-atomic");
+}
+
 /// Measure each question of `step` on its starter; the measured answer must
 /// be `expected` (within the question's tolerance), so the lesson text that
 /// leads to that answer stays true.
 fn measure(step: &str, expected: &[(&str, &str)]) {
     let exercise = find(step).unwrap();
-    let starter = Subject::bin(exercise.starter.bin);
+    let starter = Subject::bin(exercise.starter_bin.expect("a starter among our binaries"));
     assert_eq!(exercise.questions.len(), expected.len(), "{step}: one expected answer per question");
     for (question, (key, answer)) in exercise.questions.iter().zip(expected) {
         assert_eq!(question.key, *key);

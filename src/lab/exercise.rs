@@ -15,31 +15,58 @@
 //! `lab check`.
 
 use super::check::Check;
-use super::part3;
+use super::{ftp, part3};
 use super::question::Question;
 
-/// A server's source file in `bins/`, and the binary cargo builds from it.
+/// A source file of this repository, compiled in so that the table cannot
+/// name a file that does not exist.
 #[derive(Debug, Clone, Copy)]
-pub struct Program {
-    /// The `[[bin]]` name: `webserver3d`.
-    pub bin: &'static str,
-    /// The source, relative to the repository: `bins/webserver3d.rs`.
+pub struct SourceFile {
+    /// Relative to the repository: `bins/webserver3d.rs`.
     pub path: &'static str,
-    /// The source itself, compiled in so that the table cannot name a file
-    /// that does not exist.
-    pub source: &'static str,
+    pub text: &'static str,
 }
 
-/// `program!("webserver3d")`: the binary and its source in `bins/`.
-macro_rules! program {
-    ($bin:literal) => {
-        Program {
-            bin: $bin,
-            path: concat!("bins/", $bin, ".rs"),
-            source: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/bins/", $bin, ".rs")),
-        }
+/// `source!("bins/webserver3d.rs")`.
+macro_rules! source {
+    ($path:literal) => {
+        SourceFile { path: $path, text: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $path)) }
     };
 }
+
+/// One file of a student's copy.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyFile {
+    /// Where it goes in the copy: `src/main.rs`, `src/root.rs`.
+    pub to: &'static str,
+    pub from: SourceFile,
+    /// Text replacements applied when copying: they point a server's
+    /// `use lsbaws::ftp::root::...` at the copy's own module, say. Each
+    /// one must match (a unit test makes sure).
+    pub rewrites: &'static [(&'static str, &'static str)],
+}
+
+impl CopyFile {
+    /// The file as it is written into the copy.
+    pub fn contents(&self) -> String {
+        let mut text = self.from.text.to_string();
+        for (from, to) in self.rewrites {
+            text = text.replace(from, to);
+        }
+        if !self.rewrites.is_empty() {
+            text = format!(
+                "// Copied from {} by `cargo lab start`; its imports point at this copy's own modules.\n{text}",
+                self.from.path
+            );
+        }
+        text
+    }
+}
+
+/// The name, in a proof table, of the untouched copy of a starter that is
+/// not a binary of this package (the FTP exercises): `tests/lab_cli.rs`
+/// builds it with `lab start` and proves those checks on it.
+pub const STARTER_COPY: &str = "starter copy";
 
 /// `lesson_text!("3c")`: the exercise's README and hints from `lessons/3c/`.
 macro_rules! lesson_text {
@@ -51,28 +78,71 @@ macro_rules! lesson_text {
     };
 }
 
+/// A Part 3 exercise's copy: the starter server, whole, as src/main.rs.
+macro_rules! single_file {
+    ($path:literal) => {
+        &[CopyFile { to: "src/main.rs", from: source!($path), rewrites: &[] }]
+    };
+}
+
 /// One exercise.
 #[derive(Debug)]
 pub struct Exercise {
-    /// The step it leads to, and its name on the command line: `3c`.
+    /// Its name on the command line: `3c`, `ftp-confine`.
     pub step: &'static str,
     pub title: &'static str,
     /// The book chapter it belongs to.
     pub chapter: &'static str,
-    /// The server the student starts from.
-    pub starter: Program,
-    /// The server the student's fix should behave like; the student's
+    /// What `lab start` writes into the copy. The first file is the one the
+    /// student edits; the copy's binary is built from `src/main.rs`.
+    pub files: &'static [CopyFile],
+    /// The starter as a binary of this package (`webserver3d`), when it is
+    /// one; otherwise `lab` builds an untouched copy to run it.
+    pub starter_bin: Option<&'static str>,
+    /// The binary the student's fix should behave like; the student's
     /// binary takes its name.
-    pub reference: Program,
+    pub reference_bin: &'static str,
+    /// What the edited file should come to look like (for `lab diff`).
+    pub reference: SourceFile,
     /// `lessons/<step>/README.md`.
     pub readme: &'static str,
     /// `lessons/<step>/hints.md`: `## ` headings, mildest first.
     pub hints: &'static str,
+    /// The behaviours the fix brings.
     pub checks: &'static [&'static Check],
+    /// What already worked and must keep working (a "fix" that refuses
+    /// everything must not pass). Proven to pass on the starter and on the
+    /// reference.
+    pub guards: &'static [&'static Check],
     pub questions: &'static [&'static Question],
-    /// For CI: broken binaries of this package, and the checks (by id) each
-    /// must fail. The starter comes first; then the earlier broken steps.
+    /// For CI: broken binaries of this package (or [`STARTER_COPY`]), and
+    /// the checks (by id) each must fail. The starter comes first; then the
+    /// earlier broken steps.
     pub proof: &'static [(&'static str, &'static [&'static str])],
+}
+
+impl Exercise {
+    /// The file the student edits.
+    pub fn edited(&self) -> &'static CopyFile {
+        &self.files[0]
+    }
+
+    /// The starter, as `lab list` names it: `webserver3d`, or
+    /// `root.rs (starter)`.
+    pub fn starter_name(&self) -> String {
+        match self.starter_bin {
+            Some(bin) => bin.to_string(),
+            None => {
+                let file = self.edited().to.rsplit('/').next().unwrap_or(self.edited().to);
+                format!("{file} (starter)")
+            }
+        }
+    }
+
+    /// Checks, then guards: everything `lab check` runs.
+    pub fn all_checks(&self) -> impl Iterator<Item = &'static Check> {
+        self.checks.iter().chain(self.guards).copied()
+    }
 }
 
 /// One graded hint.
@@ -93,9 +163,9 @@ impl Exercise {
         hints
     }
 
-    /// The check with this id.
+    /// The check (or guard) with this id.
     pub fn check(&self, id: &str) -> Option<&'static Check> {
-        self.checks.iter().copied().find(|c| c.id == id)
+        self.all_checks().find(|c| c.id == id)
     }
 }
 
@@ -105,11 +175,14 @@ pub static EXERCISES: &[Exercise] = &[
         step: "3c",
         title: "Close the duplicate descriptors",
         chapter: "Part 3: webserver3c and webserver3d",
-        starter: program!("webserver3d"),
-        reference: program!("webserver3c"),
+        files: single_file!("bins/webserver3d.rs"),
+        starter_bin: Some("webserver3d"),
+        reference_bin: "webserver3c",
+        reference: source!("bins/webserver3c.rs"),
         readme: lesson_text!("3c").0,
         hints: lesson_text!("3c").1,
         checks: &[&part3::CONCURRENT, &part3::EOF, &part3::NO_LEAK, &part3::OPEN_FILE_LIMIT],
+        guards: &[],
         questions: &[&part3::FDS_AFTER_TEN, &part3::EMFILE_COUNT],
         proof: &[
             ("webserver3d", &["eof", "no-leak", "ulimit-n"]),
@@ -121,11 +194,14 @@ pub static EXERCISES: &[Exercise] = &[
         step: "3e",
         title: "Reap children with a SIGCHLD handler",
         chapter: "Part 3: webserver3e",
-        starter: program!("webserver3c"),
-        reference: program!("webserver3e"),
+        files: single_file!("bins/webserver3c.rs"),
+        starter_bin: Some("webserver3c"),
+        reference_bin: "webserver3e",
+        reference: source!("bins/webserver3e.rs"),
         readme: lesson_text!("3e").0,
         hints: lesson_text!("3e").1,
         checks: &[&part3::CONCURRENT, &part3::SIGCHLD_HANDLER, &part3::REAPED],
+        guards: &[],
         questions: &[&part3::EAGAIN_COUNT],
         proof: &[
             ("webserver3c", &["sigchld-handler", "reaped"]),
@@ -138,11 +214,14 @@ pub static EXERCISES: &[Exercise] = &[
         step: "3f",
         title: "Survive EINTR",
         chapter: "Part 3: webserver3f",
-        starter: program!("webserver3e"),
-        reference: program!("webserver3f"),
+        files: single_file!("bins/webserver3e.rs"),
+        starter_bin: Some("webserver3e"),
+        reference_bin: "webserver3f",
+        reference: source!("bins/webserver3f.rs"),
         readme: lesson_text!("3f").0,
         hints: lesson_text!("3f").1,
         checks: &[&part3::CONCURRENT, &part3::REAPED, &part3::SURVIVES_EINTR],
+        guards: &[],
         questions: &[&part3::REQUESTS_BEFORE_EINTR],
         proof: &[
             ("webserver3e", &["survives"]),
@@ -156,11 +235,14 @@ pub static EXERCISES: &[Exercise] = &[
         step: "3g",
         title: "Reap every child",
         chapter: "Part 3: webserver3g",
-        starter: program!("webserver3f"),
-        reference: program!("webserver3g"),
+        files: single_file!("bins/webserver3f.rs"),
+        starter_bin: Some("webserver3f"),
+        reference_bin: "webserver3g",
+        reference: source!("bins/webserver3g.rs"),
         readme: lesson_text!("3g").0,
         hints: lesson_text!("3g").1,
         checks: &[&part3::CONCURRENT, &part3::REAPED, &part3::SURVIVES_EINTR, &part3::BURSTS],
+        guards: &[],
         questions: &[&part3::ZOMBIES_AFTER_BURSTS],
         proof: &[
             ("webserver3f", &["bursts"]),
@@ -171,7 +253,82 @@ pub static EXERCISES: &[Exercise] = &[
             ("webserver3b", &["concurrent"]),
         ],
     },
+    Exercise {
+        step: "ftp-confine",
+        title: "Confine every name to the library root",
+        chapter: "The file server project: no way out, no half files",
+        files: &[
+            CopyFile { to: "src/root.rs", from: source!("lessons/ftp-confine/starter/root.rs"), rewrites: &[] },
+            CopyFile { to: "src/main.rs", from: source!("bins/ftp_server/main.rs"), rewrites: FTP_MAIN_WITH_ROOT },
+            CopyFile { to: "src/session.rs", from: source!("bins/ftp_server/session.rs"), rewrites: FTP_USE_LOCAL_ROOT },
+            CopyFile { to: "src/transfer.rs", from: source!("bins/ftp_server/transfer.rs"), rewrites: FTP_USE_LOCAL_ROOT },
+            CopyFile {
+                to: "src/listing.rs",
+                from: source!("src/ftp/listing.rs"),
+                rewrites: &[("use super::root::", "use crate::root::")],
+            },
+        ],
+        starter_bin: None,
+        reference_bin: "ftp-server",
+        reference: source!("src/ftp/root.rs"),
+        readme: lesson_text!("ftp-confine").0,
+        hints: lesson_text!("ftp-confine").1,
+        checks: &[&ftp::DOTDOT, &ftp::SYMLINKS],
+        guards: &[&ftp::INSIDE_WORKS],
+        questions: &[&ftp::CWD_UP, &ftp::SYMLINK_SECRET],
+        proof: &[(STARTER_COPY, &["dotdot", "symlinks"])],
+    },
+    Exercise {
+        step: "ftp-atomic",
+        title: "Atomic uploads",
+        chapter: "The file server project: no way out, no half files",
+        files: &[
+            CopyFile { to: "src/atomic_file.rs", from: source!("lessons/ftp-atomic/starter/atomic_file.rs"), rewrites: &[] },
+            CopyFile { to: "src/main.rs", from: source!("bins/ftp_server/main.rs"), rewrites: FTP_MAIN_WITH_ATOMIC_FILE },
+            CopyFile {
+                to: "src/session.rs",
+                from: source!("bins/ftp_server/session.rs"),
+                rewrites: &[("use lsbaws::ftp::atomic_file::", "use crate::atomic_file::")],
+            },
+            CopyFile {
+                to: "src/transfer.rs",
+                from: source!("bins/ftp_server/transfer.rs"),
+                rewrites: &[("use lsbaws::ftp::atomic_file::", "use crate::atomic_file::")],
+            },
+        ],
+        starter_bin: None,
+        reference_bin: "ftp-server",
+        reference: source!("src/ftp/atomic_file.rs"),
+        readme: lesson_text!("ftp-atomic").0,
+        hints: lesson_text!("ftp-atomic").1,
+        checks: &[&ftp::CUT_OFF, &ftp::OLD_UNTIL_DONE, &ftp::NO_MIX],
+        guards: &[&ftp::UPLOAD_WORKS],
+        questions: &[&ftp::OLD_FILE_SURVIVES, &ftp::UPLOADS_MIX],
+        proof: &[(STARTER_COPY, &["cut-off", "old-until-done", "no-mix"])],
+    },
 ];
+
+/// The FTP server's main.rs with the copy's own root and listing modules
+/// (listing.rs works on root's types, so it comes along). They are the
+/// library's modules, so the binary does not use every item of them.
+const FTP_MAIN_WITH_ROOT: &[(&str, &str)] = &[
+    (
+        "mod session;\n",
+        "// The copy's own modules, in place of lsbaws::ftp::{root, listing}.\n\
+         #[allow(dead_code)]\nmod listing;\n#[allow(dead_code)]\nmod root;\nmod session;\n",
+    ),
+    ("use lsbaws::ftp::root::", "use crate::root::"),
+];
+
+/// session.rs and transfer.rs with the copy's own root and listing.
+const FTP_USE_LOCAL_ROOT: &[(&str, &str)] =
+    &[("use lsbaws::ftp::root::", "use crate::root::"), ("use lsbaws::ftp::listing::", "use crate::listing::")];
+
+/// The FTP server's main.rs with the copy's own atomic_file module.
+const FTP_MAIN_WITH_ATOMIC_FILE: &[(&str, &str)] = &[(
+    "mod session;\n",
+    "// The copy's own module, in place of lsbaws::ftp::atomic_file.\n#[allow(dead_code)]\nmod atomic_file;\nmod session;\n",
+)];
 
 /// The exercise for `step` (`3c`; `webserver3c` works too).
 pub fn find(step: &str) -> Option<&'static Exercise> {
@@ -195,7 +352,13 @@ mod tests {
             assert!(exercise.hints().len() >= 3, "{step}: graded hints, at least three");
             assert!(exercise.hints().iter().all(|h| !h.title.is_empty() && !h.text.is_empty()), "{step}");
             assert!(!exercise.questions.is_empty(), "{step}: a predict-then-run question");
-            assert_eq!(exercise.proof[0].0, exercise.starter.bin, "{step}: the proof starts with the starter");
+            assert_eq!(exercise.proof[0].0, exercise.starter_bin.unwrap_or(STARTER_COPY), "{step}: the proof starts with the starter");
+            assert!(exercise.files.iter().any(|f| f.to == "src/main.rs"), "{step}: the copy has a src/main.rs");
+            for file in exercise.files {
+                for (from, _) in file.rewrites {
+                    assert!(file.from.text.contains(from), "{step}: {:?} is not in {}: the copy would not compile", from, file.from.path);
+                }
+            }
             for check in exercise.checks {
                 assert!(
                     exercise.proof.iter().any(|(_, ids)| ids.contains(&check.id)),
@@ -217,9 +380,11 @@ mod tests {
 
     #[test]
     fn steps_are_found_by_name() {
-        assert_eq!(find("3c").map(|e| e.starter.bin), Some("webserver3d"));
+        assert_eq!(find("3c").map(|e| e.starter_name()).as_deref(), Some("webserver3d"));
+        assert_eq!(find("ftp-atomic").map(|e| e.starter_name()).as_deref(), Some("atomic_file.rs (starter)"));
         assert_eq!(find("webserver3G").map(|e| e.step), Some("3g"));
         assert!(find("9z").is_none());
-        assert_eq!(steps(), "3c, 3e, 3f, 3g");
+        assert_eq!(find("FTP-confine").map(|e| e.reference_bin), Some("ftp-server"));
+        assert_eq!(steps(), "3c, 3e, 3f, 3g, ftp-confine, ftp-atomic");
     }
 }

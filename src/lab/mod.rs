@@ -24,9 +24,11 @@
 //!   running the experiment for real.
 //! * [`exercise`] — the table of exercises.
 //! * [`part3`] — the checks and questions of Part 3.
+//! * [`ftp`] — those of the file server: path confinement, atomic uploads.
 
 pub mod check;
 pub mod exercise;
+pub mod ftp;
 pub mod observe;
 pub mod part3;
 pub mod question;
