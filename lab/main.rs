@@ -182,7 +182,7 @@ fn start(workspace: &Workspace, exercise: &Exercise, force: bool) -> i32 {
          predict first:  {}\n  \
          edit:           {}\n  \
          see the bug:    {}\n  \
-         run yours:      cd {} && cargo run -- --port 8888\n  \
+         run yours:      cd {} && cargo run -- {}\n  \
          check it:       cargo lab check {step}\n  \
          stuck?          cargo lab hint {step}",
         show(copy.clone()),
@@ -190,6 +190,7 @@ fn start(workspace: &Workspace, exercise: &Exercise, force: bool) -> i32 {
         show(workspace.source(exercise)),
         see_the_bug(exercise),
         show(copy),
+        exercise.run_args,
     );
     0
 }

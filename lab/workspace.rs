@@ -67,9 +67,9 @@ impl Workspace {
         self.copy_dir(exercise).join("answers.txt")
     }
 
-    /// The student's binary, once built: named after the reference.
+    /// The student's binary, once built.
     pub fn binary(&self, exercise: &Exercise) -> PathBuf {
-        self.target.join("debug").join(exercise.reference_bin)
+        self.target.join("debug").join(exercise.binary)
     }
 
     fn state(&self, exercise: &Exercise, what: &str) -> PathBuf {
@@ -90,7 +90,7 @@ impl Workspace {
     /// src/main.rs, the repository's Cargo.lock, and the answers file.
     pub fn create(&self, exercise: &Exercise) -> io::Result<()> {
         let copy = self.copy_dir(exercise);
-        let package = Package { name: format!("lab-{}", exercise.step), bin: exercise.reference_bin.to_string() };
+        let package = Package { name: format!("lab-{}", exercise.step), bin: exercise.binary.to_string() };
         write_package(&copy, exercise, &package)?;
         fs::write(self.answers(exercise), answers_template(exercise.step, exercise.questions))?;
         // `cargo run` inside a copy builds into the shared target folder.

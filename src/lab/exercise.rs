@@ -99,9 +99,14 @@ pub struct Exercise {
     /// The starter as a binary of this package (`webserver3d`), when it is
     /// one; otherwise `lab` builds an untouched copy to run it.
     pub starter_bin: Option<&'static str>,
-    /// The binary the student's fix should behave like; the student's
-    /// binary takes its name.
+    /// The binary the student's fix should behave like.
     pub reference_bin: &'static str,
+    /// Flags to run the student's server by hand, for `lab start`'s advice.
+    pub run_args: &'static str,
+    /// The name of the student's binary. Every copy builds into one target
+    /// folder, so it must be unique among the exercises (the two FTP
+    /// exercises' copies are both an ftp-server).
+    pub binary: &'static str,
     /// What the edited file should come to look like (for `lab diff`).
     pub reference: SourceFile,
     /// `lessons/<step>/README.md`.
@@ -178,6 +183,8 @@ pub static EXERCISES: &[Exercise] = &[
         files: single_file!("bins/webserver3d.rs"),
         starter_bin: Some("webserver3d"),
         reference_bin: "webserver3c",
+        binary: "webserver3c",
+        run_args: "--port 8888",
         reference: source!("bins/webserver3c.rs"),
         readme: lesson_text!("3c").0,
         hints: lesson_text!("3c").1,
@@ -197,6 +204,8 @@ pub static EXERCISES: &[Exercise] = &[
         files: single_file!("bins/webserver3c.rs"),
         starter_bin: Some("webserver3c"),
         reference_bin: "webserver3e",
+        binary: "webserver3e",
+        run_args: "--port 8888",
         reference: source!("bins/webserver3e.rs"),
         readme: lesson_text!("3e").0,
         hints: lesson_text!("3e").1,
@@ -217,6 +226,8 @@ pub static EXERCISES: &[Exercise] = &[
         files: single_file!("bins/webserver3e.rs"),
         starter_bin: Some("webserver3e"),
         reference_bin: "webserver3f",
+        binary: "webserver3f",
+        run_args: "--port 8888",
         reference: source!("bins/webserver3f.rs"),
         readme: lesson_text!("3f").0,
         hints: lesson_text!("3f").1,
@@ -238,6 +249,8 @@ pub static EXERCISES: &[Exercise] = &[
         files: single_file!("bins/webserver3f.rs"),
         starter_bin: Some("webserver3f"),
         reference_bin: "webserver3g",
+        binary: "webserver3g",
+        run_args: "--port 8888",
         reference: source!("bins/webserver3g.rs"),
         readme: lesson_text!("3g").0,
         hints: lesson_text!("3g").1,
@@ -270,6 +283,8 @@ pub static EXERCISES: &[Exercise] = &[
         ],
         starter_bin: None,
         reference_bin: "ftp-server",
+        binary: "ftp-confine",
+        run_args: "--root /tmp/lab/library",
         reference: source!("src/ftp/root.rs"),
         readme: lesson_text!("ftp-confine").0,
         hints: lesson_text!("ftp-confine").1,
@@ -298,6 +313,8 @@ pub static EXERCISES: &[Exercise] = &[
         ],
         starter_bin: None,
         reference_bin: "ftp-server",
+        binary: "ftp-atomic",
+        run_args: "--root /tmp/lab/library",
         reference: source!("src/ftp/atomic_file.rs"),
         readme: lesson_text!("ftp-atomic").0,
         hints: lesson_text!("ftp-atomic").1,
@@ -376,6 +393,14 @@ mod tests {
                 assert!(exercise.readme.contains(question.key), "{step}: README asks nothing about {}", question.key);
             }
         }
+    }
+
+    #[test]
+    fn students_binaries_have_names_of_their_own() {
+        let mut names: Vec<&str> = EXERCISES.iter().map(|e| e.binary).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), EXERCISES.len(), "two copies would build the same binary");
     }
 
     #[test]

@@ -9,6 +9,15 @@ use crate::harness::client::AfterResponse;
 
 // ---- checks ------------------------------------------------------------------
 
+/// "no child process", "1 child process", "2 child processes".
+fn child_processes(n: usize) -> String {
+    match n {
+        0 => "no child process".to_string(),
+        1 => "1 child process".to_string(),
+        n => format!("{n} child processes"),
+    }
+}
+
 pub static CONCURRENT: Check = Check {
     id: "concurrent",
     title: "a silent client does not hold up the next one",
@@ -17,15 +26,14 @@ pub static CONCURRENT: Check = Check {
         Verdict::from_observation(observe::second_client_while_first_is_silent(subject), |seen| {
             match seen.answered_in {
                 Some(took) => Verdict::pass(format!(
-                    "answered in {} ms, with {} child process(es) serving",
+                    "answered in {} ms, with {} serving",
                     took.as_millis(),
-                    seen.children
+                    child_processes(seen.children)
                 )),
                 None => Verdict::fail(format!(
-                    "no response within {:?}: the server is busy with the silent client \
-                     ({} child processes)",
+                    "no response within {:?}: the server is busy with the silent client ({})",
                     HANG * 2,
-                    seen.children
+                    child_processes(seen.children)
                 )),
             }
         })
