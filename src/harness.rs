@@ -437,11 +437,12 @@ impl Drop for Server {
     }
 }
 
-/// The port in a `Serving HTTP on port N ...` line, if one was printed.
+/// The port in a `Serving HTTP on port N ...` line, if one was printed
+/// (or `Serving TCP echo on port N ...`: any service name).
 pub fn banner_port(output: &str) -> Option<u16> {
     output.lines().find_map(|line| {
-        line.strip_prefix("Serving HTTP on port ")?
-            .split_whitespace()
+        let (_service, rest) = line.strip_prefix("Serving ")?.split_once(" on port ")?;
+        rest.split_whitespace()
             .next()?
             .parse()
             .ok()

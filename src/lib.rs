@@ -30,6 +30,8 @@ compile_error!(
 );
 
 pub mod cli;
+pub mod compose;
+pub mod echo;
 pub mod harness;
 pub mod hello;
 pub mod http;

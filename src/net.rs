@@ -77,7 +77,13 @@ pub fn local_port(fd: &OwnedFd) -> u16 {
 /// `Serving HTTP on port N ...`, flushed at once: tests and students wait for
 /// this line to know the server is ready.
 pub fn print_banner(port: u16) {
+    print_service_banner("HTTP", port);
+}
+
+/// `Serving SERVICE on port N ...` for servers that do not speak HTTP
+/// (`Serving TCP echo on port N ...`); the harness waits for either form.
+pub fn print_service_banner(service: &str, port: u16) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "Serving HTTP on port {port} ...");
+    let _ = writeln!(out, "Serving {service} on port {port} ...");
     let _ = out.flush();
 }
