@@ -29,11 +29,14 @@ compile_error!(
      Run it in a Linux VM or container."
 );
 
+pub mod apps;
 pub mod cli;
 pub mod compose;
 pub mod echo;
+pub mod gateway;
 pub mod harness;
 pub mod hello;
 pub mod http;
 pub mod net;
 pub mod report;
+pub mod urlencoded;
