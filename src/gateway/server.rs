@@ -217,7 +217,7 @@ fn print_request(request: &Request) {
 fn print_response(bytes: &[u8], response: &Response) {
     let head_len = bytes.len() - if response.head_only { 0 } else { response.body.len() };
     let head = String::from_utf8_lossy(&bytes[..head_len]);
-    let mut text: String = head.lines().map(|line| format!("> {line}\n")).collect();
+    let mut text: String = head.lines().map(|line| format!("{}\n", format!("> {line}").trim_end())).collect();
     text.push_str(&format!("> [{} bytes of body]\n\n", if response.head_only { 0 } else { response.body.len() }));
     let mut out = io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
