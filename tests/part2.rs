@@ -347,3 +347,19 @@ fn rude_clients_do_not_stop_either_server() {
         assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
     }
 }
+
+/// Flask is not in the standard library, so CI does not depend on it:
+/// `pip install flask`, then `cargo test --test part2 -- --ignored`.
+#[test]
+#[ignore = "needs Flask: pip install flask"]
+fn a_flask_app_runs_unchanged_through_the_cgi_bridge() {
+    for name in SERVERS {
+        let server = start(name, &[&cgi("flask_app.py")]);
+        let response = get(server.addr(), "/hello/Ada?greeting=Hi");
+        assert_eq!(response.status_line(), "HTTP/1.1 200 OK", "{name}: {}", server.stderr());
+        assert_eq!(text(&response), "Hi, Ada, from Flask!\n");
+        // Flask's own reason phrase reaches the client.
+        assert_eq!(get(server.addr(), "/nope").status_line(), "HTTP/1.1 404 NOT FOUND");
+        assert_nothing_left(&server);
+    }
+}
