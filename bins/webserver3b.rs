@@ -25,7 +25,7 @@ const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step b: iterative, and each request takes a while.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -33,7 +33,7 @@ const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step d: the parent keeps every client descriptor open.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,
