@@ -22,7 +22,7 @@ use std::time::Duration;
 
 /// Send a line to an echo server and print what comes back.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The server's address.
     #[arg(long, default_value = "127.0.0.1")]

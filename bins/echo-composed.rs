@@ -27,7 +27,7 @@ use std::time::Duration;
 
 /// One echo handler, served over TCP or UDP by processes or threads.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,
@@ -99,10 +99,10 @@ fn main() {
     use {ConcurrencyChoice as C, TransportChoice as T};
     match (args.transport, args.concurrency) {
         (T::Tcp, C::Fork) => serve::<Tcp, Forking>(&args.server, Forking::default(), echo),
-        (T::Tcp, C::Thread) => serve::<Tcp, Threading>(&args.server, Threading, echo),
+        (T::Tcp, C::Thread) => serve::<Tcp, Threading>(&args.server, Threading::default(), echo),
         (T::Tcp, C::Inline) => serve::<Tcp, Inline>(&args.server, Inline, echo),
         (T::Udp, C::Fork) => serve::<Udp, Forking>(&args.server, Forking::default(), echo),
-        (T::Udp, C::Thread) => serve::<Udp, Threading>(&args.server, Threading, echo),
+        (T::Udp, C::Thread) => serve::<Udp, Threading>(&args.server, Threading::default(), echo),
         (T::Udp, C::Inline) => serve::<Udp, Inline>(&args.server, Inline, echo),
     }
 }

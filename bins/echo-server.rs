@@ -23,7 +23,7 @@ use std::net::TcpListener;
 
 /// Echo what each client sends, one client at a time.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

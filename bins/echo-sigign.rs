@@ -35,7 +35,7 @@ use std::os::fd::OwnedFd;
 
 /// Fork per client; SIGCHLD is ignored, so the kernel reaps the children.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -35,7 +35,7 @@ const REQUEST_QUEUE_SIZE: i32 = 1;
 
 /// Part 2: serve an application chosen by name, through the gateway interface.
 #[derive(Parser)]
-#[command(version, about, after_help = available_apps())]
+#[command(version, after_help = available_apps())]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -36,7 +36,7 @@ const REQUEST_QUEUE_SIZE: i32 = 1024;
 
 /// Part 3, step h: the gateway server, one child per connection.
 #[derive(Parser)]
-#[command(version, about, after_help = available_apps())]
+#[command(version, after_help = available_apps())]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

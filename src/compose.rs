@@ -48,7 +48,7 @@ use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Cursor, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// One request as a handler sees it, whatever the transport.
@@ -61,6 +61,24 @@ pub struct Request<'a> {
     pub wfile: &'a mut dyn Write,
     /// Who sent the request.
     pub client_address: SocketAddr,
+}
+
+/// A request reads like its `rfile` and writes like its `wfile`, so code
+/// written for a socket (an HTTP session, say) runs on it unchanged.
+impl io::Read for Request<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.rfile.read(buf)
+    }
+}
+
+impl Write for Request<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.wfile.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.wfile.flush()
+    }
 }
 
 /// What the server does with each request (Python's `handle()`).
@@ -301,22 +319,69 @@ impl Concurrency for Inline {
     }
 }
 
-/// Each request runs in a thread of its own (`ThreadingMixIn`).
+/// Each request runs in a thread of its own (`ThreadingMixIn`), at most
+/// `max_threads` at once if a limit is set.
 #[derive(Debug, Default)]
-pub struct Threading;
+pub struct Threading {
+    slots: Option<Arc<Slots>>,
+}
+
+/// How many request threads run, and the most that may.
+#[derive(Debug)]
+struct Slots {
+    max: usize,
+    active: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// Held by a request thread; frees its slot when the thread ends.
+struct Slot(Arc<Slots>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut active = self.0.active.lock().unwrap_or_else(|e| e.into_inner());
+        *active -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+impl Threading {
+    /// At most `max_threads` requests at once: past that the server waits
+    /// for a thread to finish before it takes the next request, and new
+    /// connections wait in the kernel's listen queue instead of costing a
+    /// thread (and its stack) each.
+    pub fn with_max_threads(max_threads: usize) -> Threading {
+        let slots = Slots { max: max_threads.max(1), active: Mutex::new(0), freed: Condvar::new() };
+        Threading { slots: Some(Arc::new(slots)) }
+    }
+
+    /// Wait for a free slot, if there is a limit.
+    fn acquire(&self) -> Option<Slot> {
+        let slots = self.slots.as_ref()?;
+        let mut active = slots.active.lock().unwrap_or_else(|e| e.into_inner());
+        while *active >= slots.max {
+            active = slots.freed.wait(active).unwrap_or_else(|e| e.into_inner());
+        }
+        *active += 1;
+        Some(Slot(Arc::clone(slots)))
+    }
+}
 
 impl Concurrency for Threading {
     const NAME: &'static str = "threading";
 
     fn process_request<T: Transport, H: Handler>(&mut self, request: T::Request, handler: &Arc<H>) {
         let handler = Arc::clone(handler);
+        let slot = self.acquire();
         let spawned = std::thread::Builder::new().spawn(move || {
+            let _slot = slot;
             if let Err(err) = T::finish_request(request, &*handler) {
                 report_error("handling a request", &err);
             }
         });
-        // clone(2) fails with EAGAIN at the thread limit; the request (moved
-        // into the closure) is dropped, which closes its connection.
+        // clone(2) fails with EAGAIN at the thread limit; the request and
+        // the slot (moved into the closure) are dropped: the connection is
+        // closed and the slot freed.
         if let Err(err) = spawned {
             eprintln!("{}: starting a thread failed: {err} — the request was dropped", program_name());
         }

@@ -36,6 +36,7 @@ pub mod echo;
 pub mod gateway;
 pub mod harness;
 pub mod hello;
+pub mod json;
 pub mod http;
 pub mod net;
 pub mod report;
