@@ -51,6 +51,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+// ANCHOR: parts
 /// One request as a handler sees it, whatever the transport.
 pub struct Request<'a> {
     /// The request's bytes: the connection's incoming stream (TCP) or the
@@ -132,6 +133,8 @@ pub trait Concurrency: Send + 'static {
     fn service_actions(&mut self) {}
 }
 
+// ANCHOR_END: parts
+
 /// Python's `serve_forever` poll interval: how often the server wakes up
 /// for [`Concurrency::service_actions`] when no request comes.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -171,6 +174,7 @@ impl<T: Transport, C: Concurrency, H: Handler> Server<T, C, H> {
         format!("{} {service} ({})", T::NAME, C::NAME)
     }
 
+// ANCHOR: serve
     /// Serve until the process is killed: wait up to [`POLL_INTERVAL`] for a
     /// request, hand it to the concurrency strategy, run its service actions.
     pub fn serve_forever(mut self) -> ! {
@@ -193,6 +197,7 @@ impl<T: Transport, C: Concurrency, H: Handler> Server<T, C, H> {
             Err(err) => report_error("taking a request", &err),
         }
     }
+// ANCHOR_END: serve
 }
 
 /// One line on stderr for a failed request, unless the peer just left.
@@ -235,6 +240,7 @@ impl Transport for Tcp {
         self.listener.accept()
     }
 
+// ANCHOR: tcp_finish
     fn finish_request<H: Handler>(request: Self::Request, handler: &H) -> io::Result<()> {
         let (stream, client_address) = request;
         stream.set_read_timeout(handler.timeout())?;
@@ -248,6 +254,7 @@ impl Transport for Tcp {
         let _ = stream.shutdown(Shutdown::Write);
         handled
     }
+// ANCHOR_END: tcp_finish
 }
 
 /// Requests are datagrams (Python's `UDPServer` with a
@@ -290,6 +297,7 @@ impl Transport for Udp {
         Ok((buf, client, self.socket.try_clone()?))
     }
 
+// ANCHOR: udp_finish
     fn finish_request<H: Handler>(request: Self::Request, handler: &H) -> io::Result<()> {
         let (payload, client_address, socket) = request;
         let mut rfile = Cursor::new(payload);
@@ -300,6 +308,7 @@ impl Transport for Udp {
         socket.send_to(&wfile, client_address)?;
         Ok(())
     }
+// ANCHOR_END: udp_finish
 }
 
 // ---- concurrency strategies -------------------------------------------------
@@ -454,6 +463,7 @@ impl Default for Forking {
     }
 }
 
+// ANCHOR: forking
 impl Concurrency for Forking {
     const NAME: &'static str = "forking";
 
@@ -490,3 +500,4 @@ impl Concurrency for Forking {
         self.collect_children();
     }
 }
+// ANCHOR_END: forking

@@ -37,6 +37,7 @@ pub mod server;
 
 pub use environ::{Environ, ServerInfo};
 
+// ANCHOR: interface
 /// A web application as the server sees it (WSGI's `application`
 /// callable): given the request's environment, it calls `start_response`
 /// with the status and headers, and returns the body.
@@ -86,3 +87,4 @@ impl StartResponse {
         self.started
     }
 }
+// ANCHOR_END: interface

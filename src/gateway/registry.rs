@@ -68,7 +68,7 @@ pub fn parse_app_spec(text: &str) -> Result<AppSpec, String> {
         .iter()
         .find(|app| app.name == text)
         .map(AppSpec::Builtin)
-        .ok_or_else(|| format!("no application named {text:?}\n\n{}", available_apps()))
+        .ok_or_else(|| format!("no application named {text:?}\n\n{}", available_apps().trim_end()))
 }
 
 /// The list printed with an unknown name, and in `--help`.
