@@ -218,6 +218,12 @@ if wanted toolkit-echo; then
     stop
 fi
 
+if wanted toolkit-echo-refused; then
+    begin toolkit-echo-refused
+    run "$B/echo-client --port 1 hello"
+    run "$B/echo-client --udp --port 1 hello"
+fi
+
 if wanted toolkit-sigign; then
     serve toolkit-sigign "$B/echo-sigign --port 0 --quiet"
     begin toolkit-sigign
