@@ -69,30 +69,45 @@ fn tcp_exchange(server: SocketAddr, line: &str, timeout: Duration) {
     stream.shutdown(Shutdown::Write).or_die("shutdown()");
     println!("sent:           {}", line.trim_end());
 
-    stream.set_read_timeout(Some(timeout)).or_die("setsockopt(SO_RCVTIMEO)");
+    stream
+        .set_read_timeout(Some(timeout))
+        .or_die("setsockopt(SO_RCVTIMEO)");
     let mut reply = Vec::new();
     match stream.read_to_end(&mut reply) {
         Ok(_) => {}
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-            die_msg(format!("no end of the reply from {server} within {timeout:?} — is it an echo server?"))
-        }
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => die_msg(
+            format!("no end of the reply from {server} within {timeout:?} — is it an echo server?"),
+        ),
         Err(e) => die(format!("read() from {server}"), errno_of(&e)),
     }
-    println!("received:       {}", String::from_utf8_lossy(&reply).trim_end());
+    println!(
+        "received:       {}",
+        String::from_utf8_lossy(&reply).trim_end()
+    );
 }
 
 fn udp_exchange(server: SocketAddr, line: &str, timeout: Duration) {
-    let any: SocketAddr = if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap();
+    let any: SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .unwrap();
     let socket = UdpSocket::bind(any).or_die("bind()");
     // connect() on UDP sends nothing; it fixes the peer (so send/recv need
     // no address, and an ICMP "port unreachable" comes back as
     // ECONNREFUSED) and binds the local address the route chooses.
-    socket.connect(server).unwrap_or_else(|e| die(format!("connect() to {server}"), errno_of(&e)));
+    socket
+        .connect(server)
+        .unwrap_or_else(|e| die(format!("connect() to {server}"), errno_of(&e)));
     print_addresses(socket.local_addr(), socket.peer_addr());
 
     socket.send(line.as_bytes()).or_die("send()");
     println!("sent:           {}", line.trim_end());
-    socket.set_read_timeout(Some(timeout)).or_die("setsockopt(SO_RCVTIMEO)");
+    socket
+        .set_read_timeout(Some(timeout))
+        .or_die("setsockopt(SO_RCVTIMEO)");
     let mut reply = vec![0u8; lsbaws::compose::MAX_DATAGRAM];
     let n = match socket.recv(&mut reply) {
         Ok(n) => n,
@@ -101,7 +116,10 @@ fn udp_exchange(server: SocketAddr, line: &str, timeout: Duration) {
         )),
         Err(e) => die(format!("recv() from {server}"), errno_of(&e)),
     };
-    println!("received:       {}", String::from_utf8_lossy(&reply[..n]).trim_end());
+    println!(
+        "received:       {}",
+        String::from_utf8_lossy(&reply[..n]).trim_end()
+    );
 }
 
 /// getsockname(2) and getpeername(2), and where the local port came from.

@@ -20,7 +20,9 @@
 
 use clap::{Parser, ValueEnum};
 use lsbaws::cli::{seconds, ServerArgs};
-use lsbaws::compose::{Concurrency, Forking, Handler, Inline, Request, Server, Tcp, Threading, Transport, Udp};
+use lsbaws::compose::{
+    Concurrency, Forking, Handler, Inline, Request, Server, Tcp, Threading, Transport, Udp,
+};
 use lsbaws::report::{die, OrDie};
 use std::io;
 use std::time::Duration;
@@ -95,7 +97,10 @@ impl Handler for Echo {
 // ANCHOR: main
 fn main() {
     let args = Args::parse();
-    let echo = Echo { delay: args.delay, quiet: args.server.quiet };
+    let echo = Echo {
+        delay: args.delay,
+        quiet: args.server.quiet,
+    };
     use {ConcurrencyChoice as C, TransportChoice as T};
     match (args.transport, args.concurrency) {
         (T::Tcp, C::Fork) => serve::<Tcp, Forking>(&args.server, Forking::default(), echo),

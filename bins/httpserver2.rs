@@ -82,8 +82,13 @@ impl HttpServer2 {
     fn serve_forever(self, args: &ServerArgs, max_threads: usize) -> ! {
         let addr = lsbaws::net::resolve(&args.host, args.port);
         let threading = Threading::with_max_threads(max_threads);
-        let server = Server::<Tcp, Threading, HttpServer2>::bind(addr, args.backlog_or(1024), threading, self)
-            .unwrap_or_else(|(what, errno)| die(format!("{what} on {addr}"), errno));
+        let server = Server::<Tcp, Threading, HttpServer2>::bind(
+            addr,
+            args.backlog_or(1024),
+            threading,
+            self,
+        )
+        .unwrap_or_else(|(what, errno)| die(format!("{what} on {addr}"), errno));
         lsbaws::net::print_banner(server.local_addr().or_die("getsockname()").port());
         server.serve_forever()
     }
@@ -131,7 +136,8 @@ impl HttpServer2 {
     /// `/api/square?n=12`, `/api/query?...`, `/api/stats`, as JSON.
     fn data(&self, endpoint: &str, request: &Request) -> Response {
         if request.method != "GET" && request.method != "HEAD" {
-            return json(405, Object::new().string("error", "use GET")).with_header("Allow", "GET, HEAD");
+            return json(405, Object::new().string("error", "use GET"))
+                .with_header("Allow", "GET, HEAD");
         }
         let Some(query) = lsbaws::urlencoded::parse(&request.query) else {
             return json(400, Object::new().string("error", "malformed query string"));
@@ -140,8 +146,14 @@ impl HttpServer2 {
             "square" => {
                 let n = lsbaws::urlencoded::value(&query, "n").and_then(|n| n.parse::<i64>().ok());
                 match n.and_then(|n| Some((n, n.checked_mul(n)?))) {
-                    Some((n, square)) => json(200, Object::new().number("n", n).number("square", square)),
-                    None => json(400, Object::new().string("error", "n must be an integer whose square fits in 64 bits")),
+                    Some((n, square)) => {
+                        json(200, Object::new().number("n", n).number("square", square))
+                    }
+                    None => json(
+                        400,
+                        Object::new()
+                            .string("error", "n must be an integer whose square fits in 64 bits"),
+                    ),
                 }
             }
             "query" => {
@@ -153,7 +165,13 @@ impl HttpServer2 {
                     }
                 }
                 let object = names.into_iter().fold(Object::new(), |object, name| {
-                    object.strings(name, query.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()))
+                    object.strings(
+                        name,
+                        query
+                            .iter()
+                            .filter(|(n, _)| n == name)
+                            .map(|(_, v)| v.as_str()),
+                    )
                 });
                 json(200, object)
             }
@@ -166,7 +184,10 @@ impl HttpServer2 {
                     .number("uptime_seconds", self.started.elapsed().as_secs())
                     .number("pid", std::process::id()),
             ),
-            _ => json(404, Object::new().string("error", "no such endpoint: try square, query or stats")),
+            _ => json(
+                404,
+                Object::new().string("error", "no such endpoint: try square, query or stats"),
+            ),
         }
     }
 }
@@ -187,7 +208,11 @@ fn log(client: std::net::SocketAddr, request: &Request, response: &Response) {
         request.target,
         request.minor_version,
         response.status,
-        if response.head_only { 0 } else { response.body.len() },
+        if response.head_only {
+            0
+        } else {
+            response.body.len()
+        },
         nix::unistd::gettid()
     );
 }
@@ -195,5 +220,6 @@ fn log(client: std::net::SocketAddr, request: &Request, response: &Response) {
 fn main() {
     let args = Args::parse();
     let site = args.site.open();
-    HttpServer2::new(site, args.idle_timeout, args.server.quiet).serve_forever(&args.server, args.max_threads as usize)
+    HttpServer2::new(site, args.idle_timeout, args.server.quiet)
+        .serve_forever(&args.server, args.max_threads as usize)
 }

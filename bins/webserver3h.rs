@@ -64,7 +64,11 @@ fn main() {
     let gateway = args.gateway.gateway(args.server.quiet, true);
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
 
-    let on_sigchld = SigAction::new(SigHandler::Handler(grim_reaper), SaFlags::empty(), SigSet::empty());
+    let on_sigchld = SigAction::new(
+        SigHandler::Handler(grim_reaper),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
     // SAFETY: grim_reaper only calls waitpid(2) and reads/writes errno, all
     // async-signal-safe, and it touches no memory the main code uses.
     unsafe { sigaction(Signal::SIGCHLD, &on_sigchld) }.or_die("sigaction(SIGCHLD)");
@@ -83,7 +87,8 @@ fn main() {
                 // The child waits for its own children (CGI programs):
                 // the inherited reaper must not take them first.
                 // SAFETY: SIG_DFL installs no handler code.
-                unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }.or_die("signal(SIGCHLD, SIG_DFL)");
+                unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }
+                    .or_die("signal(SIGCHLD, SIG_DFL)");
                 gateway.handle_one_request(client_connection);
                 std::process::exit(0);
             }

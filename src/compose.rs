@@ -162,7 +162,11 @@ impl<T: Transport, C: Concurrency, H: Handler> Server<T, C, H> {
         handler: H,
     ) -> Result<Self, (&'static str, Errno)> {
         let transport = T::bind(addr, backlog)?;
-        Ok(Server { transport, concurrency, handler: Arc::new(handler) })
+        Ok(Server {
+            transport,
+            concurrency,
+            handler: Arc::new(handler),
+        })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -174,7 +178,7 @@ impl<T: Transport, C: Concurrency, H: Handler> Server<T, C, H> {
         format!("{} {service} ({})", T::NAME, C::NAME)
     }
 
-// ANCHOR: serve
+    // ANCHOR: serve
     /// Serve until the process is killed: wait up to [`POLL_INTERVAL`] for a
     /// request, hand it to the concurrency strategy, run its service actions.
     pub fn serve_forever(mut self) -> ! {
@@ -193,11 +197,13 @@ impl<T: Transport, C: Concurrency, H: Handler> Server<T, C, H> {
     /// A failed accept or receive is reported and the server goes on.
     fn handle_request(&mut self) {
         match self.transport.get_request() {
-            Ok(request) => self.concurrency.process_request::<T, H>(request, &self.handler),
+            Ok(request) => self
+                .concurrency
+                .process_request::<T, H>(request, &self.handler),
             Err(err) => report_error("taking a request", &err),
         }
     }
-// ANCHOR_END: serve
+    // ANCHOR_END: serve
 }
 
 /// One line on stderr for a failed request, unless the peer just left.
@@ -225,7 +231,9 @@ impl Transport for Tcp {
 
     fn bind(addr: SocketAddr, backlog: i32) -> Result<Tcp, (&'static str, Errno)> {
         let fd = crate::net::open_listener(addr, backlog)?;
-        Ok(Tcp { listener: TcpListener::from(fd) })
+        Ok(Tcp {
+            listener: TcpListener::from(fd),
+        })
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -240,7 +248,7 @@ impl Transport for Tcp {
         self.listener.accept()
     }
 
-// ANCHOR: tcp_finish
+    // ANCHOR: tcp_finish
     fn finish_request<H: Handler>(request: Self::Request, handler: &H) -> io::Result<()> {
         let (stream, client_address) = request;
         stream.set_read_timeout(handler.timeout())?;
@@ -248,13 +256,17 @@ impl Transport for Tcp {
         // byte); wfile writes straight to the socket, as Python's does.
         let mut rfile = BufReader::new(&stream);
         let mut wfile = &stream;
-        let handled = handler.handle(&mut Request { rfile: &mut rfile, wfile: &mut wfile, client_address });
+        let handled = handler.handle(&mut Request {
+            rfile: &mut rfile,
+            wfile: &mut wfile,
+            client_address,
+        });
         // shutdown(SHUT_WR) sends the FIN now, even if another process (a
         // forking server's parent, say) still holds a copy of this socket.
         let _ = stream.shutdown(Shutdown::Write);
         handled
     }
-// ANCHOR_END: tcp_finish
+    // ANCHOR_END: tcp_finish
 }
 
 /// Requests are datagrams (Python's `UDPServer` with a
@@ -273,11 +285,17 @@ impl Transport for Udp {
     const NAME: &'static str = "UDP";
 
     fn bind(addr: SocketAddr, _backlog: i32) -> Result<Udp, (&'static str, Errno)> {
-        let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+        let family = if addr.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
         let fd = socket::socket(family, SockType::Datagram, SockFlag::empty(), None)
             .map_err(|e| ("socket()", e))?;
         socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(addr)).map_err(|e| ("bind()", e))?;
-        Ok(Udp { socket: UdpSocket::from(fd) })
+        Ok(Udp {
+            socket: UdpSocket::from(fd),
+        })
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -297,18 +315,22 @@ impl Transport for Udp {
         Ok((buf, client, self.socket.try_clone()?))
     }
 
-// ANCHOR: udp_finish
+    // ANCHOR: udp_finish
     fn finish_request<H: Handler>(request: Self::Request, handler: &H) -> io::Result<()> {
         let (payload, client_address, socket) = request;
         let mut rfile = Cursor::new(payload);
         let mut wfile = Vec::new();
-        handler.handle(&mut Request { rfile: &mut rfile, wfile: &mut wfile, client_address })?;
+        handler.handle(&mut Request {
+            rfile: &mut rfile,
+            wfile: &mut wfile,
+            client_address,
+        })?;
         // UDP has no connection to write to: what the handler wrote goes
         // back as one datagram (an empty one if it wrote nothing).
         socket.send_to(&wfile, client_address)?;
         Ok(())
     }
-// ANCHOR_END: udp_finish
+    // ANCHOR_END: udp_finish
 }
 
 // ---- concurrency strategies -------------------------------------------------
@@ -360,8 +382,14 @@ impl Threading {
     /// connections wait in the kernel's listen queue instead of costing a
     /// thread (and its stack) each.
     pub fn with_max_threads(max_threads: usize) -> Threading {
-        let slots = Slots { max: max_threads.max(1), active: Mutex::new(0), freed: Condvar::new() };
-        Threading { slots: Some(Arc::new(slots)) }
+        let slots = Slots {
+            max: max_threads.max(1),
+            active: Mutex::new(0),
+            freed: Condvar::new(),
+        };
+        Threading {
+            slots: Some(Arc::new(slots)),
+        }
     }
 
     /// Wait for a free slot, if there is a limit.
@@ -392,7 +420,10 @@ impl Concurrency for Threading {
         // the slot (moved into the closure) are dropped: the connection is
         // closed and the slot freed.
         if let Err(err) = spawned {
-            eprintln!("{}: starting a thread failed: {err} — the request was dropped", program_name());
+            eprintln!(
+                "{}: starting a thread failed: {err} — the request was dropped",
+                program_name()
+            );
         }
     }
 }
@@ -410,7 +441,10 @@ impl Forking {
     /// At most `max_children` at once: past that, the server waits for one
     /// to exit before it forks again.
     pub fn with_max_children(max_children: usize) -> Forking {
-        Forking { active_children: HashSet::new(), max_children: max_children.max(1) }
+        Forking {
+            active_children: HashSet::new(),
+            max_children: max_children.max(1),
+        }
     }
 
     /// How many children are running (or exited and not yet reaped).

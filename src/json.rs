@@ -85,7 +85,10 @@ mod tests {
             .strings("tags", ["a", "b"])
             .object("inner", Object::new())
             .finish();
-        assert_eq!(json, r#"{"n":-12,"name":"Ada","tags":["a","b"],"inner":{}}"#);
+        assert_eq!(
+            json,
+            r#"{"n":-12,"name":"Ada","tags":["a","b"],"inner":{}}"#
+        );
         assert_eq!(Object::new().finish(), "{}");
     }
 

@@ -18,7 +18,10 @@ pub fn parse(text: &str) -> Option<Vec<(String, String)>> {
 
 /// The first value of `name` in `pairs`.
 pub fn value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn decode(text: &str) -> Option<String> {
@@ -38,7 +41,11 @@ mod tests {
         assert_eq!(value(&pairs, "flag"), Some(""));
         assert_eq!(value(&pairs, "missing"), None);
         assert_eq!(parse("").unwrap(), vec![]);
-        assert_eq!(value(&parse("a=%2B1").unwrap(), "a"), Some("+1"), "an encoded plus stays a plus");
+        assert_eq!(
+            value(&parse("a=%2B1").unwrap(), "a"),
+            Some("+1"),
+            "an encoded plus stays a plus"
+        );
     }
 
     #[test]

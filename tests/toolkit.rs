@@ -41,7 +41,11 @@ fn udp_echo(addr: SocketAddr, text: &[u8]) -> Vec<u8> {
 
 /// A port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 // ---- socket basics ----------------------------------------------------------
@@ -58,7 +62,10 @@ fn value_after<'a>(output: &'a str, label: &str) -> &'a str {
 fn echo_client_prints_the_ephemeral_port_the_server_accepted() {
     let server = start("echo-server", &[]);
     let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
-    let bounds: Vec<u16> = range.split_whitespace().map(|n| n.parse().unwrap()).collect();
+    let bounds: Vec<u16> = range
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
 
     let mut ports = Vec::new();
     for word in ["first", "second"] {
@@ -71,7 +78,10 @@ fn echo_client_prints_the_ephemeral_port_the_server_accepted() {
         assert!(output.status.success(), "{output:?}");
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert_eq!(value_after(&stdout, "received:"), format!("hello {word}"));
-        assert_eq!(value_after(&stdout, "server address:"), server.addr().to_string());
+        assert_eq!(
+            value_after(&stdout, "server address:"),
+            server.addr().to_string()
+        );
         let local = value_after(&stdout, "local address:");
         let local: SocketAddr = local.split_whitespace().next().unwrap().parse().unwrap();
         assert!(
@@ -87,7 +97,10 @@ fn echo_client_prints_the_ephemeral_port_the_server_accepted() {
             .unwrap();
         ports.push(local.port());
     }
-    assert_ne!(ports[0], ports[1], "each connection gets its own ephemeral port");
+    assert_ne!(
+        ports[0], ports[1],
+        "each connection gets its own ephemeral port"
+    );
 }
 
 #[test]
@@ -104,9 +117,14 @@ fn echo_server_serves_one_client_at_a_time() {
     // queued by the kernel but never read.
     let mut second = server.connect();
     second.write_all(b"two\n").unwrap();
-    second.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
     let err = second.read(&mut buf).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{err}");
+    assert!(
+        matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "{err}"
+    );
 
     drop(first); // EOF for the server: it moves on to the second client
     second.set_read_timeout(Some(WAIT)).unwrap();
@@ -118,7 +136,12 @@ fn echo_server_serves_one_client_at_a_time() {
 fn echo_client_errors_are_one_clear_line() {
     let port = closed_port().to_string();
     for args in [vec!["--port", &port], vec!["--udp", "--port", &port]] {
-        let output = Command::cargo_bin("echo-client").unwrap().args(&args).timeout(WAIT).output().unwrap();
+        let output = Command::cargo_bin("echo-client")
+            .unwrap()
+            .args(&args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(1), "{args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("ECONNREFUSED"), "{args:?}: {stderr}");
@@ -142,8 +165,14 @@ fn sigign_server_leaves_no_zombies_without_a_handler() {
     // whose handshake overflows it are retried a second later, or reset.
     let server = start("echo-sigign", &["--quiet", "--backlog", "128"]);
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    assert!(signal_in_mask(&status, "SigIgn:", libc::SIGCHLD), "SIGCHLD is ignored:\n{status}");
-    assert!(!signal_in_mask(&status, "SigCgt:", libc::SIGCHLD), "and no handler catches it:\n{status}");
+    assert!(
+        signal_in_mask(&status, "SigIgn:", libc::SIGCHLD),
+        "SIGCHLD is ignored:\n{status}"
+    );
+    assert!(
+        !signal_in_mask(&status, "SigCgt:", libc::SIGCHLD),
+        "and no handler catches it:\n{status}"
+    );
 
     for round in 0..3 {
         let clients: Vec<_> = (0..32)
@@ -153,7 +182,9 @@ fn sigign_server_leaves_no_zombies_without_a_handler() {
             })
             .collect();
         for (i, client) in clients.into_iter().enumerate() {
-            let reply = client.join().unwrap_or_else(|_| panic!("round {round} client {i} stderr: {}", server.stderr()));
+            let reply = client
+                .join()
+                .unwrap_or_else(|_| panic!("round {round} client {i} stderr: {}", server.stderr()));
             assert_eq!(reply, format!("client {i}\n").as_bytes(), "round {round}");
         }
         // Nobody calls waitpid, yet every child disappears: the kernel
@@ -170,7 +201,10 @@ fn sigign_server_leaves_no_zombies_without_a_handler() {
 fn sigign_is_inherited_across_exec_and_loses_exit_statuses() {
     let script = "import subprocess, sys; sys.stdin.readline(); \
                   print('false exited with status', subprocess.run(['false']).returncode)";
-    for (restore, expected) in [(false, "false exited with status 0\n"), (true, "false exited with status 1\n")] {
+    for (restore, expected) in [
+        (false, "false exited with status 0\n"),
+        (true, "false exited with status 1\n"),
+    ] {
         let mut args = vec!["--quiet"];
         if restore {
             args.push("--restore-sigchld");
@@ -178,7 +212,11 @@ fn sigign_is_inherited_across_exec_and_loses_exit_statuses() {
         args.extend(["--", "python3", "-c", script]);
         let server = start("echo-sigign", &args);
         let reply = tcp_echo(server.addr(), b"go\n");
-        assert_eq!(String::from_utf8_lossy(&reply), expected, "--restore-sigchld={restore}");
+        assert_eq!(
+            String::from_utf8_lossy(&reply),
+            expected,
+            "--restore-sigchld={restore}"
+        );
     }
 }
 
@@ -190,13 +228,24 @@ fn sigign_command_mode_is_inetd_style_echo() {
 
 // ---- socketserver-style composition ------------------------------------------
 
-const COMBINATIONS: &[(&str, &str)] =
-    &[("tcp", "fork"), ("tcp", "thread"), ("udp", "fork"), ("udp", "thread")];
+const COMBINATIONS: &[(&str, &str)] = &[
+    ("tcp", "fork"),
+    ("tcp", "thread"),
+    ("udp", "fork"),
+    ("udp", "thread"),
+];
 
 fn start_composed(transport: &str, concurrency: &str, delay: &str) -> Server {
     start(
         "echo-composed",
-        &["--transport", transport, "--concurrency", concurrency, "--delay", delay],
+        &[
+            "--transport",
+            transport,
+            "--concurrency",
+            concurrency,
+            "--delay",
+            delay,
+        ],
     )
 }
 
@@ -213,15 +262,28 @@ fn one_echo_handler_served_four_ways() {
         let server = start_composed(transport, concurrency, "0");
         let banner = server.stdout();
         let protocol = transport.to_uppercase();
-        let mode = if *concurrency == "fork" { "forking" } else { "threading" };
-        assert!(banner.contains(&format!("Serving {protocol} echo ({mode}) on port")), "{banner}");
+        let mode = if *concurrency == "fork" {
+            "forking"
+        } else {
+            "threading"
+        };
+        assert!(
+            banner.contains(&format!("Serving {protocol} echo ({mode}) on port")),
+            "{banner}"
+        );
 
         let text = b"first line\nsecond line\n";
-        assert_eq!(echo_via(transport, server.addr(), text), text, "{transport}/{concurrency}");
+        assert_eq!(
+            echo_via(transport, server.addr(), text),
+            text,
+            "{transport}/{concurrency}"
+        );
 
         // Who served it: a child (another pid) or a thread of the server.
         server
-            .wait_until(WAIT, "the request to be logged", |s| s.stdout().contains("served by"))
+            .wait_until(WAIT, "the request to be logged", |s| {
+                s.stdout().contains("served by")
+            })
             .unwrap();
         let log = server.stdout();
         let line = log.lines().find(|l| l.contains("served by")).unwrap();
@@ -257,7 +319,10 @@ fn composed_servers_serve_clients_concurrently() {
             assert_eq!(client.join().unwrap(), format!("c{i}\n").as_bytes());
         }
         let took = began.elapsed();
-        assert!(took < Duration::from_millis(2500), "{transport}/{concurrency}: took {took:?}");
+        assert!(
+            took < Duration::from_millis(2500),
+            "{transport}/{concurrency}: took {took:?}"
+        );
     }
 }
 
@@ -266,13 +331,17 @@ fn inline_server_serves_one_request_at_a_time() {
     let server = start_composed("udp", "inline", "0.5");
     let addr = server.addr();
     let began = Instant::now();
-    let clients: Vec<_> =
-        (0..3).map(|_| std::thread::spawn(move || udp_echo(addr, b"x"))).collect();
+    let clients: Vec<_> = (0..3)
+        .map(|_| std::thread::spawn(move || udp_echo(addr, b"x")))
+        .collect();
     for client in clients {
         assert_eq!(client.join().unwrap(), b"x");
     }
     let took = began.elapsed();
-    assert!(took >= Duration::from_millis(1400), "three 0.5 s requests in a row took only {took:?}");
+    assert!(
+        took >= Duration::from_millis(1400),
+        "three 0.5 s requests in a row took only {took:?}"
+    );
 }
 
 #[test]
@@ -280,15 +349,26 @@ fn forking_composition_reaps_its_children_without_a_signal_handler() {
     for transport in ["tcp", "udp"] {
         let server = start_composed(transport, "fork", "0");
         for i in 0..20 {
-            assert_eq!(echo_via(transport, server.addr(), format!("{i}\n").as_bytes()), format!("{i}\n").as_bytes());
+            assert_eq!(
+                echo_via(transport, server.addr(), format!("{i}\n").as_bytes()),
+                format!("{i}\n").as_bytes()
+            );
         }
         // service_actions() runs waitpid(WNOHANG) at least every 0.5 s.
         server
-            .wait_until(WAIT, "every child to be reaped", |s| s.children().is_empty())
+            .wait_until(WAIT, "every child to be reaped", |s| {
+                s.children().is_empty()
+            })
             .unwrap();
         let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-        assert!(!signal_in_mask(&status, "SigCgt:", libc::SIGCHLD), "no SIGCHLD handler:\n{status}");
-        assert!(!signal_in_mask(&status, "SigIgn:", libc::SIGCHLD), "not SIG_IGN either:\n{status}");
+        assert!(
+            !signal_in_mask(&status, "SigCgt:", libc::SIGCHLD),
+            "no SIGCHLD handler:\n{status}"
+        );
+        assert!(
+            !signal_in_mask(&status, "SigIgn:", libc::SIGCHLD),
+            "not SIG_IGN either:\n{status}"
+        );
     }
 }
 
@@ -298,7 +378,11 @@ fn udp_datagrams_come_back_whole() {
     // Near the largest IPv4 UDP payload: nothing is cut short.
     let big: Vec<u8> = (0..60_000u32).map(|i| b'a' + (i % 26) as u8).collect();
     assert_eq!(udp_echo(server.addr(), &big), big);
-    assert_eq!(udp_echo(server.addr(), b""), b"", "an empty datagram gets an empty reply");
+    assert_eq!(
+        udp_echo(server.addr(), b""),
+        b"",
+        "an empty datagram gets an empty reply"
+    );
 }
 
 #[test]
@@ -311,7 +395,10 @@ fn composed_servers_survive_rude_clients() {
         nix::sys::socket::setsockopt(
             &reset,
             nix::sys::socket::sockopt::Linger,
-            &libc::linger { l_onoff: 1, l_linger: 0 },
+            &libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            },
         )
         .unwrap();
         drop(reset); // RST mid-echo

@@ -66,12 +66,18 @@ impl Router {
         let pattern = pattern
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-                Some(name) => Segment::Param(name),
-                None => Segment::Literal(s),
-            })
+            .map(
+                |s| match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                    Some(name) => Segment::Param(name),
+                    None => Segment::Literal(s),
+                },
+            )
             .collect();
-        self.routes.push(Route { method, pattern, view });
+        self.routes.push(Route {
+            method,
+            pattern,
+            view,
+        });
         self
     }
 }
@@ -101,7 +107,9 @@ impl Application for Router {
         let method = environ.method();
         let mut allowed = Vec::new();
         for route in &self.routes {
-            let Some(params) = route.matches(environ.path_info()) else { continue };
+            let Some(params) = route.matches(environ.path_info()) else {
+                continue;
+            };
             // HEAD is GET without the body (the server drops the body).
             if route.method == method || (method == "HEAD" && route.method == "GET") {
                 return (route.view)(&Req { environ, params }).send(start_response);
@@ -123,12 +131,16 @@ impl Application for Router {
 impl Req<'_> {
     /// A `<name>` parameter of the route (empty if the route has none).
     pub fn param(&self, name: &str) -> &str {
-        self.params.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 
     /// The query string's pairs; a malformed query is a 400.
     pub fn query(&self) -> Result<Vec<(String, String)>, Reply> {
-        urlencoded::parse(self.environ.query_string()).ok_or_else(|| bad_request("malformed query string"))
+        urlencoded::parse(self.environ.query_string())
+            .ok_or_else(|| bad_request("malformed query string"))
     }
 
     /// The POSTed form's pairs (`application/x-www-form-urlencoded`).
@@ -137,10 +149,13 @@ impl Req<'_> {
         let content_type = self.environ.get("CONTENT_TYPE").unwrap_or("");
         let media_type = content_type.split(';').next().unwrap_or("").trim();
         if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Err(Reply::text("expected an HTML form (application/x-www-form-urlencoded)\n")
-                .with_status("415 Unsupported Media Type"));
+            return Err(
+                Reply::text("expected an HTML form (application/x-www-form-urlencoded)\n")
+                    .with_status("415 Unsupported Media Type"),
+            );
         }
-        let body = std::str::from_utf8(self.environ.input()).map_err(|_| bad_request("form data is not UTF-8"))?;
+        let body = std::str::from_utf8(self.environ.input())
+            .map_err(|_| bad_request("form data is not UTF-8"))?;
         urlencoded::parse(body).ok_or_else(|| bad_request("malformed form data"))
     }
 }
@@ -161,11 +176,17 @@ impl Reply {
     /// 303 See Other: after a POST, send the browser to a page it may GET
     /// (so that reloading does not post the form again).
     pub fn see_other(location: &str) -> Reply {
-        Reply::text(format!("See {location}\n")).with_status("303 See Other").with_header("Location", location)
+        Reply::text(format!("See {location}\n"))
+            .with_status("303 See Other")
+            .with_header("Location", location)
     }
 
     fn ok(body: Vec<u8>, content_type: &str) -> Reply {
-        Reply { status: "200 OK".into(), headers: vec![("Content-Type".into(), content_type.into())], body }
+        Reply {
+            status: "200 OK".into(),
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body,
+        }
     }
 
     pub fn with_status(mut self, status: &str) -> Reply {
@@ -211,7 +232,10 @@ mod tests {
     }
 
     fn call(router: &Router, method: &str, path: &str) -> (String, Vec<(String, String)>, Vec<u8>) {
-        let environ = Environ::new([("REQUEST_METHOD", method), ("PATH_INFO", path)], Vec::new());
+        let environ = Environ::new(
+            [("REQUEST_METHOD", method), ("PATH_INFO", path)],
+            Vec::new(),
+        );
         let mut start = StartResponse::new();
         let body = router.call(&environ, &mut start);
         let (status, headers) = start.take().unwrap();
@@ -220,8 +244,13 @@ mod tests {
 
     #[test]
     fn routes_params_404_and_405() {
-        let router = Router::new().route("GET", "/hello/<name>", echo_name).route("POST", "/hello/<name>", echo_name);
-        assert_eq!(call(&router, "GET", "/hello/Ada Lovelace").2, b"Ada Lovelace");
+        let router = Router::new()
+            .route("GET", "/hello/<name>", echo_name)
+            .route("POST", "/hello/<name>", echo_name);
+        assert_eq!(
+            call(&router, "GET", "/hello/Ada Lovelace").2,
+            b"Ada Lovelace"
+        );
         assert_eq!(call(&router, "HEAD", "/hello/x").0, "200 OK");
         assert_eq!(call(&router, "GET", "/hello").0, "404 Not Found");
         assert_eq!(call(&router, "GET", "/hello/a/b").0, "404 Not Found");
@@ -232,6 +261,9 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape_html(r#"<script>alert("x&y's")</script>"#), "&lt;script&gt;alert(&quot;x&amp;y&#39;s&quot;)&lt;/script&gt;");
+        assert_eq!(
+            escape_html(r#"<script>alert("x&y's")</script>"#),
+            "&lt;script&gt;alert(&quot;x&amp;y&#39;s&quot;)&lt;/script&gt;"
+        );
     }
 }

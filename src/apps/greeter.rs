@@ -23,7 +23,10 @@ pub fn app() -> Router {
 const GREETINGS: &[&str] = &["Hello", "Bonjour", "Hola", "Ciao", "Hallo"];
 
 fn form(_req: &Req) -> Reply {
-    let options: String = GREETINGS.iter().map(|g| format!("<option>{g}</option>")).collect();
+    let options: String = GREETINGS
+        .iter()
+        .map(|g| format!("<option>{g}</option>"))
+        .collect();
     Reply::html(format!(
         "<!doctype html>\n<title>Greeter</title>\n<h1>Greeter</h1>\n\
          <form method=\"post\" action=\"/greet\">\n\
@@ -43,7 +46,8 @@ fn greet(req: &Req) -> Reply {
     };
     let name = value(&form, "name").unwrap_or("").trim();
     if name.is_empty() {
-        return Reply::html("<p>Please enter a name. <a href=\"/\">Back</a></p>\n").with_status("400 Bad Request");
+        return Reply::html("<p>Please enter a name. <a href=\"/\">Back</a></p>\n")
+            .with_status("400 Bad Request");
     }
     let greeting = value(&form, "greeting").unwrap_or("Hello");
     Reply::html(format!(

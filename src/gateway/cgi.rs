@@ -85,13 +85,22 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Start(e) => write!(f, "could not be started: {e} — is it executable, with a valid #! line?"),
+            Failure::Start(e) => write!(
+                f,
+                "could not be started: {e} — is it executable, with a valid #! line?"
+            ),
             Failure::Crashed(status) => match status.signal() {
                 Some(signal) => {
-                    let name = Signal::try_from(signal).map(|s| s.as_str()).unwrap_or("an unknown signal");
+                    let name = Signal::try_from(signal)
+                        .map(|s| s.as_str())
+                        .unwrap_or("an unknown signal");
                     write!(f, "was killed by {name}")
                 }
-                None => write!(f, "exited with status {} — its error output is above", status.code().unwrap_or(-1)),
+                None => write!(
+                    f,
+                    "exited with status {} — its error output is above",
+                    status.code().unwrap_or(-1)
+                ),
             },
             Failure::Malformed(why) => write!(f, "printed a malformed CGI response: {why}"),
             Failure::TooMuchOutput => write!(f, "printed more than {MAX_OUTPUT} bytes"),
@@ -145,7 +154,10 @@ impl Cgi {
             // server's own variables are none of the program's business.
             .env_clear()
             .envs(environ.vars())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()))
+            .env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            )
             // RFC 3875, 9.6: run it in its own directory.
             .current_dir(self.program.parent().unwrap_or(Path::new("/")))
             .stdin(Stdio::piped())
@@ -188,10 +200,17 @@ impl Application for Cgi {
                 response.body
             }
             Err(failure) => {
-                eprintln!("{}: CGI program {} {failure}", program_name(), self.program.display());
+                eprintln!(
+                    "{}: CGI program {} {failure}",
+                    program_name(),
+                    self.program.display()
+                );
                 let status = failure.status();
                 let line = format!("{status} {}", reason(status));
-                start_response.start(line.clone(), [("Content-Type", "text/plain; charset=utf-8")]);
+                start_response.start(
+                    line.clone(),
+                    [("Content-Type", "text/plain; charset=utf-8")],
+                );
                 format!("{line}\n").into_bytes()
             }
         }
@@ -229,7 +248,10 @@ fn exchange(
                 fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLOUT));
             }
             let millis = left.as_millis().min(i32::MAX as u128) as i32;
-            match poll(&mut fds, nix::poll::PollTimeout::try_from(millis).unwrap_or(nix::poll::PollTimeout::MAX)) {
+            match poll(
+                &mut fds,
+                nix::poll::PollTimeout::try_from(millis).unwrap_or(nix::poll::PollTimeout::MAX),
+            ) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(errno) => return Err(Failure::Io(errno.into())),
             }
@@ -317,7 +339,8 @@ pub fn parse_response(output: &[u8]) -> Result<CgiResponse, String> {
         if line.is_empty() {
             break;
         }
-        let line = std::str::from_utf8(line).map_err(|_| "a header line that is not UTF-8".to_string())?;
+        let line =
+            std::str::from_utf8(line).map_err(|_| "a header line that is not UTF-8".to_string())?;
         let Some((name, value)) = line.split_once(':') else {
             return Err(format!("a header line without a colon: {line:?}"));
         };
@@ -337,7 +360,11 @@ pub fn parse_response(output: &[u8]) -> Result<CgiResponse, String> {
             headers.push((name.to_string(), value.to_string()));
         }
     }
-    let has = |wanted: &str| headers.iter().any(|(n, _): &(String, String)| n.eq_ignore_ascii_case(wanted));
+    let has = |wanted: &str| {
+        headers
+            .iter()
+            .any(|(n, _): &(String, String)| n.eq_ignore_ascii_case(wanted))
+    };
     let status = match status {
         Some(status) => status,
         // A redirect without a Status (RFC 3875, 6.2.3/6.2.4).
@@ -348,7 +375,11 @@ pub fn parse_response(output: &[u8]) -> Result<CgiResponse, String> {
     if !rest.is_empty() && !has("content-type") {
         return Err("a body without a Content-Type".into());
     }
-    Ok(CgiResponse { status, headers, body: rest.to_vec() })
+    Ok(CgiResponse {
+        status,
+        headers,
+        body: rest.to_vec(),
+    })
 }
 // ANCHOR_END: parse_response
 
@@ -360,16 +391,26 @@ mod tests {
     fn a_document_response() {
         let parsed = parse_response(b"Content-Type: text/plain\r\nX-A: 1\r\n\r\nhello\n").unwrap();
         assert_eq!(parsed.status, "200 OK");
-        assert_eq!(parsed.headers, vec![("Content-Type".into(), "text/plain".into()), ("X-A".into(), "1".into())]);
+        assert_eq!(
+            parsed.headers,
+            vec![
+                ("Content-Type".into(), "text/plain".into()),
+                ("X-A".into(), "1".into())
+            ]
+        );
         assert_eq!(parsed.body, b"hello\n");
     }
 
     #[test]
     fn status_and_bare_newlines() {
-        let parsed = parse_response(b"Status: 404 Nope\nContent-Type: text/html\n\n<p>gone").unwrap();
+        let parsed =
+            parse_response(b"Status: 404 Nope\nContent-Type: text/html\n\n<p>gone").unwrap();
         assert_eq!(parsed.status, "404 Nope");
         assert_eq!(parsed.body, b"<p>gone");
-        assert_eq!(parse_response(b"Status: 204\n\n").unwrap().status, "204 No Content");
+        assert_eq!(
+            parse_response(b"Status: 204\n\n").unwrap().status,
+            "204 No Content"
+        );
     }
 
     #[test]
@@ -390,7 +431,11 @@ mod tests {
             b"X-Only: 1\n\n",
             b"Status: 200 OK\n\nbody without a type",
         ] {
-            assert!(parse_response(bad).is_err(), "accepted {:?}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_response(bad).is_err(),
+                "accepted {:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -399,6 +444,8 @@ mod tests {
         let err = Cgi::new("Cargo.toml", Duration::from_secs(1)).unwrap_err();
         assert!(err.contains("not executable"), "{err}");
         assert!(Cgi::new("no/such/program", Duration::from_secs(1)).is_err());
-        assert!(Cgi::new("src", Duration::from_secs(1)).unwrap_err().contains("not a file"));
+        assert!(Cgi::new("src", Duration::from_secs(1))
+            .unwrap_err()
+            .contains("not a file"));
     }
 }

@@ -43,7 +43,10 @@ impl Environ {
         };
         set("GATEWAY_INTERFACE", "CGI/1.1".into());
         set("SERVER_SOFTWARE", server.software.clone());
-        set("SERVER_PROTOCOL", format!("HTTP/1.{}", request.minor_version));
+        set(
+            "SERVER_PROTOCOL",
+            format!("HTTP/1.{}", request.minor_version),
+        );
         set("SERVER_NAME", server_name(request, server));
         set("SERVER_PORT", server.local.port().to_string());
         set("REMOTE_ADDR", server.peer.ip().to_string());
@@ -76,7 +79,8 @@ fn protocol_variables(headers: &[(String, String)]) -> BTreeMap<String, String> 
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
         // Already CONTENT_TYPE / CONTENT_LENGTH (RFC 3875, 4.1.18).
-        if name.eq_ignore_ascii_case("content-type") || name.eq_ignore_ascii_case("content-length") {
+        if name.eq_ignore_ascii_case("content-type") || name.eq_ignore_ascii_case("content-length")
+        {
             continue;
         }
         // `X-User` and `X_User` would both become HTTP_X_USER, letting a
@@ -113,15 +117,28 @@ fn server_name(request: &Request, server: &ServerInfo) -> String {
         .trim()
         .to_string()
     });
-    from_host.filter(|h| !h.is_empty()).unwrap_or_else(|| server.local.ip().to_string())
+    from_host
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| server.local.ip().to_string())
 }
 
 impl Environ {
     /// An environment from given variables and body (for tests, and for
     /// servers that build one another way).
-    pub fn new<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>, input: Vec<u8>) -> Environ {
-        let vars = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        Environ { vars, input, multiprocess: false, multithread: false }
+    pub fn new<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+        input: Vec<u8>,
+    ) -> Environ {
+        let vars = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        Environ {
+            vars,
+            input,
+            multiprocess: false,
+            multithread: false,
+        }
     }
 
     /// A CGI variable (`"REQUEST_METHOD"`), if set.
@@ -146,7 +163,10 @@ impl Environ {
 
     /// A request header by its HTTP name (`"User-Agent"`), via `HTTP_*`.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.get(&format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_")))
+        self.get(&format!(
+            "HTTP_{}",
+            name.to_ascii_uppercase().replace('-', "_")
+        ))
     }
 
     /// `wsgi.input`: the request body.
@@ -195,11 +215,18 @@ Content-Length: 9\r\n\r\nname=Ada!",
         assert_eq!(environ.get("SERVER_PORT"), Some("8080"));
         assert_eq!(environ.get("SERVER_PROTOCOL"), Some("HTTP/1.1"));
         assert_eq!(environ.get("REMOTE_ADDR"), Some("127.0.0.1"));
-        assert_eq!(environ.get("CONTENT_TYPE"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(
+            environ.get("CONTENT_TYPE"),
+            Some("application/x-www-form-urlencoded")
+        );
         assert_eq!(environ.get("CONTENT_LENGTH"), Some("9"));
         assert_eq!(environ.get("HTTP_USER_AGENT"), Some("curl/8"));
         assert_eq!(environ.header("user-agent"), Some("curl/8"));
-        assert_eq!(environ.get("HTTP_CONTENT_TYPE"), None, "not duplicated as HTTP_*");
+        assert_eq!(
+            environ.get("HTTP_CONTENT_TYPE"),
+            None,
+            "not duplicated as HTTP_*"
+        );
         assert_eq!(environ.input(), b"name=Ada!");
         assert!(environ.multiprocess && !environ.multithread);
     }
@@ -210,7 +237,11 @@ Content-Length: 9\r\n\r\nname=Ada!",
         assert_eq!(environ.get("CONTENT_LENGTH"), None);
         assert_eq!(environ.get("CONTENT_TYPE"), None);
         assert_eq!(environ.query_string(), "");
-        assert_eq!(environ.get("SERVER_NAME"), Some("127.0.0.1"), "no Host: the address");
+        assert_eq!(
+            environ.get("SERVER_NAME"),
+            Some("127.0.0.1"),
+            "no Host: the address"
+        );
         assert_eq!(environ.get("SERVER_PROTOCOL"), Some("HTTP/1.0"));
     }
 

@@ -73,12 +73,18 @@ impl StartResponse {
     }
 
     /// `start_response("404 Not Found", [("Content-Type", "text/plain")])`.
-    pub fn start<K, V>(&mut self, status: impl Into<String>, headers: impl IntoIterator<Item = (K, V)>)
-    where
+    pub fn start<K, V>(
+        &mut self,
+        status: impl Into<String>,
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) where
         K: Into<String>,
         V: Into<String>,
     {
-        let headers = headers.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         self.started = Some((status.into(), headers));
     }
 

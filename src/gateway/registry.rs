@@ -68,7 +68,12 @@ pub fn parse_app_spec(text: &str) -> Result<AppSpec, String> {
         .iter()
         .find(|app| app.name == text)
         .map(AppSpec::Builtin)
-        .ok_or_else(|| format!("no application named {text:?}\n\n{}", available_apps().trim_end()))
+        .ok_or_else(|| {
+            format!(
+                "no application named {text:?}\n\n{}",
+                available_apps().trim_end()
+            )
+        })
 }
 
 /// The list printed with an unknown name, and in `--help`.
@@ -77,7 +82,9 @@ pub fn available_apps() -> String {
     for app in BUILTIN_APPS {
         text.push_str(&format!("  {:<10} {}\n", app.name, app.about));
     }
-    text.push_str("  cgi:PATH   the program at PATH, in any language, run per request through CGI\n");
+    text.push_str(
+        "  cgi:PATH   the program at PATH, in any language, run per request through CGI\n",
+    );
     text
 }
 
@@ -111,7 +118,10 @@ impl GatewayArgs {
                 Err(message) => crate::report::die_msg(message),
             },
         };
-        let limits = Limits { max_body: self.max_body, ..Limits::default() };
+        let limits = Limits {
+            max_body: self.max_body,
+            ..Limits::default()
+        };
         Gateway::new(app, limits, quiet, multiprocess)
     }
 }
@@ -122,10 +132,15 @@ mod tests {
 
     #[test]
     fn names_and_cgi_paths() {
-        assert!(matches!(parse_app_spec("hello"), Ok(AppSpec::Builtin(app)) if app.name == "hello"));
+        assert!(
+            matches!(parse_app_spec("hello"), Ok(AppSpec::Builtin(app)) if app.name == "hello")
+        );
         assert!(matches!(parse_app_spec("greeter"), Ok(AppSpec::Builtin(_))));
         let unknown = parse_app_spec("flaskapp:app").unwrap_err();
-        assert!(unknown.contains("no application named \"flaskapp:app\""), "{unknown}");
+        assert!(
+            unknown.contains("no application named \"flaskapp:app\""),
+            "{unknown}"
+        );
         for app in BUILTIN_APPS {
             assert!(unknown.contains(app.name), "{unknown}");
         }

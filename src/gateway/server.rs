@@ -24,8 +24,18 @@ pub struct Gateway {
 impl Gateway {
     /// Host `app`. `multiprocess` tells it (as `wsgi.multiprocess`)
     /// whether other processes may run it at the same time.
-    pub fn new(app: Box<dyn Application>, limits: Limits, quiet: bool, multiprocess: bool) -> Gateway {
-        Gateway { app, limits, quiet, multiprocess }
+    pub fn new(
+        app: Box<dyn Application>,
+        limits: Limits,
+        quiet: bool,
+        multiprocess: bool,
+    ) -> Gateway {
+        Gateway {
+            app,
+            limits,
+            quiet,
+            multiprocess,
+        }
     }
 
     // ANCHOR: handle_one_request
@@ -67,7 +77,11 @@ impl Gateway {
     /// Answer a request we will not serve (400, 413, 431, ...) and close.
     fn refuse(&self, mut stream: TcpStream, response: Response) {
         if !self.quiet {
-            println!("> HTTP/1.1 {} {}\n", response.status, crate::http::response::reason(response.status));
+            println!(
+                "> HTTP/1.1 {} {}\n",
+                response.status,
+                crate::http::response::reason(response.status)
+            );
         }
         let _ = stream.write_all(&response.to_bytes(false));
         lingering_close(stream);
@@ -139,7 +153,10 @@ pub fn call_application(app: &dyn Application, environ: &Environ) -> (String, Re
     };
     checked.unwrap_or_else(|problem| {
         eprintln!("{}: {problem} — answered 500", program_name());
-        ("500 Internal Server Error".to_string(), Response::error(500))
+        (
+            "500 Internal Server Error".to_string(),
+            Response::error(500),
+        )
     })
 }
 
@@ -185,7 +202,10 @@ pub fn parse_status(status: &str) -> Option<u16> {
 
 /// An HTTP header name: one or more `token` characters (RFC 9110, 5.6.2).
 pub fn is_token(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// The response on the wire, with the application's own status line
@@ -200,7 +220,10 @@ fn with_status_line(response: &Response, status: &str) -> Vec<u8> {
 
 /// The request as the original prints it: `< ` before each line.
 fn print_request(request: &Request) {
-    let mut text = format!("< {} {} HTTP/1.{}\n", request.method, request.target, request.minor_version);
+    let mut text = format!(
+        "< {} {} HTTP/1.{}\n",
+        request.method, request.target, request.minor_version
+    );
     for (name, value) in &request.headers {
         text.push_str(&format!("< {name}: {value}\n"));
     }
@@ -215,10 +238,25 @@ fn print_request(request: &Request) {
 
 /// The response head, `> ` before each line.
 fn print_response(bytes: &[u8], response: &Response) {
-    let head_len = bytes.len() - if response.head_only { 0 } else { response.body.len() };
+    let head_len = bytes.len()
+        - if response.head_only {
+            0
+        } else {
+            response.body.len()
+        };
     let head = String::from_utf8_lossy(&bytes[..head_len]);
-    let mut text: String = head.lines().map(|line| format!("{}\n", format!("> {line}").trim_end())).collect();
-    text.push_str(&format!("> [{} bytes of body]\n\n", if response.head_only { 0 } else { response.body.len() }));
+    let mut text: String = head
+        .lines()
+        .map(|line| format!("{}\n", format!("> {line}").trim_end()))
+        .collect();
+    text.push_str(&format!(
+        "> [{} bytes of body]\n\n",
+        if response.head_only {
+            0
+        } else {
+            response.body.len()
+        }
+    ));
     let mut out = io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
@@ -240,28 +278,47 @@ mod tests {
     #[test]
     fn the_application_chooses_status_headers_and_body() {
         let app = |_: &Environ, start: &mut StartResponse| {
-            start.start("418 I'm a teapot", [("Content-Type", "text/plain"), ("X-Tea", "earl grey")]);
+            start.start(
+                "418 I'm a teapot",
+                [("Content-Type", "text/plain"), ("X-Tea", "earl grey")],
+            );
             b"short and stout\n".to_vec()
         };
         let text = wire(&app, "GET");
         assert!(text.starts_with("HTTP/1.1 418 I'm a teapot\r\n"), "{text}");
         assert!(text.contains("\r\nX-Tea: earl grey\r\n"), "{text}");
-        assert!(text.contains("\r\nContent-Length: 16\r\nConnection: close\r\n\r\nshort and stout\n"), "{text}");
+        assert!(
+            text.contains("\r\nContent-Length: 16\r\nConnection: close\r\n\r\nshort and stout\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_server_frames_the_response_itself() {
         let app = |_: &Environ, start: &mut StartResponse| {
-            start.start("200 OK", [("Content-Length", "999"), ("Connection", "keep-alive"), ("Content-Type", "a/b")]);
+            start.start(
+                "200 OK",
+                [
+                    ("Content-Length", "999"),
+                    ("Connection", "keep-alive"),
+                    ("Content-Type", "a/b"),
+                ],
+            );
             b"four".to_vec()
         };
         let text = wire(&app, "GET");
         assert_eq!(text.matches("Content-Length").count(), 1, "{text}");
         assert!(text.contains("Content-Length: 4\r\n"), "{text}");
-        assert!(text.contains("Connection: close\r\n") && !text.contains("keep-alive"), "{text}");
+        assert!(
+            text.contains("Connection: close\r\n") && !text.contains("keep-alive"),
+            "{text}"
+        );
         // HEAD: no body on the wire, but the length of the one GET would get.
         let head = wire(&app, "HEAD");
-        assert!(head.ends_with("Content-Length: 4\r\nConnection: close\r\n\r\n"), "{head}");
+        assert!(
+            head.ends_with("Content-Length: 4\r\nConnection: close\r\n\r\n"),
+            "{head}"
+        );
     }
 
     #[test]
