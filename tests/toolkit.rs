@@ -407,3 +407,61 @@ fn composed_servers_survive_rude_clients() {
         assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
     }
 }
+
+// ---- bad input for every server of this part ---------------------------------
+
+/// Each new server, with the arguments it needs to start.
+const NEW_SERVERS: &[(&str, &[&str])] = &[
+    ("webserver2", &["hello"]),
+    ("webserver3h", &["hello"]),
+    ("echo-server", &[]),
+    ("echo-sigign", &[]),
+    ("echo-composed", &["--concurrency", "fork"]),
+    ("httpserver2", &[]),
+];
+
+#[test]
+fn a_busy_port_is_one_clear_line_for_every_new_server() {
+    let busy_tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_port = busy_tcp.local_addr().unwrap().port().to_string();
+    let busy_udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = busy_udp.local_addr().unwrap().port().to_string();
+    let mut cases: Vec<(&str, Vec<&str>)> = NEW_SERVERS
+        .iter()
+        .map(|(name, args)| (*name, [&["--port", tcp_port.as_str()][..], args].concat()))
+        .collect();
+    cases.push(("echo-composed", vec!["--port", &udp_port, "--transport", "udp"]));
+    for (name, args) in cases {
+        let output = Command::cargo_bin(name).unwrap().args(&args).timeout(WAIT).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{name} {args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with(&format!("{name}: bind() on 127.0.0.1:")), "{stderr}");
+        assert!(stderr.contains("EADDRINUSE"), "{name}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: {stderr}");
+    }
+}
+
+#[test]
+fn bad_flags_are_usage_errors_for_every_new_server() {
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("echo-composed", &["--transport", "sctp"], "invalid value 'sctp'"),
+        ("echo-composed", &["--delay=-1"], "must be a finite, non-negative number of seconds"),
+        ("echo-client", &["--timeout", "soon"], "is not a number of seconds"),
+        ("echo-sigign", &["--restore-sigchld"], "<COMMAND>"),
+        ("httpserver2", &["--max-threads", "0"], "--max-threads"),
+        ("httpserver2", &["--root", "/no/such/folder"], "cannot open site root"),
+        ("webserver2", &[], "<APP>"),
+        ("webserver3h", &["--cgi-timeout", "x", "hello"], "is not a number of seconds"),
+    ];
+    for (name, args, expected) in cases {
+        let output = Command::cargo_bin(name).unwrap().args(*args).timeout(WAIT).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(matches!(output.status.code(), Some(1 | 2)), "{name} {args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{name} {args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    for (name, _) in NEW_SERVERS {
+        let help = Command::cargo_bin(name).unwrap().arg("--help").timeout(WAIT).output().unwrap();
+        assert!(help.status.success(), "{name} --help");
+    }
+}
