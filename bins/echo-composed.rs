@@ -118,7 +118,8 @@ fn serve<T: Transport, C: Concurrency>(args: &ServerArgs, concurrency: C, echo: 
     let server = Server::<T, C, Echo>::bind(addr, args.backlog_or(5), concurrency, echo)
         .unwrap_or_else(|(what, errno)| die(format!("{what} on {addr}"), errno));
     let port = server.local_addr().or_die("getsockname()").port();
-    lsbaws::net::print_service_banner(&server.describe("echo"), port);
+    println!("{}", server.describe()); // `TCP server, forking`
+    lsbaws::net::print_banner_for("ECHO", port);
     server.serve_forever()
 }
 // ANCHOR_END: main

@@ -38,7 +38,7 @@ fn main() {
         .unwrap_or_else(|(what, errno)| die(format!("{what} on {address}"), errno));
     let listener = TcpListener::from(listener);
     let port = listener.local_addr().or_die("getsockname()").port();
-    lsbaws::net::print_service_banner("TCP echo", port);
+    lsbaws::net::print_banner_for("ECHO", port);
 
     loop {
         // accept(2): the connected socket, and the client's address as the

@@ -60,7 +60,7 @@ fn main() {
     let listener = lsbaws::net::open_listener(address, args.server.backlog_or(5))
         .unwrap_or_else(|(what, errno)| die(format!("{what} on {address}"), errno));
     let port = lsbaws::net::local_port(&listener);
-    lsbaws::net::print_service_banner("TCP echo (fork, SIGCHLD ignored)", port);
+    lsbaws::net::print_banner_for("ECHO", port);
 
     // The whole lesson: one call, and no handler. From now on the kernel
     // reaps every child of this process the moment it exits.

@@ -99,7 +99,7 @@ pub trait Transport: Sized + Send + Sync + 'static {
     /// One request, owned, so it can be moved to a thread or a child.
     type Request: Send + 'static;
 
-    /// `TCP` or `UDP`, for the banner.
+    /// `TCP` or `UDP`, for [`Server::describe`].
     const NAME: &'static str;
 
     /// Open the socket. On failure, which call failed and why.
@@ -121,7 +121,7 @@ pub trait Transport: Sized + Send + Sync + 'static {
 
 /// Where each request runs (Python's mixins override `process_request`).
 pub trait Concurrency: Send + 'static {
-    /// `inline`, `forking` or `threading`, for the banner.
+    /// `inline`, `forking` or `threading`, for [`Server::describe`].
     const NAME: &'static str;
 
     /// Run one request, here or elsewhere. Dropping the request closes the
@@ -173,9 +173,9 @@ impl<T: Transport, C: Concurrency, H: Handler> Server<T, C, H> {
         self.transport.local_addr()
     }
 
-    /// `TCP echo (forking)`: what this server is, for its banner.
-    pub fn describe(&self, service: &str) -> String {
-        format!("{} {service} ({})", T::NAME, C::NAME)
+    /// `TCP server, forking`: how this server is composed.
+    pub fn describe(&self) -> String {
+        format!("{} server, {}", T::NAME, C::NAME)
     }
 
     // ANCHOR: serve

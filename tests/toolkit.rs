@@ -268,7 +268,7 @@ fn one_echo_handler_served_four_ways() {
             "threading"
         };
         assert!(
-            banner.contains(&format!("Serving {protocol} echo ({mode}) on port")),
+            banner.starts_with(&format!("{protocol} server, {mode}\nServing ECHO on port")),
             "{banner}"
         );
 
