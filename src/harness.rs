@@ -677,6 +677,18 @@ pub mod client {
         }
     }
 
+    /// Make `close` (or drop) of `stream` send RST instead of FIN:
+    /// SO_LINGER with a zero timeout, as a crashing or impatient client
+    /// does.
+    pub fn reset_on_close(stream: &TcpStream) {
+        nix::sys::socket::setsockopt(
+            stream,
+            nix::sys::socket::sockopt::Linger,
+            &libc::linger { l_onoff: 1, l_linger: 0 },
+        )
+        .expect("setsockopt(SO_LINGER)");
+    }
+
     /// GET and read the response in one go.
     pub fn get(addr: SocketAddr, timeout: Duration) -> io::Result<Response> {
         let mut stream = send_get(addr)?;

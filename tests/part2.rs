@@ -5,7 +5,7 @@
 //! garbage.
 
 use assert_cmd::Command;
-use lsbaws::harness::client::{burst, read_response, Response};
+use lsbaws::harness::client::{burst, read_response, reset_on_close, Response};
 use lsbaws::harness::{Launch, Server};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -472,15 +472,7 @@ fn rude_clients_do_not_stop_either_server() {
 
         let reset = TcpStream::connect(addr).unwrap();
         (&reset).write_all(b"GET / HTTP/1.1\r\n").unwrap();
-        nix::sys::socket::setsockopt(
-            &reset,
-            nix::sys::socket::sockopt::Linger,
-            &libc::linger {
-                l_onoff: 1,
-                l_linger: 0,
-            },
-        )
-        .unwrap();
+        reset_on_close(&reset);
         drop(reset); // RST mid-request
 
         assert_eq!(get(addr, "/").body, b"Hello, World!\n", "{name}");

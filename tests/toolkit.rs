@@ -5,6 +5,7 @@
 //! it and everything it forked when the test ends.
 
 use assert_cmd::Command;
+use lsbaws::harness::client::reset_on_close;
 use lsbaws::harness::{Launch, Server};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
@@ -392,15 +393,7 @@ fn composed_servers_survive_rude_clients() {
         drop(TcpStream::connect(server.addr()).unwrap()); // connect and leave
         let mut reset = TcpStream::connect(server.addr()).unwrap();
         reset.write_all(&vec![b'x'; 100_000]).unwrap_or(());
-        nix::sys::socket::setsockopt(
-            &reset,
-            nix::sys::socket::sockopt::Linger,
-            &libc::linger {
-                l_onoff: 1,
-                l_linger: 0,
-            },
-        )
-        .unwrap();
+        reset_on_close(&reset);
         drop(reset); // RST mid-echo
         assert_eq!(tcp_echo(server.addr(), b"still here\n"), b"still here\n");
         assert!(server.is_running());
