@@ -68,6 +68,41 @@ pub fn open_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, (&'stati
     Ok(fd)
 }
 
+/// `accept(2)` failed: go on if the failure is one a server outlives, or
+/// exit with one clear line.
+///
+/// * EINTR (a signal arrived), ECONNABORTED and EPROTO (the client gave up
+///   while it waited in the listen queue): try again at once.
+/// * EMFILE/ENFILE (out of descriptors): say so, pause 100 ms so that
+///   connections being served can finish and free theirs, and try again;
+///   the connection stays queued in the kernel meanwhile.
+/// * Anything else is a bug or a broken socket: exit.
+pub fn survive_accept_error(errno: Errno) {
+    match errno {
+        Errno::EINTR | Errno::ECONNABORTED | Errno::EPROTO => {}
+        Errno::EMFILE | Errno::ENFILE => {
+            eprintln!(
+                "{}: accept() failed: {errno} — {}; retrying in 100 ms",
+                crate::report::program_name(),
+                crate::report::hint_for(errno)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        _ => die("accept()", errno),
+    }
+}
+
+/// Wait in `accept(2)` for the next connection on a blocking listener,
+/// retrying the failures a server outlives ([`survive_accept_error`]).
+pub fn accept_connection(listener: &std::net::TcpListener) -> std::net::TcpStream {
+    loop {
+        match listener.accept() {
+            Ok((stream, _peer)) => return stream,
+            Err(e) => survive_accept_error(crate::report::errno_of(&e)),
+        }
+    }
+}
+
 /// The port a socket is bound to (what `--port 0` turned into).
 pub fn local_port(fd: &OwnedFd) -> u16 {
     let addr: SockaddrStorage = socket::getsockname(fd.as_raw_fd()).unwrap_or_else(|e| die("getsockname()", e));

@@ -179,13 +179,18 @@ impl Session<'_> {
         // still there on the control connection.
         let received = received.and_then(|bytes| if self.client_gone() { Err(Failed::ClientGone) } else { Ok(bytes) });
         drop(data);
+        let received = match received {
+            Ok(bytes) => upload.commit().map(|()| bytes).map_err(Failed::Local),
+            // Dropped unrenamed, the temporary file is removed and the old
+            // file stays as it was; remove it before the reply, so that a
+            // client that lists the folder next never sees it.
+            Err(failed) => {
+                drop(upload);
+                Err(failed)
+            }
+        };
         match received {
-            Ok(bytes) => match upload.commit() {
-                Ok(()) => self.ok(226, &format!("Transfer complete: {bytes} bytes stored as {path}.")),
-                Err(errno) => self.refuse(&path, errno),
-            },
-            // In every other case `upload` is dropped unrenamed: the
-            // temporary file is removed and the old file stays as it was.
+            Ok(bytes) => self.ok(226, &format!("Transfer complete: {bytes} bytes stored as {path}.")),
             Err(Failed::ClientGone) => {
                 self.log(&format!("the client left during the upload: {path} discarded"));
                 Ok(Next::Close("the client left during an upload"))

@@ -1,6 +1,6 @@
-//! What `/proc/PID` tells about a process beyond its children: the signals
-//! it catches, its threads, its descriptors (and whether they are
-//! non-blocking), and the CPU time it has used.
+//! What `/proc/PID` tells about a process beyond its children, its threads
+//! and its CPU time (which [`super::Server`] reads itself): the signals it
+//! catches, its descriptors (and whether they are non-blocking), its user.
 //!
 //! These are the facts a check needs to look at the process itself rather
 //! than only at its replies: a SIGCHLD handler is installed (`SigCgt`), a
@@ -11,7 +11,6 @@
 
 use nix::sys::signal::Signal;
 use std::fs;
-use std::time::Duration;
 
 /// The signal masks of `/proc/PID/status`: bit `n - 1` stands for signal `n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,11 +89,6 @@ pub fn processes_of_user(uid: u32) -> usize {
     super::processes().iter().filter(|p| uid_of(p.pid) == Some(uid)).count()
 }
 
-/// How many threads `pid` runs (`Threads:`), or None if it is gone.
-pub fn thread_count(pid: i32) -> Option<usize> {
-    status_field(pid, "Threads")?.parse().ok()
-}
-
 /// Every descriptor `pid` holds, sorted by number; empty if it is gone.
 /// A descriptor closed between listing and reading is left out.
 pub fn descriptors(pid: i32) -> Vec<Descriptor> {
@@ -115,20 +109,6 @@ pub fn descriptors(pid: i32) -> Vec<Descriptor> {
         .collect();
     found.sort_by_key(|d| d.fd);
     found
-}
-
-/// User plus system CPU time `pid` has used (fields 14 and 15 of
-/// `/proc/PID/stat`, in clock ticks), or None if it is gone.
-pub fn cpu_time(pid: i32) -> Option<Duration> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // After the `)` that closes the command name come fields 3, 4, ...
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    // SAFETY: sysconf only reads a system constant.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let ticks_per_second = u64::try_from(ticks_per_second).ok().filter(|t| *t > 0)?;
-    Some(Duration::from_millis((user + system) * 1000 / ticks_per_second))
 }
 
 #[cfg(test)]
@@ -155,27 +135,6 @@ mod tests {
     }
 
     #[test]
-    fn counts_threads_and_cpu_time() {
-        let mut sleeper = std::process::Command::new("sleep").arg("10").spawn().unwrap();
-        assert_eq!(thread_count(sleeper.id() as i32), Some(1));
-        let _ = sleeper.kill();
-        let _ = sleeper.wait();
-        // Other tests run on threads of this process too: at least ours and
-        // the one below.
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || rx.recv());
-        assert!(thread_count(me()).unwrap() >= 2);
-        drop(tx);
-        let _ = thread.join();
-        let spent = cpu_time(me()).unwrap();
-        let start = std::time::Instant::now();
-        while start.elapsed() < Duration::from_millis(100) {
-            std::hint::black_box(0u64.wrapping_add(1));
-        }
-        assert!(cpu_time(me()).unwrap() > spent, "a busy loop used no CPU time");
-    }
-
-    #[test]
     fn counts_this_users_processes() {
         let uid = nix::unistd::Uid::current().as_raw();
         assert_eq!(uid_of(me()), Some(uid));
@@ -186,6 +145,5 @@ mod tests {
     fn a_gone_process_has_nothing() {
         assert_eq!(signal_masks(i32::MAX), None);
         assert!(descriptors(i32::MAX).is_empty());
-        assert_eq!(cpu_time(i32::MAX), None);
     }
 }

@@ -11,6 +11,13 @@ use super::request::{parse_request, Limits, Parse, Request};
 use super::response::Response;
 use std::io::{self, Read, Write};
 
+/// Answers queued and not yet written, in bytes, past which a session stops
+/// answering further requests (and asks not to be read from) until the
+/// client has taken some. Without it, a client that pipelines requests and
+/// reads none of the answers makes the server build them all in memory:
+/// 16 KiB of `GET /big-file` lines ask for hundreds of MiB.
+pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+
 /// The protocol state of one connection.
 #[derive(Debug, Default)]
 pub struct Session {
@@ -23,6 +30,9 @@ pub struct Session {
     /// No more requests will be read: the last response says
     /// `Connection: close`, or the client went away.
     closing: bool,
+    /// Answer every request with `Connection: close`, whatever the client
+    /// asked for (a server without keep-alive, such as `webserver4c`).
+    no_keep_alive: bool,
 }
 
 impl Session {
@@ -30,19 +40,35 @@ impl Session {
         Session { limits, ..Session::default() }
     }
 
+    /// Close the connection after the first response, even if the client
+    /// asked to keep it open: one request per connection.
+    pub fn without_keep_alive(mut self) -> Session {
+        self.no_keep_alive = true;
+        self
+    }
+
     /// Bytes arrived: answer every complete request among them, in order,
     /// by queueing `handler`'s responses.
-    pub fn receive(&mut self, bytes: &[u8], mut handler: impl FnMut(&Request) -> Response) {
+    /// Past [`OUTPUT_HIGH_WATER`] of queued output the remaining requests
+    /// wait in the buffer; [`Session::answer`] takes them up.
+    pub fn receive(&mut self, bytes: &[u8], handler: impl FnMut(&Request) -> Response) {
         if self.closing {
             return; // after `Connection: close` the rest is ignored
         }
         self.input.extend_from_slice(bytes);
+        self.answer(handler);
+    }
+
+    /// Answer the requests already received and not yet answered, as far
+    /// as [`OUTPUT_HIGH_WATER`] allows. Call it after writing: requests that
+    /// waited for the output to drain are answered now.
+    pub fn answer(&mut self, mut handler: impl FnMut(&Request) -> Response) {
         let mut start = 0;
-        while !self.closing {
+        while !self.closing && self.pending().len() < OUTPUT_HIGH_WATER {
             match parse_request(&self.input[start..], &self.limits) {
                 Parse::Complete { request, consumed } => {
                     start += consumed;
-                    let keep_alive = request.keep_alive();
+                    let keep_alive = request.keep_alive() && !self.no_keep_alive;
                     handler(&request).write_to(&mut self.output, keep_alive);
                     self.closing = !keep_alive;
                 }
@@ -75,6 +101,14 @@ impl Session {
         }
     }
 
+    /// Is it worth reading from the client? Not once no more requests will
+    /// be answered, nor while the answers already queued exceed
+    /// [`OUTPUT_HIGH_WATER`]: a client that sends without reading is then
+    /// held back by TCP's flow control instead of by our memory.
+    pub fn wants_read(&self) -> bool {
+        !self.closing && self.pending().len() < OUTPUT_HIGH_WATER
+    }
+
     /// Is there anything to write?
     pub fn wants_write(&self) -> bool {
         !self.pending().is_empty()
@@ -102,6 +136,17 @@ pub fn serve_blocking(
     let mut session = Session::new(limits);
     let mut buf = vec![0u8; 16 * 1024];
     while !session.is_finished() {
+        // Write everything queued before reading more, then answer the
+        // requests that waited for it (pipelined past the high-water mark).
+        if session.wants_write() {
+            match stream.write_all(session.pending()) {
+                Ok(()) => session.wrote(session.pending().len()),
+                Err(e) if is_normal_end(&e) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            session.answer(&mut handler);
+            continue;
+        }
         let n = match stream.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
@@ -110,15 +155,18 @@ pub fn serve_blocking(
             Err(e) => return Err(e),
         };
         session.receive(&buf[..n], &mut handler);
-        if session.wants_write() {
-            match stream.write_all(session.pending()) {
-                Ok(()) => session.wrote(session.pending().len()),
-                Err(e) if is_normal_end(&e) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
     }
     Ok(())
+}
+
+/// Serve the files of `site` over one blocking connection until either
+/// side closes it (or the socket's timeouts, if any, expire), printing a
+/// line per request unless `quiet`. Only unexpected errors reach stderr.
+pub fn serve_site(stream: &mut (impl Read + Write), site: &super::Site, quiet: bool) {
+    let served = serve_blocking(stream, Limits::default(), |request| site.respond_and_log(request, quiet));
+    if let Err(e) = served {
+        eprintln!("{}: serving a connection failed: {e}", crate::report::program_name());
+    }
 }
 
 /// The peer went away or an idle timeout passed: not worth a line on stderr.
@@ -174,6 +222,63 @@ mod tests {
         assert_eq!(session.pending().len(), total - 10);
         session.wrote(total - 10);
         assert!(session.is_finished());
+    }
+
+    #[test]
+    fn without_keep_alive_one_request_closes_the_connection() {
+        let mut session = Session::new(Limits::default()).without_keep_alive();
+        session.receive(b"GET /1 HTTP/1.1\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", echo_path);
+        let out = text(session.pending());
+        assert!(out.ends_with("Connection: close\r\n\r\n/1"), "{out}");
+        session.wrote(session.pending().len());
+        assert!(session.is_finished());
+    }
+
+    #[test]
+    fn a_client_that_pipelines_without_reading_gets_answers_as_it_reads() {
+        let big = |_: &Request| Response::new(200).with_body(vec![b'x'; 40 * 1024], "text/plain");
+        let mut session = Session::new(Limits::default());
+        session.receive(&b"GET /big HTTP/1.1\r\n\r\n".repeat(100), big);
+        // Two answers pass the high-water mark; the other 98 wait.
+        assert!(session.pending().len() < OUTPUT_HIGH_WATER + 41 * 1024);
+        assert!(!session.wants_read());
+        let mut answered = 0;
+        while session.wants_write() {
+            answered += text(session.pending()).matches("HTTP/1.1 200 OK").count();
+            session.wrote(session.pending().len());
+            session.answer(big);
+        }
+        assert_eq!(answered, 100);
+        assert!(session.wants_read());
+    }
+
+    #[test]
+    fn serve_blocking_answers_pipelined_requests_in_order() {
+        // A stream that reads from one buffer and writes into another.
+        struct Pipe(io::Cursor<Vec<u8>>, Vec<u8>);
+        impl Read for Pipe {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0.read(buf)
+            }
+        }
+        impl Write for Pipe {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.1.write(buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut requests = Vec::new();
+        for i in 0..300 {
+            requests.extend_from_slice(format!("GET /{i} HTTP/1.1\r\n\r\n").as_bytes());
+        }
+        let mut pipe = Pipe(io::Cursor::new(requests), Vec::new());
+        let long_path = |r: &Request| Response::new(200).with_body(r.path.repeat(200).into_bytes(), "text/plain");
+        serve_blocking(&mut pipe, Limits::default(), long_path).unwrap();
+        let out = text(&pipe.1);
+        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 300);
+        assert!(out.ends_with(&"/299".repeat(200)));
     }
 
     #[test]

@@ -82,6 +82,16 @@ impl Site {
         response
     }
 
+    /// [`Site::respond`], and unless `quiet` print one access-log line:
+    /// `"GET /style.css HTTP/1.1" 200 383`.
+    pub fn respond_and_log(&self, request: &Request, quiet: bool) -> Response {
+        let response = self.respond(request);
+        if !quiet {
+            println!("{}", access_log_line(request, &response));
+        }
+        response
+    }
+
     /// Map a decoded request path (`/guide/`) to what it names.
     pub fn lookup(&self, path: &str) -> Lookup {
         if path.contains('\\') || path.contains('\0') {
@@ -129,6 +139,17 @@ impl Site {
             Err(403)
         }
     }
+}
+
+/// The request line, the status and the body's length, as web servers'
+/// access logs print them (the target is printed as sent, so a strange
+/// request shows up as it was).
+pub fn access_log_line(request: &Request, response: &Response) -> String {
+    let target = request.target.escape_debug();
+    format!(
+        "\"{} {target} HTTP/1.{}\" {} {}",
+        request.method, request.minor_version, response.status, response.body.len()
+    )
 }
 
 /// The Content-Type for a file, by its extension.
@@ -182,6 +203,16 @@ mod tests {
         assert_eq!(get(&site, "/guide/").status, 200);
         assert_eq!(get(&site, "/images/icon.png").status, 200);
         assert_eq!(get(&site, "/no-such-file").status, 404);
+    }
+
+    #[test]
+    fn the_access_log_line() {
+        let text = b"GET /hello.txt HTTP/1.1\r\n\r\n";
+        let Parse::Complete { request, .. } = parse_request(text, &Limits::default()) else {
+            panic!()
+        };
+        let response = sample().respond(&request);
+        assert_eq!(access_log_line(&request, &response), "\"GET /hello.txt HTTP/1.1\" 200 13");
     }
 
     #[test]
