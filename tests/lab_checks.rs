@@ -66,6 +66,11 @@ fn exercise_3g_checks_fail_on_3f_3e_3c_3d_3a_3b_and_pass_on_3g() {
 }
 
 #[test]
+fn exercise_4d_checks_fail_on_4c_and_pass_on_4d() {
+    prove("4d");
+}
+
+#[test]
 fn exercise_ftp_confine_checks_and_guard_pass_on_ftp_server() {
     // Its starter is not one of our binaries: tests/lab_cli.rs proves the
     // checks fail on the untouched copy.
@@ -112,4 +117,9 @@ fn question_3f_webserver3e_answers_one_client() {
 #[test]
 fn question_3g_webserver3f_leaves_zombies() {
     measure("3g", &[("zombies_left", "yes")]);
+}
+
+#[test]
+fn question_4d_webserver4c_ends_bodies_by_closing_and_takes_two_connections() {
+    measure("4d", &[("body_end", "close"), ("connections_for_two", "2")]);
 }

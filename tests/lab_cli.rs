@@ -57,6 +57,8 @@ fn write_right_answers(answers: &Path) {
         ("eagain_clients", "399"),
         ("clients_answered", "1"),
         ("zombies_left", "yes"),
+        ("body_end", "close"),
+        ("connections_for_two", "2"),
         ("cwd_up", "/.."),
         ("symlink_secret", "yes"),
         ("old_file_survives", "no"),
@@ -84,7 +86,7 @@ fn a_student_works_through_exercise_3c() {
 
     // Bad input: an unknown step lists the steps; nothing to check yet.
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
-    assert!(unknown.contains("no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, ftp-confine, ftp-atomic"), "{unknown}");
+    assert!(unknown.contains("no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 4d, ftp-confine, ftp-atomic"), "{unknown}");
     let early = assert_status(&lab(work, &["check", "3c"]), 1);
     assert!(early.contains("run `cargo lab start 3c` first"), "{early}");
 
@@ -151,33 +153,78 @@ fn a_student_works_through_exercise_3c() {
     assert_eq!(std::fs::read_to_string(&source).unwrap(), include_str!("../bins/webserver3d.rs"));
 }
 
-/// For every exercise: the untouched copy builds and fails the checks the
-/// proof table names for its starter (for the FTP exercises this is the only
-/// place those are proven), while its guards pass; with the reference's code
-/// and the predictions written in, `lab check` passes.
-#[test]
-fn every_exercise_goes_from_start_to_a_passing_check() {
-    let work = ScratchDir::new("everyexercise").unwrap();
+/// The untouched copy builds and fails the checks the proof table names for
+/// its starter (for the FTP exercises this is the only place those are
+/// proven), while its guards pass; with the reference's code and the
+/// predictions written in, `lab check` passes.
+fn from_start_to_a_passing_check(step: &str) {
+    let exercise = lsbaws::lab::find(step).unwrap();
+    // Every exercise's copy builds a binary of its own name, so these tests
+    // can share one target folder (the label) while each has its own work
+    // folder.
+    let work = ScratchDir::new("exercises").unwrap();
     let work = work.path();
-    for exercise in EXERCISES {
-        let step = exercise.step;
-        assert_status(&lab(work, &["start", step]), 0);
-        let untouched = assert_status(&lab(work, &["check", step]), 1);
-        let (_, failing) = exercise.proof[0];
-        for id in failing {
-            let title = exercise.check(id).unwrap().title;
-            assert!(untouched.contains(&format!("FAIL  {title}\n")), "{step}: {id} should fail on the starter:\n{untouched}");
-        }
-        for guard in exercise.guards {
-            assert!(untouched.contains(&format!("PASS  {}\n", guard.title)), "{step}: guard {}:\n{untouched}", guard.id);
-        }
+    assert_status(&lab(work, &["start", step]), 0);
+    let untouched = assert_status(&lab(work, &["check", step]), 1);
+    let (_, failing) = exercise.proof[0];
+    for id in failing {
+        let title = exercise.check(id).unwrap().title;
+        assert!(untouched.contains(&format!("FAIL  {title}\n")), "{step}: {id} should fail on the starter:\n{untouched}");
+    }
+    for guard in exercise.guards {
+        assert!(untouched.contains(&format!("PASS  {}\n", guard.title)), "{step}: guard {}:\n{untouched}", guard.id);
+    }
 
-        // What a student ends with: the reference's code, predictions made.
-        let copy = work.join(step);
-        std::fs::write(copy.join(exercise.edited().to), exercise.reference.text).unwrap();
-        write_right_answers(&copy.join("answers.txt"));
-        let checked = assert_status(&lab(work, &["check", step]), 0);
-        assert!(!checked.contains("FAIL"), "{checked}");
-        assert!(checked.contains(&format!("{step}: ")) && checked.contains("exercise done"), "{checked}");
+    // What a student ends with: the reference's code, predictions made.
+    let copy = work.join(step);
+    std::fs::write(copy.join(exercise.edited().to), exercise.reference.text).unwrap();
+    write_right_answers(&copy.join("answers.txt"));
+    let checked = assert_status(&lab(work, &["check", step]), 0);
+    assert!(!checked.contains("FAIL"), "{checked}");
+    assert!(checked.contains(&format!("{step}: ")) && checked.contains("exercise done"), "{checked}");
+}
+
+#[test]
+fn exercise_3c_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("3c");
+}
+
+#[test]
+fn exercise_3e_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("3e");
+}
+
+#[test]
+fn exercise_3f_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("3f");
+}
+
+#[test]
+fn exercise_3g_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("3g");
+}
+
+#[test]
+fn exercise_4d_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4d");
+}
+
+#[test]
+fn exercise_ftp_confine_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("ftp-confine");
+}
+
+#[test]
+fn exercise_ftp_atomic_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("ftp-atomic");
+}
+
+#[test]
+fn every_exercise_is_walked_from_start_to_a_passing_check() {
+    // One test above per exercise: a new exercise needs one too.
+    let this_file = include_str!("lab_cli.rs");
+    for exercise in EXERCISES {
+        let test = format!("fn exercise_{}_from_start_to_a_passing_check()", exercise.step.replace('-', "_"));
+        assert!(this_file.contains(&test), "no `{test}` in tests/lab_cli.rs");
     }
 }

@@ -15,7 +15,7 @@
 //! `lab check`.
 
 use super::check::Check;
-use super::{ftp, part3};
+use super::{ftp, part3, part4};
 use super::question::Question;
 
 /// A source file of this repository, compiled in so that the table cannot
@@ -267,6 +267,23 @@ pub static EXERCISES: &[Exercise] = &[
         ],
     },
     Exercise {
+        step: "4d",
+        title: "Content-Length and keep-alive",
+        chapter: "Part 4: webserver4d",
+        files: single_file!("bins/webserver4c.rs"),
+        starter_bin: Some("webserver4c"),
+        reference_bin: "webserver4d",
+        binary: "webserver4d",
+        run_args: "--port 8888",
+        reference: source!("bins/webserver4d.rs"),
+        readme: lesson_text!("4d").0,
+        hints: lesson_text!("4d").1,
+        checks: &[&part4::CONTENT_LENGTH, &part4::KEEP_ALIVE],
+        guards: &[&part4::SERVES_SITE],
+        questions: &[&part4::BODY_END, &part4::CONNECTIONS_FOR_TWO],
+        proof: &[("webserver4c", &["content-length", "keep-alive"])],
+    },
+    Exercise {
         step: "ftp-confine",
         title: "Confine every name to the library root",
         chapter: "The file server project: no way out, no half files",
@@ -410,6 +427,6 @@ mod tests {
         assert_eq!(find("webserver3G").map(|e| e.step), Some("3g"));
         assert!(find("9z").is_none());
         assert_eq!(find("FTP-confine").map(|e| e.reference_bin), Some("ftp-server"));
-        assert_eq!(steps(), "3c, 3e, 3f, 3g, ftp-confine, ftp-atomic");
+        assert_eq!(steps(), "3c, 3e, 3f, 3g, 4d, ftp-confine, ftp-atomic");
     }
 }

@@ -24,6 +24,7 @@
 //!   running the experiment for real.
 //! * [`exercise`] — the table of exercises.
 //! * [`part3`] — the checks and questions of Part 3.
+//! * [`part4`] — those of Part 4's event loops (keep-alive).
 //! * [`ftp`] — those of the file server: path confinement, atomic uploads.
 
 pub mod check;
@@ -31,6 +32,7 @@ pub mod exercise;
 pub mod ftp;
 pub mod observe;
 pub mod part3;
+pub mod part4;
 pub mod question;
 pub mod subject;
 
