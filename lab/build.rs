@@ -29,7 +29,10 @@ pub fn build_copy(workspace: &Workspace, exercise: &Exercise) -> Result<PathBuf,
     if binary.exists() {
         Ok(binary)
     } else {
-        Err(BuildError::Cargo(format!("cargo succeeded but built no {}", binary.display())))
+        Err(BuildError::Cargo(format!(
+            "cargo succeeded but built no {}",
+            binary.display()
+        )))
     }
 }
 
@@ -59,23 +62,41 @@ fn build(manifest: &Path, workspace: &Workspace) -> Result<(), BuildError> {
 /// built beside the student's.
 pub fn build_starter(workspace: &Workspace, exercise: &Exercise) -> Result<PathBuf, String> {
     let Some(bin) = exercise.starter_bin else {
-        let manifest = write_starter(workspace, exercise)
-            .map_err(|e| format!("writing the untouched starter in {} failed: {e}", workspace.show(workspace.work())))?;
+        let manifest = write_starter(workspace, exercise).map_err(|e| {
+            format!(
+                "writing the untouched starter in {} failed: {e}",
+                workspace.show(workspace.work())
+            )
+        })?;
         return match build(&manifest, workspace) {
-            Ok(()) => Ok(workspace.target().join("debug").join(format!("starter-{}", exercise.step))),
-            Err(BuildError::DoesNotCompile) => Err("the untouched starter does not compile (errors above)".to_string()),
+            Ok(()) => Ok(workspace
+                .target()
+                .join("debug")
+                .join(format!("starter-{}", exercise.step))),
+            Err(BuildError::DoesNotCompile) => {
+                Err("the untouched starter does not compile (errors above)".to_string())
+            }
             Err(BuildError::Cargo(why)) => Err(why),
         };
     };
     let output = cargo()
-        .args(["build", "--quiet", "--message-format=json-render-diagnostics", "--bin", bin, "--manifest-path"])
+        .args([
+            "build",
+            "--quiet",
+            "--message-format=json-render-diagnostics",
+            "--bin",
+            bin,
+            "--manifest-path",
+        ])
         .arg(repo().join("Cargo.toml"))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("running cargo failed: {e} — is cargo on PATH?"))?;
     if !output.status.success() {
-        return Err(format!("`cargo build --bin {bin}` failed (its errors are above)"));
+        return Err(format!(
+            "`cargo build --bin {bin}` failed (its errors are above)"
+        ));
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -108,8 +129,14 @@ mod tests {
     #[test]
     fn reads_the_executable_of_a_cargo_message() {
         let message = r#"{"reason":"compiler-artifact","executable":"/r/target/debug/webserver3d","fresh":true}"#;
-        assert_eq!(executable(message), Some(PathBuf::from("/r/target/debug/webserver3d")));
+        assert_eq!(
+            executable(message),
+            Some(PathBuf::from("/r/target/debug/webserver3d"))
+        );
         assert_eq!(executable(r#"{"executable":null}"#), None);
-        assert_eq!(executable(r#"{"executable":"/a \"b\""}"#), Some(PathBuf::from("/a \"b\"")));
+        assert_eq!(
+            executable(r#"{"executable":"/a \"b\""}"#),
+            Some(PathBuf::from("/a \"b\""))
+        );
     }
 }

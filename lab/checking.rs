@@ -27,7 +27,9 @@ pub fn check(workspace: &Workspace, exercise: &Exercise, binary: Option<PathBuf>
     let step = exercise.step;
     let copy = workspace.copy_dir(exercise);
     if binary.is_none() && !copy.exists() {
-        eprintln!("lab: there is no copy of {step} to check yet — run `cargo lab start {step}` first");
+        eprintln!(
+            "lab: there is no copy of {step} to check yet — run `cargo lab start {step}` first"
+        );
         return 1;
     }
     let binary = match binary {
@@ -60,7 +62,11 @@ pub fn check(workspace: &Workspace, exercise: &Exercise, binary: Option<PathBuf>
     let mut passed = 0;
     for check in exercise.all_checks() {
         let verdict = check.check(&subject);
-        println!("{}  {}", if verdict.passed { "PASS" } else { "FAIL" }, check.title);
+        println!(
+            "{}  {}",
+            if verdict.passed { "PASS" } else { "FAIL" },
+            check.title
+        );
         print_field("expected: ", check.expected);
         print_field("saw:      ", &verdict.saw);
         passed += usize::from(verdict.passed);
@@ -69,7 +75,8 @@ pub fn check(workspace: &Workspace, exercise: &Exercise, binary: Option<PathBuf>
 
     let checks = exercise.all_checks().count();
     let questions = exercise.questions.len();
-    let summary = format!("{passed} of {checks} checks pass, {right} of {questions} predictions right");
+    let summary =
+        format!("{passed} of {checks} checks pass, {right} of {questions} predictions right");
     let done = passed == checks && right == questions;
     println!();
     if done {
@@ -97,9 +104,14 @@ fn next_step(exercise: &Exercise) -> String {
 /// starter; returns how many were right.
 fn predictions(workspace: &Workspace, exercise: &Exercise) -> usize {
     let path = workspace.answers(exercise);
-    let answers = std::fs::read_to_string(&path).map(|text| parse_answers(&text)).unwrap_or_default();
+    let answers = std::fs::read_to_string(&path)
+        .map(|text| parse_answers(&text))
+        .unwrap_or_default();
     let on = exercise.starter_bin.unwrap_or("the untouched starter");
-    println!("\nPredictions ({}), measured on {on}:", workspace.show(&path));
+    println!(
+        "\nPredictions ({}), measured on {on}:",
+        workspace.show(&path)
+    );
     let mut starter: Option<Result<Subject, String>> = None;
     let mut right = 0;
     for question in exercise.questions {
@@ -118,7 +130,8 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> usize {
             continue;
         };
         // Built once, and only when a prediction needs it.
-        let starter = starter.get_or_insert_with(|| build_starter(workspace, exercise).map(Subject::at));
+        let starter =
+            starter.get_or_insert_with(|| build_starter(workspace, exercise).map(Subject::at));
         let measured = match starter {
             Ok(subject) => (question.measure)(subject),
             Err(why) => Err(why.clone()),
@@ -131,7 +144,10 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> usize {
                     Grade::Wrong => "WRONG",
                     Grade::Unreadable(_) => " ??? ",
                 };
-                println!("{mark}  {}: you said {given:?}; measured: {}", question.key, measured.value);
+                println!(
+                    "{mark}  {}: you said {given:?}; measured: {}",
+                    question.key, measured.value
+                );
                 if let Grade::Unreadable(why) = &grade {
                     print_field("", &format!("{why}. {}", question.ask));
                 }
@@ -139,7 +155,10 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> usize {
                 right += usize::from(grade == Grade::Right);
             }
             Err(why) => {
-                println!(" ???  {}: you said {given:?}, but the experiment could not run", question.key);
+                println!(
+                    " ???  {}: you said {given:?}, but the experiment could not run",
+                    question.key
+                );
                 print_field("", &why);
             }
         }

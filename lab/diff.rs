@@ -10,19 +10,39 @@ pub fn show(workspace: &Workspace, exercise: &Exercise, from_starter: bool, all:
     let step = exercise.step;
     let source = workspace.source(exercise);
     let Ok(yours) = std::fs::read_to_string(&source) else {
-        eprintln!("lab: there is no copy of {step} to compare yet — run `cargo lab start {step}` first");
+        eprintln!(
+            "lab: there is no copy of {step} to compare yet — run `cargo lab start {step}` first"
+        );
         return 1;
     };
     let starter = exercise.edited().contents();
     let your_name = format!("your copy ({})", workspace.show(&source));
     let (old, old_name, new, new_name) = if from_starter {
-        (starter.as_str(), format!("starter ({})", exercise.edited().from.path), yours.as_str(), your_name)
+        (
+            starter.as_str(),
+            format!("starter ({})", exercise.edited().from.path),
+            yours.as_str(),
+            your_name,
+        )
     } else {
-        (yours.as_str(), your_name, exercise.reference.text, format!("reference ({})", exercise.reference.path))
+        (
+            yours.as_str(),
+            your_name,
+            exercise.reference.text,
+            format!("reference ({})", exercise.reference.path),
+        )
     };
-    let (old, new) = if all { (old, new) } else { (code_of(old), code_of(new)) };
+    let (old, new) = if all {
+        (old, new)
+    } else {
+        (code_of(old), code_of(new))
+    };
     let diff = TextDiff::from_lines(old, new);
-    let left_out = if all { "" } else { " (doc headers left out; --all includes them)" };
+    let left_out = if all {
+        ""
+    } else {
+        " (doc headers left out; --all includes them)"
+    };
     if diff.ratio() == 1.0 {
         println!("No differences between {old_name} and {new_name}{left_out}.");
         return 0;
@@ -30,7 +50,12 @@ pub fn show(workspace: &Workspace, exercise: &Exercise, from_starter: bool, all:
     if !all {
         println!("# The `//!` doc headers are left out; `--all` includes them.");
     }
-    print!("{}", diff.unified_diff().context_radius(3).header(&old_name, &new_name));
+    print!(
+        "{}",
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&old_name, &new_name)
+    );
     0
 }
 
@@ -55,7 +80,10 @@ mod tests {
 
     #[test]
     fn the_doc_header_is_left_out() {
-        assert_eq!(code_of("//! # x\n//!\n//! y\n\nuse a;\n//! not a header\n"), "use a;\n//! not a header\n");
+        assert_eq!(
+            code_of("//! # x\n//!\n//! y\n\nuse a;\n//! not a header\n"),
+            "use a;\n//! not a header\n"
+        );
         assert_eq!(code_of("fn main() {}\n"), "fn main() {}\n");
     }
 }

@@ -104,7 +104,12 @@ enum Command {
 
 /// Parse STEP; an unknown one is a usage error that lists the steps.
 fn exercise(step: &str) -> Result<&'static Exercise, String> {
-    find(step).ok_or_else(|| format!("no exercise {step:?} — the steps are: {} (`cargo lab list` describes them)", steps()))
+    find(step).ok_or_else(|| {
+        format!(
+            "no exercise {step:?} — the steps are: {} (`cargo lab list` describes them)",
+            steps()
+        )
+    })
 }
 
 fn main() {
@@ -116,7 +121,9 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let args = Args::parse();
-    let work_dir = args.work_dir.or_else(|| std::env::var_os("LAB_WORK_DIR").map(PathBuf::from));
+    let work_dir = args
+        .work_dir
+        .or_else(|| std::env::var_os("LAB_WORK_DIR").map(PathBuf::from));
     let workspace = Workspace::new(work_dir);
     let status = match args.command {
         Command::List => list(&workspace),
@@ -134,15 +141,29 @@ fn main() {
 
 /// `lab list`: every exercise, its starter and reference, and its status.
 fn list(workspace: &Workspace) -> i32 {
-    println!("Exercises (`cargo lab start STEP` to begin one; your copies: {}):", workspace.show(workspace.work()));
+    println!(
+        "Exercises (`cargo lab start STEP` to begin one; your copies: {}):",
+        workspace.show(workspace.work())
+    );
     let rows: Vec<[String; 4]> = EXERCISES
         .iter()
         .map(|e| {
             let from_to = format!("{} -> {}", e.starter_name(), e.reference_bin);
-            [e.step.to_string(), e.title.to_string(), from_to, workspace.status(e)]
+            [
+                e.step.to_string(),
+                e.title.to_string(),
+                from_to,
+                workspace.status(e),
+            ]
         })
         .collect();
-    let width = |column: usize| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0) + 2;
+    let width = |column: usize| {
+        rows.iter()
+            .map(|row| row[column].chars().count())
+            .max()
+            .unwrap_or(0)
+            + 2
+    };
     let (w0, w1, w2) = (width(0), width(1), width(2));
     for [step, title, from_to, status] in &rows {
         println!("  {step:<w0$}{title:<w1$}{from_to:<w2$}{status}");
@@ -163,18 +184,31 @@ fn start(workspace: &Workspace, exercise: &Exercise, force: bool) -> i32 {
             );
             return 1;
         }
-        let aside = workspace
-            .move_aside(exercise)
-            .unwrap_or_else(|e| die_msg(format!("moving {} aside failed: {e}", workspace.show(&copy))));
+        let aside = workspace.move_aside(exercise).unwrap_or_else(|e| {
+            die_msg(format!(
+                "moving {} aside failed: {e}",
+                workspace.show(&copy)
+            ))
+        });
         println!("Moved your previous copy to {}", workspace.show(&aside));
     }
     if let Err(e) = workspace.create(exercise) {
-        die_msg(format!("creating {} failed: {e} — check that the folder is writable", workspace.show(&copy)));
+        die_msg(format!(
+            "creating {} failed: {e} — check that the folder is writable",
+            workspace.show(&copy)
+        ));
     }
     let show = |path: PathBuf| workspace.show(&path);
     let what = match exercise.starter_bin {
-        Some(bin) => format!("your copy of {bin}, to make into {}", exercise.reference_bin),
-        None => format!("{} with the starter's {}, to fix", exercise.reference_bin, exercise.edited().to),
+        Some(bin) => format!(
+            "your copy of {bin}, to make into {}",
+            exercise.reference_bin
+        ),
+        None => format!(
+            "{} with the starter's {}, to fix",
+            exercise.reference_bin,
+            exercise.edited().to
+        ),
     };
     println!(
         "Created {}: {what}.\n\n  \

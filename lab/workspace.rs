@@ -73,7 +73,9 @@ impl Workspace {
     }
 
     fn state(&self, exercise: &Exercise, what: &str) -> PathBuf {
-        self.work.join(".lab").join(format!("{}.{what}", exercise.step))
+        self.work
+            .join(".lab")
+            .join(format!("{}.{what}", exercise.step))
     }
 
     /// A path as the student should type it: relative to the current
@@ -90,9 +92,15 @@ impl Workspace {
     /// src/main.rs, the repository's Cargo.lock, and the answers file.
     pub fn create(&self, exercise: &Exercise) -> io::Result<()> {
         let copy = self.copy_dir(exercise);
-        let package = Package { name: format!("lab-{}", exercise.step), bin: exercise.binary.to_string() };
+        let package = Package {
+            name: format!("lab-{}", exercise.step),
+            bin: exercise.binary.to_string(),
+        };
         write_package(&copy, exercise, &package)?;
-        fs::write(self.answers(exercise), answers_template(exercise.step, exercise.questions))?;
+        fs::write(
+            self.answers(exercise),
+            answers_template(exercise.step, exercise.questions),
+        )?;
         // `cargo run` inside a copy builds into the shared target folder.
         fs::create_dir_all(self.work.join(".cargo"))?;
         fs::write(
@@ -155,8 +163,15 @@ impl Workspace {
 /// (written afresh each time, in `.lab/starters/STEP`), and its manifest.
 /// Its binary is `starter-STEP`, so it never overwrites the student's.
 pub fn write_starter(workspace: &Workspace, exercise: &Exercise) -> io::Result<PathBuf> {
-    let dir = workspace.work.join(".lab").join("starters").join(exercise.step);
-    let package = Package { name: format!("lab-{}-starter", exercise.step), bin: format!("starter-{}", exercise.step) };
+    let dir = workspace
+        .work
+        .join(".lab")
+        .join("starters")
+        .join(exercise.step);
+    let package = Package {
+        name: format!("lab-{}-starter", exercise.step),
+        bin: format!("starter-{}", exercise.step),
+    };
     write_package(&dir, exercise, &package)?;
     Ok(dir.join("Cargo.toml"))
 }

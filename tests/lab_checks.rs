@@ -7,8 +7,8 @@
 //! on the reference could never be passed. These tests run the same check
 //! functions `cargo lab check` runs, on this package's own binaries.
 
-use lsbaws::lab::question::Grade;
 use lsbaws::lab::exercise::STARTER_COPY;
+use lsbaws::lab::question::Grade;
 use lsbaws::lab::{find, Exercise, Subject};
 
 /// Run every check of `step` on the reference (each must pass) and every
@@ -19,15 +19,30 @@ fn prove(step: &str) {
     let reference = Subject::bin(exercise.reference_bin);
     for check in exercise.all_checks() {
         let verdict = check.check(&reference);
-        report.push(format!("{} on {}: {:?}", check.id, reference.name(), verdict));
-        assert!(verdict.passed, "{step}: check {} fails on the reference {}: {}", check.id, reference.name(), verdict.saw);
+        report.push(format!(
+            "{} on {}: {:?}",
+            check.id,
+            reference.name(),
+            verdict
+        ));
+        assert!(
+            verdict.passed,
+            "{step}: check {} fails on the reference {}: {}",
+            check.id,
+            reference.name(),
+            verdict.saw
+        );
     }
     // Guards hold on the starter too (when it is one of our binaries; an
     // untouched copy is proven by tests/lab_cli.rs).
     if let Some(starter) = exercise.starter_bin {
         for guard in exercise.guards {
             let verdict = guard.check(&Subject::bin(starter));
-            assert!(verdict.passed, "{step}: guard {} fails on the starter {starter}: {}", guard.id, verdict.saw);
+            assert!(
+                verdict.passed,
+                "{step}: guard {} fails on the starter {starter}: {}",
+                guard.id, verdict.saw
+            );
         }
     }
     for (broken, ids) in exercise.proof {
@@ -38,7 +53,11 @@ fn prove(step: &str) {
         for id in *ids {
             let verdict = exercise.check(id).unwrap().check(&subject);
             report.push(format!("{id} on {broken}: {verdict:?}"));
-            assert!(!verdict.passed, "{step}: check {id} passes on the broken {broken}: {}", verdict.saw);
+            assert!(
+                !verdict.passed,
+                "{step}: check {id} passes on the broken {broken}: {}",
+                verdict.saw
+            );
         }
     }
     // What a student would read, in the test log (`--nocapture`).
@@ -88,12 +107,20 @@ fn exercise_ftp_atomic_checks_and_guard_pass_on_ftp_server() {
 fn measure(step: &str, expected: &[(&str, &str)]) {
     let exercise = find(step).unwrap();
     let starter = Subject::bin(exercise.starter_bin.expect("a starter among our binaries"));
-    assert_eq!(exercise.questions.len(), expected.len(), "{step}: one expected answer per question");
+    assert_eq!(
+        exercise.questions.len(),
+        expected.len(),
+        "{step}: one expected answer per question"
+    );
     for (question, (key, answer)) in exercise.questions.iter().zip(expected) {
         assert_eq!(question.key, *key);
         let measured = (question.measure)(&starter).unwrap_or_else(|e| panic!("{step} {key}: {e}"));
         println!("{step} {key}: {measured:?}");
-        assert_eq!(question.grade(answer, &measured), Grade::Right, "{step} {key}: measured {measured:?}");
+        assert_eq!(
+            question.grade(answer, &measured),
+            Grade::Right,
+            "{step} {key}: measured {measured:?}"
+        );
     }
 }
 

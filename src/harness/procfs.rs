@@ -80,13 +80,20 @@ pub fn signal_masks(pid: i32) -> Option<SignalMasks> {
 
 /// The real uid `pid` runs as (`Uid:`), or None if it is gone.
 pub fn uid_of(pid: i32) -> Option<u32> {
-    status_field(pid, "Uid")?.split_whitespace().next()?.parse().ok()
+    status_field(pid, "Uid")?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// How many processes run as `uid`: what RLIMIT_NPROC (`ulimit -u`) is
 /// compared with when that user forks.
 pub fn processes_of_user(uid: u32) -> usize {
-    super::processes().iter().filter(|p| uid_of(p.pid) == Some(uid)).count()
+    super::processes()
+        .iter()
+        .filter(|p| uid_of(p.pid) == Some(uid))
+        .count()
 }
 
 /// Every descriptor `pid` holds, sorted by number; empty if it is gone.
@@ -99,7 +106,10 @@ pub fn descriptors(pid: i32) -> Vec<Descriptor> {
         .filter_map(|entry| {
             let entry = entry.ok()?;
             let fd: i32 = entry.file_name().to_str()?.parse().ok()?;
-            let target = fs::read_link(entry.path()).ok()?.to_string_lossy().into_owned();
+            let target = fs::read_link(entry.path())
+                .ok()?
+                .to_string_lossy()
+                .into_owned();
             let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
             let flags = info.lines().find_map(|line| {
                 i32::from_str_radix(line.strip_prefix("flags:")?.trim(), 8).ok()
@@ -122,7 +132,8 @@ mod tests {
 
     #[test]
     fn sees_this_process_epoll_and_nonblocking_socket() {
-        let epoll = nix::sys::epoll::Epoll::new(nix::sys::epoll::EpollCreateFlags::empty()).unwrap();
+        let epoll =
+            nix::sys::epoll::Epoll::new(nix::sys::epoll::EpollCreateFlags::empty()).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let fds = descriptors(me());
@@ -131,7 +142,11 @@ mod tests {
         let socket = find(listener.as_raw_fd());
         assert!(socket.is_socket() && socket.is_nonblocking(), "{socket:?}");
         listener.set_nonblocking(false).unwrap();
-        assert!(!descriptors(me()).iter().find(|d| d.fd == listener.as_raw_fd()).unwrap().is_nonblocking());
+        assert!(!descriptors(me())
+            .iter()
+            .find(|d| d.fd == listener.as_raw_fd())
+            .unwrap()
+            .is_nonblocking());
     }
 
     #[test]

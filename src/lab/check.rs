@@ -25,16 +25,46 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn pass(saw: impl Into<String>) -> Verdict {
-        Verdict { passed: true, saw: saw.into() }
+        Verdict {
+            passed: true,
+            saw: saw.into(),
+        }
     }
 
     pub fn fail(saw: impl Into<String>) -> Verdict {
-        Verdict { passed: false, saw: saw.into() }
+        Verdict {
+            passed: false,
+            saw: saw.into(),
+        }
+    }
+
+    /// Pass or fail on `passed`, saying what was seen either way.
+    pub fn when(passed: bool, saw: impl Into<String>) -> Verdict {
+        Verdict {
+            passed,
+            saw: saw.into(),
+        }
+    }
+
+    /// For experiments that list what went wrong: pass with `all_well` when
+    /// the list is empty, fail with the list otherwise (or with why the
+    /// experiment could not run).
+    pub fn from_problems(observed: Result<Vec<String>, String>, all_well: &str) -> Verdict {
+        Verdict::from_observation(observed, |problems| {
+            if problems.is_empty() {
+                Verdict::pass(all_well)
+            } else {
+                Verdict::fail(problems.join("; "))
+            }
+        })
     }
 
     /// A verdict from an experiment that could not even be observed (the
     /// server did not start, a wait timed out): a failure saying why.
-    pub fn from_observation<T>(observed: Result<T, String>, judge: impl FnOnce(T) -> Verdict) -> Verdict {
+    pub fn from_observation<T>(
+        observed: Result<T, String>,
+        judge: impl FnOnce(T) -> Verdict,
+    ) -> Verdict {
         match observed {
             Ok(value) => judge(value),
             Err(why) => Verdict::fail(why),

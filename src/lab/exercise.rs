@@ -15,8 +15,8 @@
 //! `lab check`.
 
 use super::check::Check;
-use super::{ftp, part3, part4};
 use super::question::Question;
+use super::{ftp, part3, part4};
 
 /// A source file of this repository, compiled in so that the table cannot
 /// name a file that does not exist.
@@ -30,7 +30,10 @@ pub struct SourceFile {
 /// `source!("bins/webserver3d.rs")`.
 macro_rules! source {
     ($path:literal) => {
-        SourceFile { path: $path, text: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $path)) }
+        SourceFile {
+            path: $path,
+            text: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $path)),
+        }
     };
 }
 
@@ -72,16 +75,60 @@ pub const STARTER_COPY: &str = "starter copy";
 macro_rules! lesson_text {
     ($step:literal) => {
         (
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lessons/", $step, "/README.md")),
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lessons/", $step, "/hints.md")),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/lessons/",
+                $step,
+                "/README.md"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/lessons/",
+                $step,
+                "/hints.md"
+            )),
         )
     };
 }
 
-/// A Part 3 exercise's copy: the starter server, whole, as src/main.rs.
-macro_rules! single_file {
-    ($path:literal) => {
-        &[CopyFile { to: "src/main.rs", from: source!($path), rewrites: &[] }]
+/// A step's server in `bins/`: `bin_source!("webserver3d")`.
+macro_rules! bin_source {
+    ($bin:literal) => {
+        SourceFile {
+            path: concat!("bins/", $bin, ".rs"),
+            text: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/bins/", $bin, ".rs")),
+        }
+    };
+}
+
+/// An exercise whose copy is one step's server, whole, as src/main.rs
+/// (`bins/STARTER.rs`), to be made to behave like the next step
+/// (`bins/REFERENCE.rs`), whose name the student's binary takes. Its text is
+/// in `lessons/STEP/`.
+macro_rules! step_exercise {
+    ($step:literal: $starter:literal -> $reference:literal, $title:literal, $chapter:literal,
+     checks: $checks:expr, guards: $guards:expr, questions: $questions:expr, proof: $proof:expr $(,)?) => {
+        Exercise {
+            step: $step,
+            title: $title,
+            chapter: $chapter,
+            files: &[CopyFile {
+                to: "src/main.rs",
+                from: bin_source!($starter),
+                rewrites: &[],
+            }],
+            starter_bin: Some($starter),
+            reference_bin: $reference,
+            binary: $reference,
+            run_args: "--port 8888",
+            reference: bin_source!($reference),
+            readme: lesson_text!($step).0,
+            hints: lesson_text!($step).1,
+            checks: $checks,
+            guards: $guards,
+            questions: $questions,
+            proof: $proof,
+        }
     };
 }
 
@@ -138,7 +185,12 @@ impl Exercise {
         match self.starter_bin {
             Some(bin) => bin.to_string(),
             None => {
-                let file = self.edited().to.rsplit('/').next().unwrap_or(self.edited().to);
+                let file = self
+                    .edited()
+                    .to
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(self.edited().to);
                 format!("{file} (starter)")
             }
         }
@@ -163,7 +215,10 @@ impl Exercise {
         let mut hints = Vec::new();
         for section in self.hints.split("\n## ").skip(1) {
             let (title, text) = section.split_once('\n').unwrap_or((section, ""));
-            hints.push(Hint { title: title.trim().to_string(), text: text.trim().to_string() });
+            hints.push(Hint {
+                title: title.trim().to_string(),
+                text: text.trim().to_string(),
+            });
         }
         hints
     }
@@ -176,18 +231,9 @@ impl Exercise {
 
 /// Every exercise, in the order of the book.
 pub static EXERCISES: &[Exercise] = &[
-    Exercise {
-        step: "3c",
-        title: "Close the duplicate descriptors",
-        chapter: "Part 3: webserver3c and webserver3d",
-        files: single_file!("bins/webserver3d.rs"),
-        starter_bin: Some("webserver3d"),
-        reference_bin: "webserver3c",
-        binary: "webserver3c",
-        run_args: "--port 8888",
-        reference: source!("bins/webserver3c.rs"),
-        readme: lesson_text!("3c").0,
-        hints: lesson_text!("3c").1,
+    step_exercise!("3c": "webserver3d" -> "webserver3c",
+        "Close the duplicate descriptors",
+        "Part 3: webserver3c and webserver3d",
         checks: &[&part3::CONCURRENT, &part3::EOF, &part3::NO_LEAK, &part3::OPEN_FILE_LIMIT],
         guards: &[],
         questions: &[&part3::FDS_AFTER_TEN, &part3::EMFILE_COUNT],
@@ -196,19 +242,10 @@ pub static EXERCISES: &[Exercise] = &[
             ("webserver3a", &["concurrent"]),
             ("webserver3b", &["concurrent"]),
         ],
-    },
-    Exercise {
-        step: "3e",
-        title: "Reap children with a SIGCHLD handler",
-        chapter: "Part 3: webserver3e",
-        files: single_file!("bins/webserver3c.rs"),
-        starter_bin: Some("webserver3c"),
-        reference_bin: "webserver3e",
-        binary: "webserver3e",
-        run_args: "--port 8888",
-        reference: source!("bins/webserver3e.rs"),
-        readme: lesson_text!("3e").0,
-        hints: lesson_text!("3e").1,
+    ),
+    step_exercise!("3e": "webserver3c" -> "webserver3e",
+        "Reap children with a SIGCHLD handler",
+        "Part 3: webserver3e",
         checks: &[&part3::CONCURRENT, &part3::SIGCHLD_HANDLER, &part3::REAPED],
         guards: &[],
         questions: &[&part3::EAGAIN_COUNT],
@@ -218,19 +255,10 @@ pub static EXERCISES: &[Exercise] = &[
             ("webserver3a", &["concurrent", "sigchld-handler"]),
             ("webserver3b", &["concurrent", "sigchld-handler"]),
         ],
-    },
-    Exercise {
-        step: "3f",
-        title: "Survive EINTR",
-        chapter: "Part 3: webserver3f",
-        files: single_file!("bins/webserver3e.rs"),
-        starter_bin: Some("webserver3e"),
-        reference_bin: "webserver3f",
-        binary: "webserver3f",
-        run_args: "--port 8888",
-        reference: source!("bins/webserver3f.rs"),
-        readme: lesson_text!("3f").0,
-        hints: lesson_text!("3f").1,
+    ),
+    step_exercise!("3f": "webserver3e" -> "webserver3f",
+        "Survive EINTR",
+        "Part 3: webserver3f",
         checks: &[&part3::CONCURRENT, &part3::REAPED, &part3::SURVIVES_EINTR],
         guards: &[],
         questions: &[&part3::REQUESTS_BEFORE_EINTR],
@@ -241,19 +269,10 @@ pub static EXERCISES: &[Exercise] = &[
             ("webserver3a", &["concurrent"]),
             ("webserver3b", &["concurrent"]),
         ],
-    },
-    Exercise {
-        step: "3g",
-        title: "Reap every child",
-        chapter: "Part 3: webserver3g",
-        files: single_file!("bins/webserver3f.rs"),
-        starter_bin: Some("webserver3f"),
-        reference_bin: "webserver3g",
-        binary: "webserver3g",
-        run_args: "--port 8888",
-        reference: source!("bins/webserver3g.rs"),
-        readme: lesson_text!("3g").0,
-        hints: lesson_text!("3g").1,
+    ),
+    step_exercise!("3g": "webserver3f" -> "webserver3g",
+        "Reap every child",
+        "Part 3: webserver3g",
         checks: &[&part3::CONCURRENT, &part3::REAPED, &part3::SURVIVES_EINTR, &part3::BURSTS],
         guards: &[],
         questions: &[&part3::ZOMBIES_AFTER_BURSTS],
@@ -265,33 +284,40 @@ pub static EXERCISES: &[Exercise] = &[
             ("webserver3a", &["concurrent"]),
             ("webserver3b", &["concurrent"]),
         ],
-    },
-    Exercise {
-        step: "4d",
-        title: "Content-Length and keep-alive",
-        chapter: "Part 4: webserver4d",
-        files: single_file!("bins/webserver4c.rs"),
-        starter_bin: Some("webserver4c"),
-        reference_bin: "webserver4d",
-        binary: "webserver4d",
-        run_args: "--port 8888",
-        reference: source!("bins/webserver4d.rs"),
-        readme: lesson_text!("4d").0,
-        hints: lesson_text!("4d").1,
+    ),
+    step_exercise!("4d": "webserver4c" -> "webserver4d",
+        "Content-Length and keep-alive",
+        "Part 4: webserver4d",
         checks: &[&part4::CONTENT_LENGTH, &part4::KEEP_ALIVE],
         guards: &[&part4::SERVES_SITE],
         questions: &[&part4::BODY_END, &part4::CONNECTIONS_FOR_TWO],
         proof: &[("webserver4c", &["content-length", "keep-alive"])],
-    },
+    ),
     Exercise {
         step: "ftp-confine",
         title: "Confine every name to the library root",
         chapter: "The file server project: no way out, no half files",
         files: &[
-            CopyFile { to: "src/root.rs", from: source!("lessons/ftp-confine/starter/root.rs"), rewrites: &[] },
-            CopyFile { to: "src/main.rs", from: source!("bins/ftp_server/main.rs"), rewrites: FTP_MAIN_WITH_ROOT },
-            CopyFile { to: "src/session.rs", from: source!("bins/ftp_server/session.rs"), rewrites: FTP_USE_LOCAL_ROOT },
-            CopyFile { to: "src/transfer.rs", from: source!("bins/ftp_server/transfer.rs"), rewrites: FTP_USE_LOCAL_ROOT },
+            CopyFile {
+                to: "src/root.rs",
+                from: source!("lessons/ftp-confine/starter/root.rs"),
+                rewrites: &[],
+            },
+            CopyFile {
+                to: "src/main.rs",
+                from: source!("bins/ftp_server/main.rs"),
+                rewrites: FTP_MAIN_WITH_ROOT,
+            },
+            CopyFile {
+                to: "src/session.rs",
+                from: source!("bins/ftp_server/session.rs"),
+                rewrites: FTP_USE_LOCAL_ROOT,
+            },
+            CopyFile {
+                to: "src/transfer.rs",
+                from: source!("bins/ftp_server/transfer.rs"),
+                rewrites: FTP_USE_LOCAL_ROOT,
+            },
             CopyFile {
                 to: "src/listing.rs",
                 from: source!("src/ftp/listing.rs"),
@@ -315,8 +341,16 @@ pub static EXERCISES: &[Exercise] = &[
         title: "Atomic uploads",
         chapter: "The file server project: no way out, no half files",
         files: &[
-            CopyFile { to: "src/atomic_file.rs", from: source!("lessons/ftp-atomic/starter/atomic_file.rs"), rewrites: &[] },
-            CopyFile { to: "src/main.rs", from: source!("bins/ftp_server/main.rs"), rewrites: FTP_MAIN_WITH_ATOMIC_FILE },
+            CopyFile {
+                to: "src/atomic_file.rs",
+                from: source!("lessons/ftp-atomic/starter/atomic_file.rs"),
+                rewrites: &[],
+            },
+            CopyFile {
+                to: "src/main.rs",
+                from: source!("bins/ftp_server/main.rs"),
+                rewrites: FTP_MAIN_WITH_ATOMIC_FILE,
+            },
             CopyFile {
                 to: "src/session.rs",
                 from: source!("bins/ftp_server/session.rs"),
@@ -355,8 +389,10 @@ const FTP_MAIN_WITH_ROOT: &[(&str, &str)] = &[
 ];
 
 /// session.rs and transfer.rs with the copy's own root and listing.
-const FTP_USE_LOCAL_ROOT: &[(&str, &str)] =
-    &[("use lsbaws::ftp::root::", "use crate::root::"), ("use lsbaws::ftp::listing::", "use crate::listing::")];
+const FTP_USE_LOCAL_ROOT: &[(&str, &str)] = &[
+    ("use lsbaws::ftp::root::", "use crate::root::"),
+    ("use lsbaws::ftp::listing::", "use crate::listing::"),
+];
 
 /// The FTP server's main.rs with the copy's own atomic_file module.
 const FTP_MAIN_WITH_ATOMIC_FILE: &[(&str, &str)] = &[(
@@ -372,7 +408,11 @@ pub fn find(step: &str) -> Option<&'static Exercise> {
 
 /// "3c, 3e, 3f, 3g", for messages.
 pub fn steps() -> String {
-    EXERCISES.iter().map(|e| e.step).collect::<Vec<_>>().join(", ")
+    EXERCISES
+        .iter()
+        .map(|e| e.step)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -383,31 +423,68 @@ mod tests {
     fn every_exercise_is_complete() {
         for exercise in EXERCISES {
             let step = exercise.step;
-            assert!(exercise.hints().len() >= 3, "{step}: graded hints, at least three");
-            assert!(exercise.hints().iter().all(|h| !h.title.is_empty() && !h.text.is_empty()), "{step}");
-            assert!(!exercise.questions.is_empty(), "{step}: a predict-then-run question");
-            assert_eq!(exercise.proof[0].0, exercise.starter_bin.unwrap_or(STARTER_COPY), "{step}: the proof starts with the starter");
-            assert!(exercise.files.iter().any(|f| f.to == "src/main.rs"), "{step}: the copy has a src/main.rs");
+            assert!(
+                exercise.hints().len() >= 3,
+                "{step}: graded hints, at least three"
+            );
+            assert!(
+                exercise
+                    .hints()
+                    .iter()
+                    .all(|h| !h.title.is_empty() && !h.text.is_empty()),
+                "{step}"
+            );
+            assert!(
+                !exercise.questions.is_empty(),
+                "{step}: a predict-then-run question"
+            );
+            assert_eq!(
+                exercise.proof[0].0,
+                exercise.starter_bin.unwrap_or(STARTER_COPY),
+                "{step}: the proof starts with the starter"
+            );
+            assert!(
+                exercise.files.iter().any(|f| f.to == "src/main.rs"),
+                "{step}: the copy has a src/main.rs"
+            );
             for file in exercise.files {
                 for (from, _) in file.rewrites {
-                    assert!(file.from.text.contains(from), "{step}: {:?} is not in {}: the copy would not compile", from, file.from.path);
+                    assert!(
+                        file.from.text.contains(from),
+                        "{step}: {:?} is not in {}: the copy would not compile",
+                        from,
+                        file.from.path
+                    );
                 }
             }
             for check in exercise.checks {
                 assert!(
-                    exercise.proof.iter().any(|(_, ids)| ids.contains(&check.id)),
+                    exercise
+                        .proof
+                        .iter()
+                        .any(|(_, ids)| ids.contains(&check.id)),
                     "{step}: check {} is proven to fail on no broken binary",
                     check.id
                 );
             }
             for (bin, ids) in exercise.proof {
-                assert!(!ids.is_empty(), "{step}: {bin} is listed with no failing check");
+                assert!(
+                    !ids.is_empty(),
+                    "{step}: {bin} is listed with no failing check"
+                );
                 for id in *ids {
-                    assert!(exercise.check(id).is_some(), "{step}: proof names unknown check {id}");
+                    assert!(
+                        exercise.check(id).is_some(),
+                        "{step}: proof names unknown check {id}"
+                    );
                 }
             }
             for question in exercise.questions {
-                assert!(exercise.readme.contains(question.key), "{step}: README asks nothing about {}", question.key);
+                assert!(
+                    exercise.readme.contains(question.key),
+                    "{step}: README asks nothing about {}",
+                    question.key
+                );
             }
         }
     }
@@ -417,16 +494,29 @@ mod tests {
         let mut names: Vec<&str> = EXERCISES.iter().map(|e| e.binary).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), EXERCISES.len(), "two copies would build the same binary");
+        assert_eq!(
+            names.len(),
+            EXERCISES.len(),
+            "two copies would build the same binary"
+        );
     }
 
     #[test]
     fn steps_are_found_by_name() {
-        assert_eq!(find("3c").map(|e| e.starter_name()).as_deref(), Some("webserver3d"));
-        assert_eq!(find("ftp-atomic").map(|e| e.starter_name()).as_deref(), Some("atomic_file.rs (starter)"));
+        assert_eq!(
+            find("3c").map(|e| e.starter_name()).as_deref(),
+            Some("webserver3d")
+        );
+        assert_eq!(
+            find("ftp-atomic").map(|e| e.starter_name()).as_deref(),
+            Some("atomic_file.rs (starter)")
+        );
         assert_eq!(find("webserver3G").map(|e| e.step), Some("3g"));
         assert!(find("9z").is_none());
-        assert_eq!(find("FTP-confine").map(|e| e.reference_bin), Some("ftp-server"));
+        assert_eq!(
+            find("FTP-confine").map(|e| e.reference_bin),
+            Some("ftp-server")
+        );
         assert_eq!(steps(), "3c, 3e, 3f, 3g, 4d, ftp-confine, ftp-atomic");
     }
 }

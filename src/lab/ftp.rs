@@ -37,7 +37,8 @@ pub struct Library {
 
 impl Library {
     pub fn start(subject: &Subject, label: &str) -> Result<Library, String> {
-        let scratch = ScratchDir::new(label).map_err(|e| format!("creating a scratch directory failed: {e}"))?;
+        let scratch = ScratchDir::new(label)
+            .map_err(|e| format!("creating a scratch directory failed: {e}"))?;
         let library = scratch.path().join("library");
         let outside = scratch.path().join("outside");
         let plant = || -> std::io::Result<()> {
@@ -61,18 +62,24 @@ impl Library {
 
     /// A logged-in client.
     pub fn client(&self) -> Result<Client, String> {
-        let mut client = Client::connect(self.server.addr(), WAIT).map_err(|e| format!("connecting failed: {e}"))?;
-        client.login("anonymous", "lab@example.com").map_err(|e| format!("logging in failed: {e}"))?;
+        let mut client = Client::connect(self.server.addr(), WAIT)
+            .map_err(|e| format!("connecting failed: {e}"))?;
+        client
+            .login("anonymous", "lab@example.com")
+            .map_err(|e| format!("logging in failed: {e}"))?;
         Ok(client)
     }
 
     /// Every file named `name` outside the library (in the scratch folder
     /// or in `outside/`).
     fn escaped_files(&self, name: &str) -> Vec<PathBuf> {
-        [self.scratch.path().join(name), self.scratch.path().join("outside").join(name)]
-            .into_iter()
-            .filter(|path| path.exists())
-            .collect()
+        [
+            self.scratch.path().join(name),
+            self.scratch.path().join("outside").join(name),
+        ]
+        .into_iter()
+        .filter(|path| path.exists())
+        .collect()
     }
 
     /// `ls -A` of the library.
@@ -84,7 +91,10 @@ impl Library {
     fn panic_note(&self) -> String {
         let stderr = self.server.stderr();
         if stderr.contains("panicked") {
-            format!("; the server panicked: {}", super::observe::first_error_line(&stderr))
+            format!(
+                "; the server panicked: {}",
+                super::observe::first_error_line(&stderr)
+            )
         } else {
             String::new()
         }
@@ -112,7 +122,11 @@ pub struct Attempt {
 
 /// `RETR` each of `reads` (names that lead to the secret) and `STOR` a
 /// small file as each of `writes` (names that lead outside), on one session.
-pub fn escape_attempts(subject: &Subject, reads: &[&str], writes: &[&str]) -> Result<Vec<Attempt>, String> {
+pub fn escape_attempts(
+    subject: &Subject,
+    reads: &[&str],
+    writes: &[&str],
+) -> Result<Vec<Attempt>, String> {
     let library = Library::start(subject, "lab-ftp-escape")?;
     let mut client = library.client()?;
     let mut attempts = Vec::new();
@@ -122,9 +136,19 @@ pub fn escape_attempts(subject: &Subject, reads: &[&str], writes: &[&str]) -> Re
             Ok(_) if got == SECRET => (true, "sent the secret".to_string()),
             Ok(bytes) => (false, format!("sent {bytes} other bytes")),
             Err(e @ Error::Reply(_)) => (false, describe(&e)),
-            Err(e) => return Err(format!("RETR {name}: {}{}", describe(&e), library.panic_note())),
+            Err(e) => {
+                return Err(format!(
+                    "RETR {name}: {}{}",
+                    describe(&e),
+                    library.panic_note()
+                ))
+            }
         };
-        attempts.push(Attempt { command: format!("RETR {name}"), escaped, outcome });
+        attempts.push(Attempt {
+            command: format!("RETR {name}"),
+            escaped,
+            outcome,
+        });
     }
     for name in writes {
         let stored = client.store(name, &mut &b"written from outside\n"[..]);
@@ -134,9 +158,19 @@ pub fn escape_attempts(subject: &Subject, reads: &[&str], writes: &[&str]) -> Re
             (_, Some(path)) => format!("wrote {}", path.display()),
             (Ok(_), None) => "stored, inside the library".to_string(),
             (Err(e @ Error::Reply(_)), None) => describe(e),
-            (Err(e), None) => return Err(format!("STOR {name}: {}{}", describe(e), library.panic_note())),
+            (Err(e), None) => {
+                return Err(format!(
+                    "STOR {name}: {}{}",
+                    describe(e),
+                    library.panic_note()
+                ))
+            }
         };
-        attempts.push(Attempt { command: format!("STOR {name}"), escaped: !outside.is_empty(), outcome });
+        attempts.push(Attempt {
+            command: format!("STOR {name}"),
+            escaped: !outside.is_empty(),
+            outcome,
+        });
     }
     Ok(attempts)
 }
@@ -163,7 +197,10 @@ pub fn inside_the_library(subject: &Subject) -> Result<Vec<String>, String> {
         let mut got = Vec::new();
         match client.retrieve(name, &mut got) {
             Ok(_) if got == b"hello" => {}
-            Ok(_) => problems.push(format!("RETR {name} sent {:?}, not \"hello\"", String::from_utf8_lossy(&got))),
+            Ok(_) => problems.push(format!(
+                "RETR {name} sent {:?}, not \"hello\"",
+                String::from_utf8_lossy(&got)
+            )),
             Err(e) => problems.push(format!("RETR {name}: {}", describe(&e))),
         }
     };
@@ -186,10 +223,16 @@ pub fn inside_the_library(subject: &Subject) -> Result<Vec<String>, String> {
 
 /// A verdict on escape attempts: pass when none escaped.
 fn judge_attempts(attempts: Vec<Attempt>) -> Verdict {
-    let escaped: Vec<String> =
-        attempts.iter().filter(|a| a.escaped).map(|a| format!("{}: {}", a.command, a.outcome)).collect();
+    let escaped: Vec<String> = attempts
+        .iter()
+        .filter(|a| a.escaped)
+        .map(|a| format!("{}: {}", a.command, a.outcome))
+        .collect();
     if escaped.is_empty() {
-        let all: Vec<String> = attempts.iter().map(|a| format!("{}: {}", a.command, a.outcome)).collect();
+        let all: Vec<String> = attempts
+            .iter()
+            .map(|a| format!("{}: {}", a.command, a.outcome))
+            .collect();
         Verdict::pass(all.join("; "))
     } else {
         Verdict::fail(escaped.join("; "))
@@ -197,7 +240,11 @@ fn judge_attempts(attempts: Vec<Attempt>) -> Verdict {
 }
 
 /// Names that climb out with `..`.
-const DOTDOT_READS: &[&str] = &["../outside/secret.txt", "/../outside/secret.txt", "sub/../../outside/secret.txt"];
+const DOTDOT_READS: &[&str] = &[
+    "../outside/secret.txt",
+    "/../outside/secret.txt",
+    "sub/../../outside/secret.txt",
+];
 /// Symlinks inside the library that point out of it.
 const LINK_READS: &[&str] = &["relative-link", "absolute-link", "door/secret.txt"];
 
@@ -224,10 +271,14 @@ pub static DOTDOT: Check = Check {
 pub static SYMLINKS: Check = Check {
     id: "symlinks",
     title: "symlinks that lead out of the library are not followed",
-    expected: "RETR relative-link, absolute-link (links to the secret outside) and door/secret.txt \
+    expected:
+        "RETR relative-link, absolute-link (links to the secret outside) and door/secret.txt \
                (a link to the outside folder) refused; STOR door/escaped.txt refused",
     run: |subject| {
-        Verdict::from_observation(escape_attempts(subject, LINK_READS, &["door/escaped.txt"]), judge_attempts)
+        Verdict::from_observation(
+            escape_attempts(subject, LINK_READS, &["door/escaped.txt"]),
+            judge_attempts,
+        )
     },
 };
 
@@ -236,15 +287,7 @@ pub static INSIDE_WORKS: Check = Check {
     title: "files, links and `..` that stay inside still work",
     expected: "RETR hello.txt and inner-link (a link to it) send \"hello\"; after CWD sub, ../hello.txt and \
                /hello.txt do too; STOR /new.txt stores it",
-    run: |subject| {
-        Verdict::from_observation(inside_the_library(subject), |problems| {
-            if problems.is_empty() {
-                Verdict::pass("all of them worked")
-            } else {
-                Verdict::fail(problems.join("; "))
-            }
-        })
-    },
+    run: |subject| Verdict::from_problems(inside_the_library(subject), "all of them worked"),
 };
 
 pub static CWD_UP: Question = Question {
@@ -254,8 +297,15 @@ pub static CWD_UP: Question = Question {
     answer: Answer::Choice(&["/", "/..", "refused"]),
     measure: |starter| {
         let place = cwd_up_from_root(starter)?;
-        let value = if place.starts_with("refused") { "refused".to_string() } else { place.clone() };
-        Ok(Measured { value, story: format!("CWD .. then PWD: {place}") })
+        let value = if place.starts_with("refused") {
+            "refused".to_string()
+        } else {
+            place.clone()
+        };
+        Ok(Measured {
+            value,
+            story: format!("CWD .. then PWD: {place}"),
+        })
     },
 };
 
@@ -299,7 +349,9 @@ pub fn upload_cut_off(subject: &Subject) -> Result<CutOff, String> {
     let before = library.names();
     let mut client = library.client()?;
     client.command("TYPE I").map_err(|e| describe(&e))?;
-    let mut data = client.start_transfer("STOR precious.bin").map_err(|e| format!("STOR precious.bin: {}", describe(&e)))?;
+    let mut data = client
+        .start_transfer("STOR precious.bin")
+        .map_err(|e| format!("STOR precious.bin: {}", describe(&e)))?;
     let _ = data.write_all(&pattern(HALF, 2));
     reset_on_close(&data);
     drop(data); // RST: the upload is cut off
@@ -308,11 +360,17 @@ pub fn upload_cut_off(subject: &Subject) -> Result<CutOff, String> {
         Err(e) => describe(&e),
     };
     // The server may remove its temporary file just after it replies.
-    let _ = library.server.wait_until(Duration::from_secs(1), "the upload's leftovers to go", |_| {
-        library.names() == before
-    });
+    let _ = library.server.wait_until(
+        Duration::from_secs(1),
+        "the upload's leftovers to go",
+        |_| library.names() == before,
+    );
     let after = std::fs::read(&precious).ok();
-    let names: Vec<String> = library.names().into_iter().filter(|n| !before.contains(n) || n == "precious.bin").collect();
+    let names: Vec<String> = library
+        .names()
+        .into_iter()
+        .filter(|n| !before.contains(n) || n == "precious.bin")
+        .collect();
     Ok(CutOff {
         reply,
         old_intact: after.as_deref() == Some(&old[..]),
@@ -339,20 +397,32 @@ pub fn read_during_upload(subject: &Subject) -> Result<ReadDuringUpload, String>
     let before = library.names();
     let mut uploader = library.client()?;
     uploader.command("TYPE I").map_err(|e| describe(&e))?;
-    let mut data = uploader.start_transfer("STOR precious.bin").map_err(|e| format!("STOR precious.bin: {}", describe(&e)))?;
-    data.write_all(&new[..HALF]).map_err(|e| format!("sending the first part failed: {e}"))?;
+    let mut data = uploader
+        .start_transfer("STOR precious.bin")
+        .map_err(|e| format!("STOR precious.bin: {}", describe(&e)))?;
+    data.write_all(&new[..HALF])
+        .map_err(|e| format!("sending the first part failed: {e}"))?;
     // The server has begun writing: a new (temporary) file appeared, or the
     // target itself changed.
-    library.server.wait_until(WAIT, "the server to begin writing the upload", |_| {
-        library.names() != before || std::fs::metadata(&precious).map(|m| m.len()).ok() != Some(OLD_SIZE as u64)
-    })?;
+    library
+        .server
+        .wait_until(WAIT, "the server to begin writing the upload", |_| {
+            library.names() != before
+                || std::fs::metadata(&precious).map(|m| m.len()).ok() != Some(OLD_SIZE as u64)
+        })?;
     let mut reader = library.client()?;
     let mut read = Vec::new();
-    reader.retrieve("precious.bin", &mut read).map_err(|e| format!("RETR during the upload: {}", describe(&e)))?;
-    data.write_all(&new[HALF..]).map_err(|e| format!("sending the rest failed: {e}"))?;
-    data.shutdown(Shutdown::Write).map_err(|e| format!("closing the data connection failed: {e}"))?;
+    reader
+        .retrieve("precious.bin", &mut read)
+        .map_err(|e| format!("RETR during the upload: {}", describe(&e)))?;
+    data.write_all(&new[HALF..])
+        .map_err(|e| format!("sending the rest failed: {e}"))?;
+    data.shutdown(Shutdown::Write)
+        .map_err(|e| format!("closing the data connection failed: {e}"))?;
     drop(data);
-    uploader.finish_transfer().map_err(|e| format!("finishing the upload: {}", describe(&e)))?;
+    uploader
+        .finish_transfer()
+        .map_err(|e| format!("finishing the upload: {}", describe(&e)))?;
     Ok(ReadDuringUpload {
         old_whole: read == old,
         read_len: read.len(),
@@ -387,23 +457,47 @@ pub fn two_uploads_of_one_name(subject: &Subject) -> Result<SameName, String> {
     for client in [&mut first, &mut second] {
         client.command("TYPE I").map_err(|e| describe(&e))?;
     }
-    let start = |client: &mut Client| client.start_transfer("STOR same.bin").map_err(|e| format!("STOR same.bin: {}", describe(&e)));
-    let mut sends = [(start(&mut first)?, &first_bytes, &mut first), (start(&mut second)?, &second_bytes, &mut second)];
+    let start = |client: &mut Client| {
+        client
+            .start_transfer("STOR same.bin")
+            .map_err(|e| format!("STOR same.bin: {}", describe(&e)))
+    };
+    let mut sends = [
+        (start(&mut first)?, &first_bytes, &mut first),
+        (start(&mut second)?, &second_bytes, &mut second),
+    ];
     for (data, bytes, client) in &mut sends {
-        data.write_all(bytes).map_err(|e| format!("sending an upload failed: {e}"))?;
-        data.shutdown(Shutdown::Write).map_err(|e| format!("closing a data connection failed: {e}"))?;
-        client.finish_transfer().map_err(|e| format!("finishing an upload: {}", describe(&e)))?;
+        data.write_all(bytes)
+            .map_err(|e| format!("sending an upload failed: {e}"))?;
+        data.shutdown(Shutdown::Write)
+            .map_err(|e| format!("closing a data connection failed: {e}"))?;
+        client
+            .finish_transfer()
+            .map_err(|e| format!("finishing an upload: {}", describe(&e)))?;
     }
     let stored = std::fs::read(library.dir().join("same.bin")).unwrap_or_default();
-    let chunks = stored.chunks(CHUNK).enumerate().fold((0, 0), |(from_first, from_second), (i, chunk)| {
-        let at = i * CHUNK..i * CHUNK + chunk.len();
-        (
-            from_first + usize::from(first_bytes.get(at.clone()) == Some(chunk)),
-            from_second + usize::from(second_bytes.get(at) == Some(chunk)),
-        )
-    });
-    let names = library.names().into_iter().filter(|n| !before.contains(n)).collect();
-    Ok(SameName { last_whole: stored == second_bytes, len: stored.len(), chunks, names })
+    let chunks =
+        stored
+            .chunks(CHUNK)
+            .enumerate()
+            .fold((0, 0), |(from_first, from_second), (i, chunk)| {
+                let at = i * CHUNK..i * CHUNK + chunk.len();
+                (
+                    from_first + usize::from(first_bytes.get(at.clone()) == Some(chunk)),
+                    from_second + usize::from(second_bytes.get(at) == Some(chunk)),
+                )
+            });
+    let names = library
+        .names()
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .collect();
+    Ok(SameName {
+        last_whole: stored == second_bytes,
+        len: stored.len(),
+        chunks,
+        names,
+    })
 }
 
 /// An ordinary upload: 1 MiB stored as new.bin; what did not work.
@@ -418,7 +512,11 @@ pub fn plain_upload(subject: &Subject) -> Result<Vec<String>, String> {
             if std::fs::read(library.dir().join("new.bin")).ok().as_deref() != Some(&bytes[..]) {
                 problems.push("new.bin is not the 1 MiB that was sent".to_string());
             }
-            let added: Vec<String> = library.names().into_iter().filter(|n| !before.contains(n)).collect();
+            let added: Vec<String> = library
+                .names()
+                .into_iter()
+                .filter(|n| !before.contains(n))
+                .collect();
             if added != ["new.bin"] {
                 problems.push(format!("the library gained {added:?}, not just new.bin"));
             }
@@ -445,11 +543,7 @@ pub static CUT_OFF: Check = Check {
                 },
                 cut.names
             );
-            if cut.old_intact && cut.names == ["precious.bin"] && !cut.reply.starts_with("226") {
-                Verdict::pass(saw)
-            } else {
-                Verdict::fail(saw)
-            }
+            Verdict::when(cut.old_intact && cut.names == ["precious.bin"] && !cut.reply.starts_with("226"), saw)
         })
     },
 };
@@ -467,11 +561,7 @@ pub static OLD_UNTIL_DONE: Check = Check {
                 if seen.old_whole { "the old file" } else { "not the old file" },
                 if seen.new_whole { "is" } else { "is not" }
             );
-            if seen.old_whole && seen.new_whole {
-                Verdict::pass(saw)
-            } else {
-                Verdict::fail(saw)
-            }
+            Verdict::when(seen.old_whole && seen.new_whole, saw)
         })
     },
 };
@@ -488,11 +578,7 @@ pub static NO_MIX: Check = Check {
                  the library gained {:?}",
                 same.len, same.chunks.0, same.chunks.1, same.names
             );
-            if same.last_whole && same.names == ["same.bin"] {
-                Verdict::pass(saw)
-            } else {
-                Verdict::fail(saw)
-            }
+            Verdict::when(same.last_whole && same.names == ["same.bin"], saw)
         })
     },
 };
@@ -502,13 +588,10 @@ pub static UPLOAD_WORKS: Check = Check {
     title: "an upload stores the file",
     expected: "STOR new.bin with 1 MiB: new.bin holds those bytes, and it is the only new name",
     run: |subject| {
-        Verdict::from_observation(plain_upload(subject), |problems| {
-            if problems.is_empty() {
-                Verdict::pass("new.bin stored whole, nothing else left")
-            } else {
-                Verdict::fail(problems.join("; "))
-            }
-        })
+        Verdict::from_problems(
+            plain_upload(subject),
+            "new.bin stored whole, nothing else left",
+        )
     },
 };
 

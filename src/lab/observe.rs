@@ -10,7 +10,9 @@
 //! it was waiting for.
 
 use super::subject::Subject;
-use crate::harness::client::{burst, get, read_response, send_get, wait_for_eof, AfterResponse, Response};
+use crate::harness::client::{
+    burst, get, read_response, send_get, wait_for_eof, AfterResponse, Response,
+};
 use crate::harness::procfs::{self, SignalMasks};
 use crate::harness::{proc_entry, Exit, Server};
 use nix::sys::signal::Signal;
@@ -37,13 +39,15 @@ pub fn expect_hello(server: &Server) -> Result<Response, String> {
 }
 
 fn connect(server: &Server) -> Result<TcpStream, String> {
-    TcpStream::connect(server.addr()).map_err(|e| format!("connecting to {} failed: {e}", server.addr()))
+    TcpStream::connect(server.addr())
+        .map_err(|e| format!("connecting to {} failed: {e}", server.addr()))
 }
 
 fn read_hello(stream: &mut TcpStream) -> Result<Response, String> {
     let response = read_response(stream, WAIT)
         .map_err(|e| format!("waited {WAIT:?} for the response to GET /hello: {e}"))?;
-    if response.status_line() != "HTTP/1.1 200 OK" || response.body != crate::hello::BODY.as_bytes() {
+    if response.status_line() != "HTTP/1.1 200 OK" || response.body != crate::hello::BODY.as_bytes()
+    {
         return Err(format!(
             "GET /hello got {:?} with body {:?}, not 200 OK and {:?}",
             response.status_line(),
@@ -90,18 +94,24 @@ pub struct SilentFirst {
 pub fn second_client_while_first_is_silent(subject: &Subject) -> Result<SilentFirst, String> {
     let server = subject.start()?;
     let _silent = connect(&server)?;
-    let mut second = send_get(server.addr()).map_err(|e| format!("connecting the second client failed: {e}"))?;
+    let mut second =
+        send_get(server.addr()).map_err(|e| format!("connecting the second client failed: {e}"))?;
     let asked = Instant::now();
     match read_response(&mut second, HANG * 2) {
         Ok(_) => Ok(SilentFirst {
             answered_in: Some(asked.elapsed()),
             children: server.children().len(),
         }),
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(SilentFirst {
-            answered_in: None,
-            children: server.children().len(),
-        }),
-        Err(e) => Err(format!("the second client's read failed: {e}; server stderr: {}", server.stderr())),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Ok(SilentFirst {
+                answered_in: None,
+                children: server.children().len(),
+            })
+        }
+        Err(e) => Err(format!(
+            "the second client's read failed: {e}; server stderr: {}",
+            server.stderr()
+        )),
     }
 }
 
@@ -142,8 +152,14 @@ pub fn descriptor_growth(subject: &Subject, connections: usize) -> Result<Growth
     server.wait_children_finished(WAIT)?;
     // The parent closes its copy right after fork(); on a busy machine the
     // client may have its response before the parent got to run that close.
-    let _ = server.wait_until(REAP_GRACE, "the descriptors to be closed", |s| s.open_fds() <= before);
-    Ok(Growth { connections, before, after: server.open_fds() })
+    let _ = server.wait_until(REAP_GRACE, "the descriptors to be closed", |s| {
+        s.open_fds() <= before
+    });
+    Ok(Growth {
+        connections,
+        before,
+        after: server.open_fds(),
+    })
 }
 
 // ---- running out of a resource -----------------------------------------------
@@ -171,9 +187,15 @@ impl LimitRun {
 
     /// "252 of 300 answered, then the server exited with status 1: ...".
     pub fn summary(&self) -> String {
-        let mut text = format!("under `{}`: {} of {} clients answered", self.limit, self.answered, self.attempted);
+        let mut text = format!(
+            "under `{}`: {} of {} clients answered",
+            self.limit, self.answered, self.attempted
+        );
         match self.exit {
-            Some(exit) => text.push_str(&format!(", then the server {}", describe_exit(exit, &self.stderr))),
+            Some(exit) => text.push_str(&format!(
+                ", then the server {}",
+                describe_exit(exit, &self.stderr)
+            )),
             None => text.push_str(", and the server is still running"),
         }
         text
@@ -181,9 +203,17 @@ impl LimitRun {
 }
 
 /// `ulimit -n limit`, then up to `connections` clients one after another.
-pub fn under_open_file_limit(subject: &Subject, limit: u64, connections: usize) -> Result<LimitRun, String> {
+pub fn under_open_file_limit(
+    subject: &Subject,
+    limit: u64,
+    connections: usize,
+) -> Result<LimitRun, String> {
     let server = subject.launch().limit_open_files(limit).start()?;
-    Ok(clients_until_failure(server, format!("ulimit -n {limit}"), connections))
+    Ok(clients_until_failure(
+        server,
+        format!("ulimit -n {limit}"),
+        connections,
+    ))
 }
 
 /// A process limit (`ulimit -u`) that leaves room for `room` processes,
@@ -193,11 +223,16 @@ pub fn under_open_file_limit(subject: &Subject, limit: u64, connections: usize) 
 /// the user. So when run as root the server runs as a uid of its own that no
 /// other process uses, with the limit set to `room`; otherwise the limit is
 /// what our user runs already plus `room`.
-pub fn under_process_limit(subject: &Subject, room: u64, connections: usize) -> Result<LimitRun, String> {
+pub fn under_process_limit(
+    subject: &Subject,
+    room: u64,
+    connections: usize,
+) -> Result<LimitRun, String> {
     // Room for the descriptors the server may leak, so that EMFILE does not
     // come first.
-    let (_, hard_files) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .map_err(|e| format!("getrlimit(RLIMIT_NOFILE) failed: {e}"))?;
+    let (_, hard_files) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map_err(|e| format!("getrlimit(RLIMIT_NOFILE) failed: {e}"))?;
     let launch = subject.launch().limit_open_files(hard_files.min(4096));
     let (launch, limit) = if nix::unistd::Uid::effective().is_root() {
         (launch.as_user(unused_uid()).limit_processes(room), room)
@@ -206,7 +241,11 @@ pub fn under_process_limit(subject: &Subject, room: u64, connections: usize) -> 
         (launch.limit_processes(mine + room), mine + room)
     };
     let server = launch.start()?;
-    Ok(clients_until_failure(server, format!("ulimit -u {limit}"), connections))
+    Ok(clients_until_failure(
+        server,
+        format!("ulimit -u {limit}"),
+        connections,
+    ))
 }
 
 /// A uid that no other process uses: distinct for every call in this
@@ -235,7 +274,14 @@ fn clients_until_failure(mut server: Server, limit: String, connections: usize) 
     } else {
         server.try_exit()
     };
-    LimitRun { limit, attempted: connections, answered, unanswered, exit, stderr: server.stderr() }
+    LimitRun {
+        limit,
+        attempted: connections,
+        answered,
+        unanswered,
+        exit,
+        stderr: server.stderr(),
+    }
 }
 
 // ---- children and SIGCHLD -------------------------------------------------------
@@ -254,9 +300,13 @@ pub enum SigchldHandling {
 
 pub fn sigchld_handling(subject: &Subject) -> Result<SigchldHandling, String> {
     let server = subject.start()?;
-    let masks: SignalMasks = server
-        .signal_masks()
-        .ok_or_else(|| format!("could not read /proc/{}/status: the server is gone; stderr: {}", server.pid(), server.stderr()))?;
+    let masks: SignalMasks = server.signal_masks().ok_or_else(|| {
+        format!(
+            "could not read /proc/{}/status: the server is gone; stderr: {}",
+            server.pid(),
+            server.stderr()
+        )
+    })?;
     Ok(if masks.catches(Signal::SIGCHLD) {
         SigchldHandling::Caught
     } else if masks.ignores(Signal::SIGCHLD) {
@@ -298,7 +348,11 @@ pub fn fate_of_a_child(subject: &Subject) -> Result<ChildRun, String> {
     let fork_seen = server.wait_until(HANG * 2, "a child process to serve the connection", |s| {
         !s.children().is_empty()
     });
-    let run = |server: &mut Server, fate| ChildRun { fate, server_exit: server.try_exit(), stderr: server.stderr() };
+    let run = |server: &mut Server, fate| ChildRun {
+        fate,
+        server_exit: server.try_exit(),
+        stderr: server.stderr(),
+    };
     if fork_seen.is_err() {
         return Ok(run(&mut server, ChildFate::NoChild));
     }
@@ -313,7 +367,9 @@ pub fn fate_of_a_child(subject: &Subject) -> Result<ChildRun, String> {
     if finished.is_err() {
         return Ok(run(&mut server, ChildFate::StillRunning { pid }));
     }
-    let _ = server.wait_until(REAP_GRACE, &format!("child {pid} to be reaped"), |_| proc_entry(pid).is_none());
+    let _ = server.wait_until(REAP_GRACE, &format!("child {pid} to be reaped"), |_| {
+        proc_entry(pid).is_none()
+    });
     let fate = match proc_entry(pid) {
         None => ChildFate::Reaped { pid },
         Some(p) if p.ppid == server.pid().as_raw() => ChildFate::Zombie { pid },
@@ -348,7 +404,12 @@ pub fn serve_while_children_exit(subject: &Subject, rounds: usize) -> Result<Sur
     }
     // The last child's exit may still be on its way to the parent.
     server.wait_for_exit(HANG / 2);
-    Ok(Survival { rounds, served, exit: server.try_exit(), stderr: server.stderr() })
+    Ok(Survival {
+        rounds,
+        served,
+        exit: server.try_exit(),
+        stderr: server.stderr(),
+    })
 }
 
 /// Bursts of simultaneous clients, and the zombies they left.
@@ -364,9 +425,17 @@ pub struct Bursts {
 /// Up to `bursts` bursts of `size` clients at once. Whether two children
 /// exit close enough together for their SIGCHLDs to merge is a race (the
 /// race is the lesson): each burst gives it `size` chances.
-pub fn zombies_after_bursts(subject: &Subject, bursts: usize, size: usize) -> Result<Bursts, String> {
+pub fn zombies_after_bursts(
+    subject: &Subject,
+    bursts: usize,
+    size: usize,
+) -> Result<Bursts, String> {
     let mut server = subject.start()?;
-    let mut result = Bursts { size, sent: 0, zombies: 0 };
+    let mut result = Bursts {
+        size,
+        sent: 0,
+        zombies: 0,
+    };
     while result.sent < bursts {
         result.sent += 1;
         let answered = burst(server.addr(), size, WAIT);
@@ -375,10 +444,15 @@ pub fn zombies_after_bursts(subject: &Subject, bursts: usize, size: usize) -> Re
                 Some(exit) => format!("the server {}", describe_exit(exit, &server.stderr())),
                 None => "the server is still running".to_string(),
             };
-            return Err(format!("burst {}: only {answered} of {size} clients answered; {state}", result.sent));
+            return Err(format!(
+                "burst {}: only {answered} of {size} clients answered; {state}",
+                result.sent
+            ));
         }
         server.wait_children_finished(WAIT)?;
-        let _ = server.wait_until(REAP_GRACE, "the children to be reaped", |s| s.zombies() == 0);
+        let _ = server.wait_until(REAP_GRACE, "the children to be reaped", |s| {
+            s.zombies() == 0
+        });
         result.zombies = server.zombies();
         if result.zombies > 0 {
             break;

@@ -3,8 +3,9 @@
 //! survives the signals that reaping brings.
 
 use super::check::{Check, Verdict};
-use super::observe::{self, ChildFate, SigchldHandling, HANG};
+use super::observe::{self, ChildFate, LimitRun, SigchldHandling, HANG};
 use super::question::{Answer, Measured, Question};
+use super::subject::Subject;
 use crate::harness::client::AfterResponse;
 
 // ---- checks ------------------------------------------------------------------
@@ -21,10 +22,12 @@ fn child_processes(n: usize) -> String {
 pub static CONCURRENT: Check = Check {
     id: "concurrent",
     title: "a silent client does not hold up the next one",
-    expected: "a second client is answered within 2 s while a first one is connected and says nothing",
+    expected:
+        "a second client is answered within 2 s while a first one is connected and says nothing",
     run: |subject| {
-        Verdict::from_observation(observe::second_client_while_first_is_silent(subject), |seen| {
-            match seen.answered_in {
+        Verdict::from_observation(
+            observe::second_client_while_first_is_silent(subject),
+            |seen| match seen.answered_in {
                 Some(took) => Verdict::pass(format!(
                     "answered in {} ms, with {} serving",
                     took.as_millis(),
@@ -35,8 +38,8 @@ pub static CONCURRENT: Check = Check {
                     HANG * 2,
                     child_processes(seen.children)
                 )),
-            }
-        })
+            },
+        )
     },
 };
 
@@ -62,19 +65,23 @@ const LEAK_CONNECTIONS: usize = 20;
 pub static NO_LEAK: Check = Check {
     id: "no-leak",
     title: "no descriptor is kept per connection",
-    expected: "after 20 clients, one after another, as many open descriptors as before (ls /proc/PID/fd)",
+    expected:
+        "after 20 clients, one after another, as many open descriptors as before (ls /proc/PID/fd)",
     run: |subject| {
-        Verdict::from_observation(observe::descriptor_growth(subject, LEAK_CONNECTIONS), |growth| {
-            let saw = format!(
-                "{} descriptors before, {} after {} clients",
-                growth.before, growth.after, growth.connections
-            );
-            if growth.leaked() == 0 {
-                Verdict::pass(saw)
-            } else {
-                Verdict::fail(format!("{saw}: {} kept open", growth.leaked()))
-            }
-        })
+        Verdict::from_observation(
+            observe::descriptor_growth(subject, LEAK_CONNECTIONS),
+            |growth| {
+                let saw = format!(
+                    "{} descriptors before, {} after {} clients",
+                    growth.before, growth.after, growth.connections
+                );
+                if growth.leaked() == 0 {
+                    Verdict::pass(saw)
+                } else {
+                    Verdict::fail(format!("{saw}: {} kept open", growth.leaked()))
+                }
+            },
+        )
     },
 };
 
@@ -98,17 +105,20 @@ pub static SIGCHLD_HANDLER: Check = Check {
     title: "a SIGCHLD handler is installed",
     expected: "SIGCHLD among the caught signals (SigCgt in /proc/PID/status)",
     run: |subject| {
-        Verdict::from_observation(observe::sigchld_handling(subject), |handling| match handling {
-            SigchldHandling::Caught => Verdict::pass("SIGCHLD is caught"),
-            SigchldHandling::Default => Verdict::fail(
-                "SIGCHLD has its default disposition: the signal is discarded and nothing in \
+        Verdict::from_observation(
+            observe::sigchld_handling(subject),
+            |handling| match handling {
+                SigchldHandling::Caught => Verdict::pass("SIGCHLD is caught"),
+                SigchldHandling::Default => Verdict::fail(
+                    "SIGCHLD has its default disposition: the signal is discarded and nothing in \
                  the server runs when a child exits",
-            ),
-            SigchldHandling::Ignored => Verdict::fail(
-                "SIGCHLD is set to SIG_IGN: the kernel then discards exited children itself, \
+                ),
+                SigchldHandling::Ignored => Verdict::fail(
+                    "SIGCHLD is set to SIG_IGN: the kernel then discards exited children itself, \
                  which works, but this exercise is about writing the handler",
-            ),
-        })
+                ),
+            },
+        )
     },
 };
 
@@ -153,14 +163,24 @@ pub static SURVIVES_EINTR: Check = Check {
     expected: "5 clients answered one after another, each child exiting while the server waits in \
                accept(), and the server still running",
     run: |subject| {
-        Verdict::from_observation(observe::serve_while_children_exit(subject, SURVIVAL_ROUNDS), |run| {
-            let saw = format!("{} of {} clients answered", run.served, run.rounds);
-            match run.exit {
-                None if run.served == run.rounds => Verdict::pass(format!("{saw}; still running")),
-                None => Verdict::fail(format!("{saw}; the server is running but stopped answering")),
-                Some(exit) => Verdict::fail(format!("{saw}; the server {}", observe::describe_exit(exit, &run.stderr))),
-            }
-        })
+        Verdict::from_observation(
+            observe::serve_while_children_exit(subject, SURVIVAL_ROUNDS),
+            |run| {
+                let saw = format!("{} of {} clients answered", run.served, run.rounds);
+                match run.exit {
+                    None if run.served == run.rounds => {
+                        Verdict::pass(format!("{saw}; still running"))
+                    }
+                    None => Verdict::fail(format!(
+                        "{saw}; the server is running but stopped answering"
+                    )),
+                    Some(exit) => Verdict::fail(format!(
+                        "{saw}; the server {}",
+                        observe::describe_exit(exit, &run.stderr)
+                    )),
+                }
+            },
+        )
     },
 };
 
@@ -171,7 +191,10 @@ pub static BURSTS: Check = Check {
     run: |subject| {
         Verdict::from_observation(observe::zombies_after_bursts(subject, 5, 128), |bursts| {
             if bursts.zombies == 0 {
-                Verdict::pass(format!("{} bursts of {} clients, no zombie left", bursts.sent, bursts.size))
+                Verdict::pass(format!(
+                    "{} bursts of {} clients, no zombie left",
+                    bursts.sent, bursts.size
+                ))
             } else {
                 Verdict::fail(format!(
                     "after burst {} of {} clients: {} zombie children left",
@@ -204,17 +227,39 @@ pub static FDS_AFTER_TEN: Question = Question {
     },
 };
 
+/// The clients a run under a limit answered, provided the starter then
+/// failed the way the question says (`accept()` with `EMFILE`).
+fn answered_until(
+    starter: &Subject,
+    run: LimitRun,
+    call: &str,
+    errno: &str,
+) -> Result<Measured, String> {
+    if !run.failed_with(call, errno) {
+        return Err(format!(
+            "{} did not fail with {errno}: {}",
+            starter.name(),
+            run.summary()
+        ));
+    }
+    Ok(Measured {
+        value: run.answered.to_string(),
+        story: format!("{}: {}", starter.name(), run.summary()),
+    })
+}
+
 pub static EMFILE_COUNT: Question = Question {
     key: "emfile_clients",
     ask: "Under `ulimit -n 256`, how many clients, one after another, does webserver3d answer \
           before accept() fails with EMFILE?",
     answer: Answer::Number { tolerance: 5 },
     measure: |starter| {
-        let run = observe::under_open_file_limit(starter, 256, 300)?;
-        if !run.failed_with("accept()", "EMFILE") {
-            return Err(format!("{} did not fail with EMFILE: {}", starter.name(), run.summary()));
-        }
-        Ok(Measured { value: run.answered.to_string(), story: format!("{}: {}", starter.name(), run.summary()) })
+        answered_until(
+            starter,
+            observe::under_open_file_limit(starter, 256, 300)?,
+            "accept()",
+            "EMFILE",
+        )
     },
 };
 
@@ -225,11 +270,12 @@ pub static EAGAIN_COUNT: Question = Question {
           another, does it answer before fork() fails with EAGAIN?",
     answer: Answer::Number { tolerance: 5 },
     measure: |starter| {
-        let run = observe::under_process_limit(starter, 400, 600)?;
-        if !run.failed_with("fork()", "EAGAIN") {
-            return Err(format!("{} did not fail with EAGAIN: {}", starter.name(), run.summary()));
-        }
-        Ok(Measured { value: run.answered.to_string(), story: format!("{}: {}", starter.name(), run.summary()) })
+        answered_until(
+            starter,
+            observe::under_process_limit(starter, 400, 600)?,
+            "fork()",
+            "EAGAIN",
+        )
     },
 };
 
@@ -246,7 +292,12 @@ pub static REQUESTS_BEFORE_EINTR: Question = Question {
         };
         Ok(Measured {
             value: run.served.to_string(),
-            story: format!("{} answered {} of {} clients, {ending}", starter.name(), run.served, run.rounds),
+            story: format!(
+                "{} answered {} of {} clients, {ending}",
+                starter.name(),
+                run.served,
+                run.rounds
+            ),
         })
     },
 };

@@ -47,7 +47,9 @@ pub struct Reading {
 /// does: `Content-Length` bytes if there is one, otherwise until the server
 /// closes the connection (or [`HANG`] passes in silence).
 pub fn get_on(stream: &mut TcpStream, path: &str) -> Result<Reading, String> {
-    let addr = stream.peer_addr().map_err(|e| format!("the connection is gone: {e}"))?;
+    let addr = stream
+        .peer_addr()
+        .map_err(|e| format!("the connection is gone: {e}"))?;
     stream
         .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
         .map_err(|e| format!("sending GET {path} failed: {e}"))?;
@@ -60,7 +62,11 @@ pub fn get_on(stream: &mut TcpStream, path: &str) -> Result<Reading, String> {
             if let Some(length) = content_length(&head) {
                 if data.len() >= end + 4 + length {
                     let body = data[end + 4..end + 4 + length].to_vec();
-                    return Ok(Reading { head, body, end: BodyEnd::ContentLength });
+                    return Ok(Reading {
+                        head,
+                        body,
+                        end: BodyEnd::ContentLength,
+                    });
                 }
             }
         }
@@ -68,16 +74,23 @@ pub fn get_on(stream: &mut TcpStream, path: &str) -> Result<Reading, String> {
         if left.is_zero() {
             return Err(format!("waited {WAIT:?} for the response to GET {path}"));
         }
-        stream.set_read_timeout(Some(left.min(HANG))).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(left.min(HANG)))
+            .map_err(|e| e.to_string())?;
         match stream.read(&mut buf) {
             Ok(0) => return split(data, BodyEnd::Close, path),
             Ok(n) => data.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) && !data.is_empty() => {
+            Err(e)
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+                    && !data.is_empty() =>
+            {
                 return split(data, BodyEnd::Unknown, path);
             }
             Err(e) if e.kind() == ErrorKind::ConnectionReset && data.is_empty() => {
-                return Err(format!("the server reset the connection instead of answering GET {path}"));
+                return Err(format!(
+                    "the server reset the connection instead of answering GET {path}"
+                ));
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) => return Err(format!("reading the response to GET {path} failed: {e}")),
@@ -88,21 +101,34 @@ pub fn get_on(stream: &mut TcpStream, path: &str) -> Result<Reading, String> {
 /// A response read without a length: head, then whatever came.
 fn split(data: Vec<u8>, end: BodyEnd, path: &str) -> Result<Reading, String> {
     let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Err(format!("no complete response head to GET {path} ({} bytes, then {end:?})", data.len()));
+        return Err(format!(
+            "no complete response head to GET {path} ({} bytes, then {end:?})",
+            data.len()
+        ));
     };
-    Ok(Reading { head: String::from_utf8_lossy(&data[..at]).into_owned(), body: data[at + 4..].to_vec(), end })
+    Ok(Reading {
+        head: String::from_utf8_lossy(&data[..at]).into_owned(),
+        body: data[at + 4..].to_vec(),
+        end,
+    })
 }
 
 fn content_length(head: &str) -> Option<usize> {
     head.lines().find_map(|line| {
         let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+        name.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())?
     })
 }
 
 /// The sockets the server holds (`socket:[...]` in `/proc/PID/fd`).
 fn sockets(server: &Server) -> usize {
-    server.descriptors().iter().filter(|d| d.is_socket()).count()
+    server
+        .descriptors()
+        .iter()
+        .filter(|d| d.is_socket())
+        .count()
 }
 
 /// A client asking for /hello.txt twice, as `curl URL URL` does: the
@@ -120,11 +146,14 @@ pub struct TwoRequests {
 
 pub fn two_requests(subject: &Subject) -> Result<TwoRequests, String> {
     let server = subject.start()?;
-    let connect = || TcpStream::connect(server.addr()).map_err(|e| format!("connecting failed: {e}"));
+    let connect =
+        || TcpStream::connect(server.addr()).map_err(|e| format!("connecting failed: {e}"));
     let mut stream = connect()?;
     let first = get_on(&mut stream, "/hello.txt")?;
     // Give a server that closes after a response the moment it needs.
-    let _ = server.wait_until(HANG / 4, "the server to close the connection", |s| sockets(s) < 2);
+    let _ = server.wait_until(HANG / 4, "the server to close the connection", |s| {
+        sockets(s) < 2
+    });
     let sockets_between = sockets(&server);
     let mut connections = 1;
     let second = match (first.end, get_on(&mut stream, "/hello.txt")) {
@@ -134,7 +163,12 @@ pub fn two_requests(subject: &Subject) -> Result<TwoRequests, String> {
             get_on(&mut connect()?, "/hello.txt")?
         }
     };
-    Ok(TwoRequests { first, sockets_between, connections, second })
+    Ok(TwoRequests {
+        first,
+        sockets_between,
+        connections,
+        second,
+    })
 }
 
 /// GET each of `paths` on a connection of its own with `Connection: close`
@@ -145,11 +179,20 @@ pub fn serves_site_files(subject: &Subject, paths: &[&str]) -> Result<Vec<String
     let mut problems = Vec::new();
     for path in paths {
         let request = format!("GET {path} HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n");
-        let data = exchange(server.addr(), request.as_bytes(), WAIT).map_err(|e| format!("GET {path}: {e}"))?;
-        let expected = std::fs::read(root.join(path.trim_start_matches('/'))).map_err(|e| format!("reading the site's {path}: {e}"))?;
-        let body = data.windows(4).position(|w| w == b"\r\n\r\n").map(|at| &data[at + 4..]);
+        let data = exchange(server.addr(), request.as_bytes(), WAIT)
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        let expected = std::fs::read(root.join(path.trim_start_matches('/')))
+            .map_err(|e| format!("reading the site's {path}: {e}"))?;
+        let body = data
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|at| &data[at + 4..]);
         if body != Some(&expected[..]) {
-            problems.push(format!("GET {path}: {} bytes, not the {} bytes of the file", body.map_or(0, <[u8]>::len), expected.len()));
+            problems.push(format!(
+                "GET {path}: {} bytes, not the {} bytes of the file",
+                body.map_or(0, <[u8]>::len),
+                expected.len()
+            ));
         }
     }
     Ok(problems)
@@ -160,7 +203,8 @@ pub static CONTENT_LENGTH: Check = Check {
     title: "every response says how long its body is",
     expected: "GET /hello.txt is answered with `Content-Length: 13` and the 13 bytes of the file",
     run: |subject| {
-        Verdict::from_observation(two_requests(subject), |seen| match (seen.first.end, content_length(&seen.first.head)) {
+        Verdict::from_observation(two_requests(subject), |seen| {
+            match (seen.first.end, content_length(&seen.first.head)) {
             (BodyEnd::ContentLength, Some(length)) if length == seen.first.body.len() && seen.first.body == b"Hello, World!" => {
                 Verdict::pass(format!("Content-Length: {length}"))
             }
@@ -175,6 +219,7 @@ pub static CONTENT_LENGTH: Check = Check {
                 "no Content-Length, and the connection stayed open: after {HANG:?} the client still could not \
                  tell whether the body was complete"
             )),
+        }
         })
     },
 };
@@ -190,11 +235,12 @@ pub static KEEP_ALIVE: Check = Check {
                 "{} socket(s) held between the requests; the two requests took {} connection(s)",
                 seen.sockets_between, seen.connections
             );
-            if seen.connections == 1 && seen.sockets_between >= 2 && seen.second.body == b"Hello, World!" {
-                Verdict::pass(saw)
-            } else {
-                Verdict::fail(saw)
-            }
+            Verdict::when(
+                seen.connections == 1
+                    && seen.sockets_between >= 2
+                    && seen.second.body == b"Hello, World!",
+                saw,
+            )
         })
     },
 };
@@ -204,16 +250,8 @@ pub static SERVES_SITE: Check = Check {
     title: "the site's files are served whole",
     expected: "GET /, /hello.txt, /style.css and an image, each with `Connection: close`: every body is the file",
     run: |subject| {
-        Verdict::from_observation(
-            serves_site_files(subject, &["/index.html", "/hello.txt", "/style.css", "/images/icon.png"]),
-            |problems| {
-                if problems.is_empty() {
-                    Verdict::pass("all four served whole")
-                } else {
-                    Verdict::fail(problems.join("; "))
-                }
-            },
-        )
+        let paths = ["/index.html", "/hello.txt", "/style.css", "/images/icon.png"];
+        Verdict::from_problems(serves_site_files(subject, &paths), "all four served whole")
     },
 };
 
@@ -254,7 +292,11 @@ pub static BODY_END: Question = Question {
         };
         Ok(Measured {
             value: value.to_string(),
-            story: format!("{}: the response {length}; its body ended by {:?}", starter.name(), seen.first.end),
+            story: format!(
+                "{}: the response {length}; its body ended by {:?}",
+                starter.name(),
+                seen.first.end
+            ),
         })
     },
 };

@@ -53,7 +53,9 @@ impl Question {
     pub fn form(&self) -> String {
         match self.answer {
             Answer::Number { tolerance: 0 } => "a whole number".to_string(),
-            Answer::Number { tolerance } => format!("a whole number (within {tolerance} counts as right)"),
+            Answer::Number { tolerance } => {
+                format!("a whole number (within {tolerance} counts as right)")
+            }
             Answer::Choice(words) => format!("one of: {}", words.join(", ")),
         }
     }
@@ -119,7 +121,11 @@ pub fn answers_template(step: &str, questions: &[&Question]) -> String {
         for line in wrap(question.ask, 72) {
             text.push_str(&format!("# {line}\n"));
         }
-        text.push_str(&format!("# Answer with {}.\n{}: \n", question.form(), question.key));
+        text.push_str(&format!(
+            "# Answer with {}.\n{}: \n",
+            question.form(),
+            question.key
+        ));
     }
     text
 }
@@ -165,7 +171,10 @@ mod tests {
     };
 
     fn measured(value: &str) -> Measured {
-        Measured { value: value.to_string(), story: String::new() }
+        Measured {
+            value: value.to_string(),
+            story: String::new(),
+        }
     }
 
     #[test]
@@ -175,22 +184,30 @@ mod tests {
         assert_eq!(COUNT.grade("about 247", &measured("252")), Grade::Right);
         assert_eq!(COUNT.grade("246", &measured("252")), Grade::Wrong);
         assert_eq!(COUNT.grade("300", &measured("252")), Grade::Wrong);
-        assert!(matches!(COUNT.grade("lots", &measured("252")), Grade::Unreadable(why) if why.contains("whole number")));
+        assert!(
+            matches!(COUNT.grade("lots", &measured("252")), Grade::Unreadable(why) if why.contains("whole number"))
+        );
     }
 
     #[test]
     fn choices_ignore_case_and_refuse_other_words() {
         assert_eq!(YES_NO.grade("Yes", &measured("yes")), Grade::Right);
         assert_eq!(YES_NO.grade("no", &measured("yes")), Grade::Wrong);
-        assert!(matches!(YES_NO.grade("maybe", &measured("yes")), Grade::Unreadable(why) if why.contains("yes, no")));
+        assert!(
+            matches!(YES_NO.grade("maybe", &measured("yes")), Grade::Unreadable(why) if why.contains("yes, no"))
+        );
     }
 
     #[test]
     fn the_template_parses_as_unanswered_and_answers_parse_back() {
         let template = answers_template("3c", &[&COUNT, &YES_NO]);
-        assert!(template.contains("# How many?\n# Answer with a whole number (within 5 counts as right).\ncount: \n"));
+        assert!(template.contains(
+            "# How many?\n# Answer with a whole number (within 5 counts as right).\ncount: \n"
+        ));
         assert!(parse_answers(&template).is_empty(), "{template}");
-        let filled = template.replace("count: ", "count: 250").replace("zombies: ", "zombies: yes");
+        let filled = template
+            .replace("count: ", "count: 250")
+            .replace("zombies: ", "zombies: yes");
         let answers = parse_answers(&filled);
         assert_eq!(answers.get("count").map(String::as_str), Some("250"));
         assert_eq!(answers.get("zombies").map(String::as_str), Some("yes"));

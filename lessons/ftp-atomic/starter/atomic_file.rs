@@ -14,15 +14,9 @@ use nix::unistd::fsync;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 
-/// Names that start with this are reserved for files being uploaded:
-/// listings hide every dot-file, and the server refuses client names that
-/// start with it.
-pub const TEMP_PREFIX: &str = ".upload-";
-
-/// Is `name` one of our temporary files (or posing as one)?
-pub fn is_temporary(name: &str) -> bool {
-    name.starts_with(TEMP_PREFIX)
-}
+// The names reserved for uploads in progress are the library's
+// (src/ftp/atomic_file.rs): the server hides and refuses them.
+pub use lsbaws::ftp::atomic_file::{is_temporary, TEMP_PREFIX};
 
 /// A file being uploaded as `final_name` in `dir`.
 #[derive(Debug)]
@@ -37,8 +31,17 @@ impl AtomicFile {
     /// created if need be, emptied if it exists.
     pub fn create(dir: OwnedFd, final_name: &str) -> nix::Result<AtomicFile> {
         let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_CLOEXEC;
-        let fd = openat(dir.as_fd(), final_name, flags, Mode::from_bits_truncate(0o644))?;
-        Ok(AtomicFile { dir, final_name: final_name.to_string(), file: File::from(fd) })
+        let fd = openat(
+            dir.as_fd(),
+            final_name,
+            flags,
+            Mode::from_bits_truncate(0o644),
+        )?;
+        Ok(AtomicFile {
+            dir,
+            final_name: final_name.to_string(),
+            file: File::from(fd),
+        })
     }
 
     /// Where the bytes go.

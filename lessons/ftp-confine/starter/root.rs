@@ -8,86 +8,14 @@
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
-use std::fmt;
+use nix::sys::stat::{fstat, FileStat, Mode};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-/// A path inside the library as the client sees it, from the library root
-/// (`/music/a.mp3`; `/` is the root).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct VirtualPath {
-    components: Vec<String>,
-}
-
-impl VirtualPath {
-    /// `/`, the library root.
-    pub fn root() -> VirtualPath {
-        VirtualPath::default()
-    }
-
-    pub fn is_root(&self) -> bool {
-        self.components.is_empty()
-    }
-
-    /// The last component (`a.mp3`); `None` for the root.
-    pub fn name(&self) -> Option<&str> {
-        self.components.last().map(String::as_str)
-    }
-
-    /// The path of `name` inside this directory. `name` must be one
-    /// component (no `/`): a name read from a directory listing.
-    pub fn child(&self, name: &str) -> VirtualPath {
-        let mut components = self.components.clone();
-        components.push(name.to_string());
-        VirtualPath { components }
-    }
-
-    /// The directory that holds this path; the root's parent is the root.
-    pub fn parent(&self) -> VirtualPath {
-        let mut components = self.components.clone();
-        components.pop();
-        VirtualPath { components }
-    }
-
-    /// The path relative to the root directory, as `openat(2)` takes it
-    /// (`music/a.mp3`; `.` for the root).
-    pub fn relative(&self) -> String {
-        if self.components.is_empty() {
-            ".".to_string()
-        } else {
-            self.components.join("/")
-        }
-    }
-}
-
-impl fmt::Display for VirtualPath {
-    /// What `PWD` shows: `/music`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/{}", self.components.join("/"))
-    }
-}
-
-/// Why a name was refused before the file system was asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameError {
-    /// An empty name.
-    Empty,
-    /// A NUL byte: it cannot be part of a Linux file name.
-    Nul,
-    /// `..` would climb above the library root.
-    OutsideRoot,
-}
-
-impl fmt::Display for NameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NameError::Empty => "an empty name",
-            NameError::Nul => "a name with a NUL byte",
-            NameError::OutsideRoot => "that name leads outside the library root",
-        })
-    }
-}
+// What a library path is, and why a name can be refused, are the library's
+// (src/ftp/root.rs): this module is about how a name becomes a path, and how
+// a path is opened.
+pub use lsbaws::ftp::root::{is_directory, is_regular, NameError, VirtualPath};
 
 /// Which library path `name` means for a client whose working directory is
 /// `cwd`. Absolute names start at the library root. Every other component
@@ -100,11 +28,15 @@ pub fn resolve(cwd: &VirtualPath, name: &str) -> Result<VirtualPath, NameError> 
     if name.contains('\0') {
         return Err(NameError::Nul);
     }
-    let mut path = if name.starts_with('/') { VirtualPath::root() } else { cwd.clone() };
+    let mut path = if name.starts_with('/') {
+        VirtualPath::root()
+    } else {
+        cwd.clone()
+    };
     for component in name.split('/') {
         match component {
             "" | "." => {}
-            name => path.components.push(name.to_string()),
+            name => path = path.child(name),
         }
     }
     Ok(path)
@@ -120,7 +52,11 @@ pub struct Library {
 impl Library {
     /// Open the root directory; fails with `ENOTDIR` if it is not one.
     pub fn new(root: &Path) -> nix::Result<Library> {
-        let root = nix::fcntl::open(root, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+        let root = nix::fcntl::open(
+            root,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
         Ok(Library { root })
     }
 
@@ -129,7 +65,12 @@ impl Library {
     pub fn open(&self, path: &VirtualPath, flags: OFlag, mode: Mode) -> nix::Result<OwnedFd> {
         let relative = path.relative();
         loop {
-            match openat(self.root.as_fd(), relative.as_str(), flags | OFlag::O_CLOEXEC, mode) {
+            match openat(
+                self.root.as_fd(),
+                relative.as_str(),
+                flags | OFlag::O_CLOEXEC,
+                mode,
+            ) {
                 Err(Errno::EINTR) => continue,
                 result => return result,
             }
@@ -151,14 +92,4 @@ impl Library {
     pub fn root_fd(&self) -> BorrowedFd<'_> {
         self.root.as_fd()
     }
-}
-
-/// Is this a regular file (not a directory, device, socket or pipe)?
-pub fn is_regular(stat: &FileStat) -> bool {
-    SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG
-}
-
-/// Is this a directory?
-pub fn is_directory(stat: &FileStat) -> bool {
-    SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
 }
