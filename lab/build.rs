@@ -2,7 +2,7 @@
 //! of the work directory, never into the repository's), and a starter from
 //! the repository (for the predict-then-run experiments).
 
-use crate::workspace::{repo, write_starter, Workspace};
+use crate::workspace::{lab_target_dir, repo, write_starter, Workspace};
 use lsbaws::lab::exercise::Exercise;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -89,6 +89,8 @@ pub fn build_starter(workspace: &Workspace, exercise: &Exercise) -> Result<PathB
             "--manifest-path",
         ])
         .arg(repo().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(lab_target_dir())
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()

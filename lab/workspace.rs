@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! lessons/work/                 (--work-dir; ignored by the repository's git)
-//!   .cargo/config.toml          target-dir: `cargo run` in a copy shares the build
+//!   .cargo/config.toml          `cargo run` in a copy shares the build; `cargo lab` works there
 //!   .lab/3c.hints, 3c.status    what lab remembers
 //!   target/                     one build folder for every copy
 //!   3c/Cargo.toml               a package of its own that depends on lsbaws
@@ -21,6 +21,14 @@ use std::path::{Path, PathBuf};
 /// The repository this `lab` was built from.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The target folder this `lab` was built in (`target/` of the
+/// repository, usually): starters are built there too, never in the work
+/// folder's, where a starter `webserver3c` would overwrite a student's.
+pub fn lab_target_dir() -> PathBuf {
+    let bin_dir = lsbaws::harness::bin_dir(); // target/debug
+    bin_dir.parent().map(PathBuf::from).unwrap_or(bin_dir)
 }
 
 pub struct Workspace {
@@ -106,9 +114,14 @@ impl Workspace {
         fs::write(
             self.work.join(".cargo").join("config.toml"),
             format!(
-                "# Written by `cargo lab start`: every working copy builds into one folder.\n\
-                 [build]\ntarget-dir = {:?}\n",
-                self.target.display().to_string()
+                "# Written by `cargo lab start`: every working copy builds into one folder,\n\
+                 # and `cargo lab` works from inside a copy too (the nearest Cargo.toml\n\
+                 # there is the copy's, which has no `lab`).\n\
+                 [build]\ntarget-dir = {:?}\n\n\
+                 [alias]\nlab = \"run --quiet --manifest-path {} --target-dir {} --bin lab --\"\n",
+                self.target.display().to_string(),
+                repo().join("Cargo.toml").display(),
+                lab_target_dir().display(),
             ),
         )?;
         let _ = fs::remove_file(self.state(exercise, "status"));
