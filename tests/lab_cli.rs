@@ -109,6 +109,18 @@ fn a_student_works_through_exercise_3c() {
         started.contains("your copy of webserver3d, to make into webserver3c"),
         "{started}"
     );
+    // `cargo lab` works from inside the copy, whose Cargo.toml has no `lab`.
+    let inside = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["lab", "--work-dir"])
+        .arg(work)
+        .arg("list")
+        .current_dir(&copy)
+        .env_remove("LAB_WORK_DIR")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    let inside = assert_status(&inside, 0);
+    assert!(inside.contains("started, not checked yet"), "{inside}");
     let source = copy.join("src/main.rs");
     assert_eq!(
         std::fs::read_to_string(&source).unwrap(),
