@@ -35,6 +35,10 @@ needs() {
     fi
 }
 
+# skipped NAME: this run could not record NAME (an optional tool is
+# missing) and keeps the old transcript; the drift check then leaves it be.
+skipped() { echo "$1" >>"${SKIPPED:-/dev/null}"; }
+
 # ---- transcripts -----------------------------------------------------------
 
 RUN_DIR=$ROOT   # where `run` runs its commands (a group may change it)
@@ -70,36 +74,38 @@ SERVERS=()
 # Start PROGRAM (a command line, shown as typed) in a new session, after the
 # prelude commands (`ulimit -n 256`, ...) in the same shell, with the whole
 # terminal going to $OUT/NAME.server.txt; wait for its banner (`Serving HTTP
-# on port N ...`, or FTP); set PORT and SERVER (the pid, which is also the
-# process group id). With AS_USER=someone, the shell runs as that user.
+# on port N ...`, or FTP, or UDP); set PORT and SERVER (the pid, which is
+# also the process group id). With AS_USER=someone, the shell runs as that
+# user.
 serve() {
-    local name=$1 script="" cmd
+    local name=$1 preludes=() cmd
     shift
-    SERVER_LOG=$OUT/$name.server.txt
-    : >"$SERVER_LOG"
-    while [ "$1" != "--" ]; do
-        script+="printf '\$ %s\\n' '$1'; $1; "
-        shift
-    done
+    while [ "$1" != "--" ]; do preludes+=("$1"); shift; done
     shift
     cmd="$*"
-    script+="printf '\$ %s\\n' '$cmd'; exec $cmd"
-    # A terminal's shell hands a server descriptors 0, 1 and 2 only: close
-    # whatever else this script inherited, so that counts of open
+    SERVER_LOG=$OUT/$name.server.txt
+    : >"$SERVER_LOG"
+    # The server's shell gets the commands as arguments (no quoting to get
+    # wrong), shows each as typed, runs the preludes and execs the server.
+    # A terminal's shell hands a server descriptors 0, 1 and 2 only: it
+    # first closes whatever else it inherited, so that counts of open
     # descriptors in the transcripts are the ones a student sees.
-    script="for fd in /proc/\$\$/fd/*; do fd=\${fd##*/}; [ \$fd -gt 2 ] && eval \"exec \$fd>&-\"; done; $script"
+    local script='for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+while [ $# -gt 1 ]; do printf "\$ %s\n" "$1"; eval "$1"; shift; done
+printf "\$ %s\n" "$1"
+eval "exec $1"'
     if [ -n "${AS_USER:-}" ]; then
         setsid setpriv --reuid="$AS_USER" --regid="$(id -gn "$AS_USER")" --clear-groups \
-            bash -c "$script" >>"$SERVER_LOG" 2>&1 </dev/null &
+            bash -c "$script" server "${preludes[@]}" "$cmd" >>"$SERVER_LOG" 2>&1 </dev/null &
     else
-        setsid bash -c "$script" >>"$SERVER_LOG" 2>&1 </dev/null &
+        setsid bash -c "$script" server "${preludes[@]}" "$cmd" >>"$SERVER_LOG" 2>&1 </dev/null &
     fi
     SERVER=$!
     SERVERS+=("$SERVER")
     local i
     PORT=
     for i in $(seq 400); do
-        PORT=$(sed -n -E 's/^Serving [A-Z]+ on port ([0-9]+) \.\.\.$/\1/p' "$SERVER_LOG")
+        PORT=$(sed -n -E 's/^Serving .* on port ([0-9]+) \.\.\.$/\1/p' "$SERVER_LOG" | head -n 1)
         [ -n "$PORT" ] && break
         kill -0 "$SERVER" 2>/dev/null || { say "the server died:"; cat "$SERVER_LOG" >&2; exit 1; }
         sleep 0.05
