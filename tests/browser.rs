@@ -114,7 +114,7 @@ frame.addEventListener("load", () => setTimeout(() => {
   const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute("src"));
   const blocks = [...page.querySelectorAll("main pre code")];
   const plain = blocks.filter(b => !b.classList.contains("hljs")).length;
-  const rust = blocks.filter(b => b.classList.contains("language-rust"));
+  const rust = blocks.filter(b => b.classList.contains("language-rust") || b.classList.contains("language-diff"));
   const uncoloured = rust.filter(b => !b.querySelector("span[class^='hljs-']")).length;
   const bar = page.getElementById("searchbar");
   const report = () => {
@@ -178,7 +178,7 @@ fn the_book_renders_with_images_highlighted_code_and_search() {
             problems.push(format!("{page}: {} of {} code blocks not highlighted", field("unhighlighted"), field("blocks")));
         }
         if number("uncoloured") != 0 {
-            problems.push(format!("{page}: {} of {} Rust blocks have no colours", field("uncoloured"), field("rust")));
+            problems.push(format!("{page}: {} of {} Rust and diff blocks have no colours", field("uncoloured"), field("rust")));
         }
         if field("searchbox") != "true" || number("hits") == 0 {
             problems.push(format!("{page}: the search box is missing or finds nothing for \"zombie\" ({title})"));

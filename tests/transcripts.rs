@@ -141,10 +141,6 @@ const LINE_RULES: &[(&str, &str)] = &[
     // curl logs the end of an FTP transfer's first phase before or after
     // it connects the data stream, as its two connections happen to go.
     ("ftp-curl", r"^\* ftp_perform ends with SECONDARY"),
-    // Known race, reported: now and then one of 50 echo-clients started at
-    // once against echo-sigign's listen queue of 5 has its read reset. Until
-    // it is understood and fixed, the drift check lets that line be.
-    ("toolkit-sigign", r"^echo-client: read\(\) from 127\.0\.0\.1:\d+ failed: ECONNRESET"),
     // The CGI demo prints its whole environment: what the machine adds
     // (Python's, pyenv's, the shell's) is not the lesson; the CGI variables
     // are.

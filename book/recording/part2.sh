@@ -132,7 +132,9 @@ record_toolkit_echo_refused() {
 }
 
 record_toolkit_sigign() {
-    serve toolkit-sigign -- "$B/echo-sigign --port 0 --quiet"
+    # A listen queue of 128: 50 clients at once overflow the default 5, and
+    # a handshake dropped and retried is sometimes reset (see the chapter).
+    serve toolkit-sigign -- "$B/echo-sigign --port 0 --quiet --backlog 128"
     begin toolkit-sigign
     run "PORT=$PORT PID=$SERVER"
     run "( for i in \$(seq 50); do $B/echo-client --port \$PORT client \$i > /dev/null & done; wait )"
