@@ -137,8 +137,8 @@ frame.src = location.search.slice(1);
 
 /// The book, built by mdBook and served by one of our own servers, renders
 /// in a real browser: every image of the chosen pages loads (the diagrams
-/// are SVG files), every code block is highlighted and Rust code coloured,
-/// and the search box finds "zombie".
+/// are SVG files), every code block is highlighted, Rust code and step diffs
+/// are coloured, and the search box finds "zombie".
 #[test]
 #[ignore = "needs headless Chromium and mdbook; run with `cargo test --test browser -- --include-ignored`"]
 fn the_book_renders_with_images_highlighted_code_and_search() {
