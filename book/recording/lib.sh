@@ -148,7 +148,7 @@ trap cleanup EXIT
 
 # An experiment whose lesson is a race (a burst that should leave zombies)
 # sets AGAIN=1 when this run did not show it; run_group then runs it again,
-# up to 5 times. Each transcript is one whole real run.
+# up to 8 times. Each transcript is one whole real run.
 AGAIN=0
 
 # run_group PATTERN...: run this group's experiments (functions record_*)
@@ -161,13 +161,13 @@ run_group() {
         wanted=$(( $# == 0 ))
         for pattern in "$@"; do [[ $name == *"$pattern"* ]] && wanted=1; done
         [ "$wanted" -eq 1 ] || continue
-        for attempt in 1 2 3 4 5; do
+        for attempt in 1 2 3 4 5 6 7 8; do
             AGAIN=0
             "$fn"
             [ "$AGAIN" = 1 ] || break
             say "$name: the race did not show this time; again"
         done
-        [ "$AGAIN" = 0 ] || { say "$name: the race never showed in 5 runs"; exit 1; }
+        [ "$AGAIN" = 0 ] || { say "$name: the race never showed in 8 runs"; exit 1; }
         count=$((count + 1))
     done
     say "$count experiments"

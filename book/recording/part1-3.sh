@@ -46,7 +46,7 @@ record_webserver3b_two_clients() {
     serve webserver3b-two-clients -- "$B/webserver3b --port 0 --sleep 5 --quiet"
     begin webserver3b-two-clients
     run "PORT=$PORT"
-    run "SECONDS=0; $REQUEST | nc -N 127.0.0.1 \$PORT; echo \"nc saw EOF after \$SECONDS s\""
+    run "time ($REQUEST | nc -N 127.0.0.1 \$PORT)"
     run "curl -sS -w 'first finished after %{time_total} s\n' http://127.0.0.1:\$PORT/hello &"
     local bg=$!
     sleep 0.3
