@@ -605,3 +605,48 @@ fn diagrams_are_self_contained_svg_and_all_shown() {
     }
     fail_if_any(problems, "diagrams");
 }
+
+/// Output shown in the book comes from real runs: a ```console block is
+/// either an included transcript or commands to type (`$ ...`, with
+/// continuation lines), never output typed in by hand.
+#[test]
+fn console_blocks_hold_commands_or_recorded_output() {
+    let mut problems = Vec::new();
+    for page in markdown_files(&book_src()) {
+        let text = read(&page);
+        // Inside a console block: where it starts and its lines; inside
+        // another block: skip to its end.
+        let mut block: Option<(usize, Vec<&str>)> = None;
+        let mut in_other = false;
+        for (i, line) in text.lines().enumerate() {
+            if let Some(fence) = line.strip_prefix("```") {
+                if in_other {
+                    in_other = false;
+                    continue;
+                }
+                match block.take() {
+                    None if fence.trim() == "console" => block = Some((i + 1, Vec::new())),
+                    None => in_other = true,
+                    Some((start, body)) => {
+                        if body.iter().any(|l| l.contains("{{#include")) {
+                            continue;
+                        }
+                        let mut continued = false;
+                        for l in body {
+                            if !(l.trim().is_empty() || l.starts_with("$ ") || continued) {
+                                problems.push(format!(
+                                    "{}:{start}: `{l}` in a console block: record it (book/recording/) and include it",
+                                    show(&page)
+                                ));
+                            }
+                            continued = l.ends_with('\\');
+                        }
+                    }
+                }
+            } else if let Some((_, body)) = block.as_mut() {
+                body.push(line);
+            }
+        }
+    }
+    fail_if_any(problems, "hand-written output in the book");
+}
