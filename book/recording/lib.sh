@@ -74,9 +74,10 @@ SERVERS=()
 # Start PROGRAM (a command line, shown as typed) in a new session, after the
 # prelude commands (`ulimit -n 256`, ...) in the same shell, with the whole
 # terminal going to $OUT/NAME.server.txt; wait for its banner (`Serving HTTP
-# on port N ...`, or FTP, or UDP); set PORT and SERVER (the pid, which is
-# also the process group id). With AS_USER=someone, the shell runs as that
-# user.
+# on port N ...`, or FTP, or UDP); set PORT, SERVER (the pid of the
+# session's first process, which is also the process group id) and PID (the
+# server program's own pid: SERVER, or its child when it runs under strace).
+# With AS_USER=someone, the shell runs as that user.
 serve() {
     local name=$1 preludes=() cmd
     shift
@@ -111,6 +112,10 @@ eval "exec $1"'
         sleep 0.05
     done
     [ -n "$PORT" ] || { say "no banner from: $cmd"; cat "$SERVER_LOG" >&2; exit 1; }
+    # PID: the server program itself, which is SERVER unless it runs under
+    # another program (strace): the oldest process of the session that runs
+    # one of our binaries.
+    PID=$(pgrep -o -s "$SERVER" -f "^$B/" || echo "$SERVER")
 }
 
 # exited: the server is expected to stop on its own; note its exit status.
