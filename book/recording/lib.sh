@@ -35,9 +35,16 @@ needs() {
     fi
 }
 
-# skipped NAME: this run could not record NAME (an optional tool is
-# missing) and keeps the old transcript; the drift check then leaves it be.
-skipped() { echo "$1" >>"${SKIPPED:-/dev/null}"; }
+# skipped NAME...: this run did not record these transcripts (an optional
+# tool is missing, or see `checking`) and keeps the old ones; the drift
+# check then leaves them be.
+skipped() { local name; for name in "$@"; do echo "$name" >>"${SKIPPED:-/dev/null}"; done; }
+
+# checking: is this run the drift check (book/record --check)? An
+# experiment too slow for it, or whose numbers are its whole content (a
+# benchmark), records only when asked for by name:
+#     if checking; then skipped part4-c10k; return; fi
+checking() { [ "${BOOK_RECORD_CHECK:-0}" = 1 ]; }
 
 # ---- transcripts -----------------------------------------------------------
 
