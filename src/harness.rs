@@ -89,6 +89,7 @@ pub struct Launch {
     name: String,
     args: Vec<OsString>,
     open_files: Option<u64>,
+    open_files_hard: bool,
     processes: Option<u64>,
     uid: Option<u32>,
 }
@@ -101,6 +102,7 @@ impl Launch {
             name: name.to_string(),
             args: Vec::new(),
             open_files: None,
+            open_files_hard: false,
             processes: None,
             uid: None,
         }
@@ -123,6 +125,15 @@ impl Launch {
     /// `ulimit -n N`: RLIMIT_NOFILE. Above the hard limit only root may go.
     pub fn limit_open_files(mut self, n: u64) -> Launch {
         self.open_files = Some(n);
+        self
+    }
+
+    /// `ulimit -n N` as bash runs it: the soft *and* the hard RLIMIT_NOFILE
+    /// become N, so the server cannot raise its own soft limit past N
+    /// (servers that scale call `lsbaws::net::raise_fd_limit` at start).
+    pub fn limit_open_files_hard(mut self, n: u64) -> Launch {
+        self.open_files = Some(n);
+        self.open_files_hard = true;
         self
     }
 
@@ -182,6 +193,7 @@ impl Launch {
             command.args(["--port", "0"]);
         }
         let (open_files, processes) = (self.open_files, self.processes);
+        let open_files_hard = self.open_files_hard;
         // SAFETY: the closure runs in the forked child before exec. It only
         // makes raw syscalls (setpgid, setrlimit, setgroups, setgid, setuid)
         // and allocates nothing, so it cannot trip over a lock that another
@@ -196,7 +208,8 @@ impl Launch {
                 // root) when N is above it.
                 if let Some(n) = open_files {
                     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-                    setrlimit(Resource::RLIMIT_NOFILE, n, hard.max(n))?;
+                    let hard = if open_files_hard { n } else { hard.max(n) };
+                    setrlimit(Resource::RLIMIT_NOFILE, n, hard)?;
                 }
                 if let Some(n) = processes {
                     let (_, hard) = getrlimit(Resource::RLIMIT_NPROC)?;
@@ -348,6 +361,47 @@ impl Server {
         fs::read_dir(format!("/proc/{}/fd", self.pid))
             .map(|entries| entries.count())
             .unwrap_or(0)
+    }
+
+    /// CPU time the server has used so far, user plus system, all of its
+    /// threads: `utime` + `stime` from `/proc/PID/stat` (fields 14 and 15,
+    /// in clock ticks of `sysconf(_SC_CLK_TCK)`, usually 10 ms each).
+    /// Zero once the process is gone.
+    pub fn cpu_time(&self) -> Duration {
+        let Ok(stat) = fs::read_to_string(format!("/proc/{}/stat", self.pid)) else {
+            return Duration::ZERO;
+        };
+        // Fields after the `(comm)`, which may itself contain spaces: state
+        // is field 3, so utime (14) and stime (15) are the 12th and 13th.
+        let Some(close) = stat.rfind(')') else { return Duration::ZERO };
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .filter(|&t| t > 0)
+            .unwrap_or(100) as u64;
+        let total = ticks(11) + ticks(12);
+        Duration::from_millis(total * 1000 / per_second)
+    }
+
+    /// Resident memory (`VmRSS` in `/proc/PID/status`), in bytes: the pages
+    /// of RAM the process really uses, not the address space it reserved.
+    pub fn rss_bytes(&self) -> u64 {
+        self.status_field("VmRSS:").map_or(0, |kib| kib * 1024)
+    }
+
+    /// How many threads the process runs (`Threads:` in `/proc/PID/status`,
+    /// as many as `ls /proc/PID/task` lists).
+    pub fn threads(&self) -> usize {
+        self.status_field("Threads:").unwrap_or(0) as usize
+    }
+
+    /// The number at the start of a `/proc/PID/status` line (`VmRSS:  1234 kB`).
+    fn status_field(&self, name: &str) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let line = status.lines().find(|line| line.starts_with(name))?;
+        line[name.len()..].split_whitespace().next()?.parse().ok()
     }
 
     /// Has the process exited? (Reaps it if so.)
@@ -505,13 +559,43 @@ pub mod client {
     }
 
     /// Read one response (head plus Content-Length body) within `timeout`.
-    /// A timeout surfaces as `WouldBlock`/`TimedOut`.
+    /// A timeout surfaces as `WouldBlock`/`TimedOut`. Bytes read past the
+    /// response are dropped: for pipelined responses use [`ResponseReader`].
     pub fn read_response(stream: &mut TcpStream, timeout: Duration) -> io::Result<Response> {
+        read_response_after(stream, &mut Vec::new(), timeout)
+    }
+
+    /// Reads pipelined responses off one connection, one after another:
+    /// bytes that arrived with one response but belong to the next are kept
+    /// for the next [`ResponseReader::next`].
+    #[derive(Debug, Default)]
+    pub struct ResponseReader {
+        buffered: Vec<u8>,
+    }
+
+    impl ResponseReader {
+        pub fn new() -> ResponseReader {
+            ResponseReader::default()
+        }
+
+        /// The next response on `stream` within `timeout`.
+        pub fn next(&mut self, stream: &mut TcpStream, timeout: Duration) -> io::Result<Response> {
+            read_response_after(stream, &mut self.buffered, timeout)
+        }
+    }
+
+    /// Read one response, starting with the bytes in `buffered`; whatever
+    /// follows the response is left in `buffered`.
+    fn read_response_after(
+        stream: &mut TcpStream,
+        buffered: &mut Vec<u8>,
+        timeout: Duration,
+    ) -> io::Result<Response> {
         let deadline = Instant::now() + timeout;
-        let mut data = Vec::new();
+        let data = buffered;
         let mut buf = [0u8; 4096];
         loop {
-            if let Some(end) = find(&data, b"\r\n\r\n") {
+            if let Some(end) = find(data, b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&data[..end]).into_owned();
                 let length = content_length(&head).ok_or_else(|| {
                     io::Error::new(io::ErrorKind::InvalidData, format!("no Content-Length in {head:?}"))
@@ -519,6 +603,7 @@ pub mod client {
                 let body_start = end + 4;
                 if data.len() >= body_start + length {
                     let body = data[body_start..body_start + length].to_vec();
+                    data.drain(..body_start + length);
                     return Ok(Response { head, body });
                 }
             }
