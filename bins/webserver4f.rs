@@ -89,11 +89,27 @@ fn main() {
     // Only now is the server ready.
     lsbaws::net::print_banner(port);
 
+    // The accept loop is a coroutine too: while it waits for a client, its
+    // worker thread runs the others; a new connection wakes it on a worker
+    // (the main thread would need a cross-thread wake-up per connection).
+    let quiet = args.server.quiet;
+    // SAFETY: as for the connection coroutines below: the accept loop keeps
+    // no thread-local across may's accept (its only blocking call), and
+    // uses a few hundred bytes of stack.
+    let acceptor = unsafe { may::coroutine::Builder::new().spawn(move || accept_loop(listener, site, quiet)) };
+    let acceptor = acceptor.unwrap_or_else(|e| lsbaws::report::die_msg(format!("spawning a coroutine failed: {e}")));
+    if acceptor.join().is_err() {
+        lsbaws::report::die_msg("the accept loop stopped");
+    }
+}
+
+/// Accept connections forever, one coroutine each.
+fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
     let mut out_of_descriptors = Throttle::new(REPORT_EVERY);
     let mut spare = SpareDescriptor::new();
     loop {
-        // Called from the main thread, not a coroutine: may blocks this
-        // thread until its epoll reports a connection.
+        // Looks blocking; may parks this coroutine until its epoll
+        // reports the listener readable.
         let stream = match listener.accept() {
             Ok((stream, _peer)) => stream,
             Err(e) => {
@@ -102,7 +118,6 @@ fn main() {
             }
         };
         let site = site.clone();
-        let quiet = args.server.quiet;
         // SAFETY: may's spawn is unsafe for two reasons, both ruled out here.
         // (1) Thread-locals: a coroutine may resume on another worker
         // thread after any may I/O call, so a thread-local read before a
@@ -150,7 +165,9 @@ fn wait_after_failed_accept(error: &std::io::Error, out_of_descriptors: &mut Thr
                 );
             }
             spare.release();
-            std::thread::sleep(ACCEPT_RETRY);
+            // may's sleep parks this coroutine only; std::thread::sleep
+            // would stall every coroutine queued on this worker thread.
+            may::coroutine::sleep(ACCEPT_RETRY);
             spare.reclaim();
         }
         AcceptFailure::ConnectionGone => {}
