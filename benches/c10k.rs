@@ -81,7 +81,7 @@ fn measure(model: &'static str, n: usize, backlog: u32) -> Run {
         .args(["--quiet", "--backlog", &backlog.to_string()])
         .start()
         .unwrap_or_else(|e| fail(&e));
-    let rss_before = server.rss_bytes();
+    let rss_before = server.rss_kib() * 1024;
 
     let started = Instant::now();
     let mut clients: Vec<TcpStream> = (0..n)
@@ -104,7 +104,7 @@ fn measure(model: &'static str, n: usize, backlog: u32) -> Run {
 
     // Every connection is open and idle now: what does holding them cost?
     wait_for_connections(&server, n);
-    let rss_after = server.rss_bytes();
+    let rss_after = server.rss_kib() * 1024;
     let threads = server.threads();
     let before = server.cpu_time();
     std::thread::sleep(Duration::from_secs(1));

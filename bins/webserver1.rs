@@ -26,7 +26,7 @@ use std::os::fd::AsRawFd;
 
 /// Part 1: accept, print the request, answer "Hello, World!".
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

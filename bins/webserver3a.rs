@@ -23,7 +23,7 @@ const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step a: an iterative server, one client at a time.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

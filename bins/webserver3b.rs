@@ -6,8 +6,9 @@
 //! kernel's listen queue, but nobody calls `accept(2)`.
 //!
 //! **See it.** Start it, run `curl localhost:8888/hello` twice at once. The
-//! first gets its body at once but hangs until the sleep ends (the socket is
-//! not closed yet); the second gets nothing until then.
+//! first is answered at once (curl stops reading at Content-Length; with
+//! `nc localhost 8888` you would see the connection stay open until the
+//! sleep ends); the second gets nothing until then.
 //!
 //! **Next.** `webserver3c` forks a child per connection, so clients no longer
 //! wait for each other.
@@ -25,7 +26,7 @@ const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step b: iterative, and each request takes a while.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -31,7 +31,7 @@ const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step c: a child process per connection (and zombies).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -13,10 +13,12 @@
 //!    the zombies fill it and `fork(2)` fails with EAGAIN.
 //!
 //! **See it.** `nc localhost 8888`, type `GET / HTTP/1.0` and an empty line:
-//! the response arrives but `nc` never exits. `ls /proc/$(pgrep -x webserver3d)/fd`
-//! grows with each connection. Then, in a fresh shell:
-//! `ulimit -n 256 && cargo run --bin webserver3d`, and in another
-//! `cargo run --bin client3 -- --max-clients 300`.
+//! the response arrives but `nc` never exits. `ls /proc/$(pgrep -o -x webserver3d)/fd`
+//! grows with each connection (`-o`, the oldest: the children are
+//! webserver3d too). Then, in a fresh shell: `ulimit -n 256 && cargo run
+//! --bin webserver3d -- --backlog 1024`, and in another `cargo run --bin
+//! client3 -- --max-clients 300` (the long queue keeps a burst of 300 from
+//! overflowing 3d's queue of 5, which would drag the run out for a minute).
 //!
 //! **Next.** webserver3c's `close` fixes the leak; `webserver3e` starts
 //! reaping the zombies with a SIGCHLD handler.
@@ -33,7 +35,7 @@ const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step d: the parent keeps every client descriptor open.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -31,7 +31,7 @@ const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step e: a SIGCHLD handler reaps children; accept() dies of EINTR.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

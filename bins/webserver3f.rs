@@ -32,7 +32,7 @@ const REQUEST_QUEUE_SIZE: i32 = 1024;
 
 /// Part 3, step f: restart accept() on EINTR; one wait() per signal.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

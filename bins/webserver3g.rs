@@ -29,7 +29,7 @@ const REQUEST_QUEUE_SIZE: i32 = 1024;
 
 /// Part 3, step g: the correct forking server.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -40,7 +40,7 @@
 
 use clap::Parser;
 use lsbaws::cli::{ServerArgs, SiteArgs};
-use lsbaws::http::{Limits, Session, Site};
+use lsbaws::http::{Limits, Request, Response, Session};
 use lsbaws::report::{die, hint_for, is_disconnect, program_name, OrDie, Throttle};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -101,6 +101,7 @@ fn main() {
     // Ready: say so (tests and students wait for this line).
     lsbaws::net::print_banner(lsbaws::net::local_port(&listener));
 
+    let respond = |request: &Request| site.respond_and_log(request, args.server.quiet);
     let mut connections: HashMap<RawFd, Connection> = HashMap::new();
     let mut events = vec![EpollEvent::empty(); MAX_EVENTS];
     let mut buffer = vec![0u8; READ_BUFFER];
@@ -119,8 +120,9 @@ fn main() {
             if fd == listener_fd {
                 accept_all(&listener, &epoll, &mut connections, &mut out_of_descriptors);
             } else if let Some(connection) = connections.get_mut(&fd) {
-                let open = serve(connection, event.events(), &mut buffer, &site, args.server.quiet);
-                if open {
+                // Ready to read, or to write the rest (or hung up, or in
+                // error: the read or write then says so).
+                if take_turn(connection, &mut buffer, &respond) {
                     watch_for_what_comes_next(&epoll, connection);
                 } else {
                     // epoll_ctl(EPOLL_CTL_DEL), then close(2) when the
@@ -179,42 +181,41 @@ fn accept_all(
 }
 // ANCHOR_END: accept
 
-// ANCHOR: serve
-/// The socket is ready: read what arrived, answer what is complete, write as
-/// much as the kernel takes. Returns false when the connection is over.
-fn serve(
-    connection: &mut Connection,
-    ready: EpollFlags,
-    buffer: &mut [u8],
-    site: &Site,
-    quiet: bool,
-) -> bool {
-    let session = &mut connection.session;
-    // EPOLLHUP/EPOLLERR come whatever we asked for; read() then reports
-    // the end (0) or the error.
-    let readable = ready.intersects(EpollFlags::EPOLLIN | EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR);
-    if readable && session.wants_read() {
-        // One read per wake-up: if more bytes wait, epoll reports us again.
-        match read(&connection.socket, buffer) {
+// ANCHOR: turn
+/// Read what has arrived, write what we can. Returns false once the
+/// connection is finished and should be closed. (`webserver4d`'s, unchanged:
+/// only who calls it, and when, is new.)
+fn take_turn(connection: &mut Connection, buf: &mut [u8], respond: &dyn Fn(&Request) -> Response) -> bool {
+    let Connection { socket, session, .. } = connection;
+    // No reading past the last request, or while the client leaves many
+    // answers unread (see Session::wants_read).
+    if session.wants_read() {
+        match read(&*socket, buf) {
             Ok(0) => session.peer_closed(), // the client closed its side
-            Ok(n) => session.receive(&buffer[..n], |request| site.respond_logged(request, quiet)),
-            Err(Errno::EAGAIN | Errno::EINTR) => {}
-            Err(errno) => return connection_over(errno),
+            Ok(n) => session.receive(&buf[..n], respond),
+            Err(Errno::EAGAIN) => {} // nothing has arrived after all
+            Err(Errno::EINTR) => {}
+            Err(errno) => return connection_failed(errno),
         }
     }
     while session.wants_write() {
-        // A non-blocking write takes what fits in the socket's send buffer
-        // and returns how much that was; the session remembers the rest.
-        match write(&connection.socket, session.pending()) {
-            Ok(n) => session.wrote(n),
-            Err(Errno::EAGAIN) => break, // buffer full: wait for EPOLLOUT
-            Err(Errno::EINTR) => continue,
-            Err(errno) => return connection_over(errno),
+        // write() copies what fits into the socket's send buffer and returns
+        // how much that was: maybe less than all of it (a partial write).
+        match write(&*socket, session.pending()) {
+            Ok(n) => {
+                session.wrote(n);
+                session.answer(respond); // requests that waited for room
+            }
+            Err(Errno::EAGAIN) => break, // send buffer full: wait for EPOLLOUT
+            Err(Errno::EINTR) => {}
+            Err(errno) => return connection_failed(errno),
         }
     }
     !session.is_finished()
 }
+// ANCHOR_END: turn
 
+// ANCHOR: interest
 /// While a response is partly written, wait for room to write (EPOLLOUT)
 /// and read nothing new; once it is out, wait for the next request (EPOLLIN).
 fn watch_for_what_comes_next(epoll: &Epoll, connection: &mut Connection) {
@@ -230,13 +231,13 @@ fn watch_for_what_comes_next(epoll: &Epoll, connection: &mut Connection) {
         connection.interest = wanted;
     }
 }
-// ANCHOR_END: serve
+// ANCHOR_END: interest
 
-/// A read or write failed: the client hung up (normal), or something a
-/// student should see on stderr. Either way the connection is over.
-fn connection_over(errno: Errno) -> bool {
+/// A read or write failed: the client is gone. Only a failure other than a
+/// disconnect (ECONNRESET, EPIPE, ...) is worth a line on stderr.
+fn connection_failed(errno: Errno) -> bool {
     if !is_disconnect(errno) {
-        eprintln!("{}: a client's connection failed: {errno}", program_name());
+        eprintln!("{}: serving a connection failed: {errno}", program_name());
     }
     false
 }

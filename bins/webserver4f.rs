@@ -30,11 +30,10 @@
 
 use clap::Parser;
 use lsbaws::cli::{ServerArgs, SiteArgs};
-use lsbaws::http::session::is_normal_end;
-use lsbaws::http::{serve_blocking, Limits, Site};
+use lsbaws::http::{serve_site, Site};
 use lsbaws::net::{accept_failure, AcceptFailure, SpareDescriptor};
 use lsbaws::report::{die, errno_of, hint_for, program_name, Throttle};
-use may::net::{TcpListener, TcpStream};
+use may::net::TcpListener;
 use std::os::fd::{FromRawFd, IntoRawFd};
 use std::time::Duration;
 
@@ -42,9 +41,10 @@ use std::time::Duration;
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 /// Each coroutine's stack, in machine words (may's unit): 16 Ki words =
 /// 128 KiB of address space. It is mmap'ed, so only the pages a connection
-/// really touches (a few KiB: parsing, a file read into the heap) use
-/// memory; the rest is a reservation. An even size keeps may from
-/// pre-touching every page to measure stack use.
+/// really touches use memory; the rest is a reservation. Serving a request
+/// needs between 8 and 16 KiB of it in a debug build (with 1 Ki words the
+/// tests overflow it, with 2 Ki they pass): 128 KiB leaves a wide margin.
+/// An even size keeps may from pre-touching every page to measure use.
 const STACK_WORDS: usize = 16 * 1024;
 /// After EMFILE, wait this long before accepting again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
@@ -94,8 +94,8 @@ fn main() {
     // (the main thread would need a cross-thread wake-up per connection).
     let quiet = args.server.quiet;
     // SAFETY: as for the connection coroutines below: the accept loop keeps
-    // no thread-local across may's accept (its only blocking call), and
-    // uses a few hundred bytes of stack.
+    // no thread-local across may's accept and sleep (its only switches), and
+    // needs far less stack than serving a request.
     let acceptor = unsafe { may::coroutine::Builder::new().spawn(move || accept_loop(listener, site, quiet)) };
     let acceptor = acceptor.unwrap_or_else(|e| lsbaws::report::die_msg(format!("spawning a coroutine failed: {e}")));
     if acceptor.join().is_err() {
@@ -110,7 +110,7 @@ fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
     loop {
         // Looks blocking; may parks this coroutine until its epoll
         // reports the listener readable.
-        let stream = match listener.accept() {
+        let mut stream = match listener.accept() {
             Ok((stream, _peer)) => stream,
             Err(e) => {
                 wait_after_failed_accept(&e, &mut out_of_descriptors, &mut spare);
@@ -118,16 +118,20 @@ fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
             }
         };
         let site = site.clone();
+        // The connection is served in blocking style, by the same
+        // serve_site as the thread models: may turns each read and write
+        // that would block into a switch to another coroutine.
+        //
         // SAFETY: may's spawn is unsafe for two reasons, both ruled out here.
         // (1) Thread-locals: a coroutine may resume on another worker
         // thread after any may I/O call, so a thread-local read before a
-        // switch and used after it would be the wrong thread's. `serve` and
+        // switch and used after it would be the wrong thread's. `serve_site` and
         // what it calls keep no thread-local state across may I/O: stdout's
         // lock and errno are taken and released between switches. (2) Stack
-        // overflow: the stack has a fixed size; serve_blocking keeps its
-        // buffers on the heap and the deepest call (a file read, the
-        // request parser) stays far below STACK_WORDS.
-        let spawned = unsafe { may::coroutine::Builder::new().spawn(move || serve(stream, &site, quiet)) };
+        // overflow: the stack has a fixed size, and a guard page turns an
+        // overflow into a crash; serving a request needs at most 16 KiB of
+        // it (see STACK_WORDS), an eighth of what each coroutine gets.
+        let spawned = unsafe { may::coroutine::Builder::new().spawn(move || serve_site(&mut stream, &site, quiet)) };
         if let Err(e) = spawned {
             // mmap of a new stack failed (ENOMEM): drop this client only.
             eprintln!("{}: spawning a coroutine failed: {e}", program_name());
@@ -135,16 +139,6 @@ fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
     }
 }
 
-/// One connection, in plain blocking style: may turns each read and write
-/// that would block into a switch to another coroutine.
-fn serve(mut stream: TcpStream, site: &Site, quiet: bool) {
-    let result = serve_blocking(&mut stream, Limits::default(), |request| site.respond_logged(request, quiet));
-    if let Err(e) = result {
-        if !is_normal_end(&e) {
-            eprintln!("{}: a client's connection failed: {e}", program_name());
-        }
-    }
-}
 // ANCHOR_END: main
 
 /// accept() failed. Out of descriptors (EMFILE) means the client stays

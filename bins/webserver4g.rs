@@ -39,8 +39,8 @@
 //! tokens, wakers, timers) behind `async`/`await`.
 
 use clap::Parser;
-use lsbaws::cli::{seconds, ServerArgs, SiteArgs};
-use lsbaws::http::session::{is_normal_end, OUTPUT_LIMIT};
+use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
+use lsbaws::http::session::is_normal_end;
 use lsbaws::http::{Limits, Request, Response, Session, Site};
 use lsbaws::net::{accept_failure, AcceptFailure, SpareDescriptor};
 use lsbaws::report::{die, die_msg, errno_of, hint_for, program_name, OrDie, Throttle};
@@ -78,18 +78,17 @@ struct Args {
     server: ServerArgs,
     #[command(flatten)]
     site: SiteArgs,
-    /// Close a connection that sends or receives nothing for this many
-    /// seconds (a kept-alive client between requests, or a stalled one).
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
-    idle_timeout: Duration,
+    #[command(flatten)]
+    idle: IdleArgs,
 }
 
 /// One client.
 struct Connection {
     stream: TcpStream,
     session: Session,
-    /// When it is closed unless a byte moves before then.
-    deadline: Instant,
+    /// When it is closed unless a byte moves before then (`None` without
+    /// an idle timeout).
+    deadline: Option<Instant>,
     /// Registered for WRITABLE as well as READABLE?
     wants_writable: bool,
 }
@@ -111,15 +110,13 @@ struct EventLoop {
     spare: SpareDescriptor,
     buffer: Vec<u8>,
     site: Site,
-    idle_timeout: Duration,
+    /// `None` for `--idle-timeout 0`: connections may idle forever.
+    idle_timeout: Option<Duration>,
     quiet: bool,
 }
 
 fn main() {
     let args = Args::parse();
-    if args.idle_timeout.is_zero() {
-        die_msg("--idle-timeout must be more than 0 seconds");
-    }
     let site = args.site.open();
     // Each connection holds a descriptor: lift the soft limit (often 1024)
     // to the hard one so that thousands of clients fit.
@@ -140,7 +137,7 @@ fn main() {
         spare: SpareDescriptor::new(),
         buffer: vec![0; READ_BUFFER],
         site,
-        idle_timeout: args.idle_timeout,
+        idle_timeout: args.idle.timeout(),
         quiet: args.server.quiet,
     };
     server.run(port);
@@ -218,13 +215,9 @@ impl EventLoop {
                 eprintln!("{}: epoll_ctl(ADD) failed: {e}", program_name());
                 continue; // dropping the stream closes it
             }
-            let deadline = Instant::now() + self.idle_timeout;
-            self.deadlines.insert((deadline, key));
-            // Answers queue up to OUTPUT_LIMIT; past it, pipelined requests
-            // wait unparsed and we stop reading: a client that sends
-            // without reading cannot make us buffer without bound.
-            let session = Session::new(Limits::default()).with_output_limit(OUTPUT_LIMIT);
-            entry.insert(Connection { stream, session, deadline, wants_writable: false });
+            let session = Session::new(Limits::default());
+            entry.insert(Connection { stream, session, deadline: None, wants_writable: false });
+            self.restart_idle_clock(key);
         }
     }
 
@@ -284,7 +277,7 @@ impl EventLoop {
         let Some(connection) = self.connections.get_mut(key) else { return };
         let site = &self.site;
         let quiet = self.quiet;
-        let turn = match take_turn(connection, &mut self.buffer, |request| site.respond_logged(request, quiet)) {
+        let turn = match take_turn(connection, &mut self.buffer, |request| site.respond_and_log(request, quiet)) {
             Ok(turn) => turn,
             Err(e) => {
                 if !is_normal_end(&e) {
@@ -308,18 +301,30 @@ impl EventLoop {
             registry.reregister(&mut connection.stream, Token(key), interest).or_die("epoll_ctl(MOD)");
             connection.wants_writable = wants_writable;
         }
-        if turn.bytes_moved > 0 {
-            self.deadlines.remove(&(connection.deadline, key));
-            connection.deadline = Instant::now() + self.idle_timeout;
-            self.deadlines.insert((connection.deadline, key));
-        }
         if turn.more_to_do {
             self.unfinished.push(key);
+        }
+        if turn.bytes_moved > 0 {
+            self.restart_idle_clock(key);
         }
     }
     // ANCHOR_END: ready
 
     // ANCHOR: timeouts
+    /// A byte moved (or the connection is new): it may now stay quiet for
+    /// the idle timeout. One deadline per connection, kept in a sorted set,
+    /// so the nearest is `first()` and moving one costs O(log n).
+    fn restart_idle_clock(&mut self, key: usize) {
+        let Some(idle_timeout) = self.idle_timeout else { return };
+        let connection = &mut self.connections[key];
+        if let Some(old) = connection.deadline.take() {
+            self.deadlines.remove(&(old, key));
+        }
+        let deadline = Instant::now() + idle_timeout;
+        connection.deadline = Some(deadline);
+        self.deadlines.insert((deadline, key));
+    }
+
     /// Close every connection whose deadline has passed.
     fn close_idle(&mut self, now: Instant) {
         while let Some(&(deadline, key)) = self.deadlines.first() {
@@ -333,7 +338,9 @@ impl EventLoop {
 
     fn close(&mut self, key: usize) {
         let mut connection = self.connections.remove(key);
-        self.deadlines.remove(&(connection.deadline, key));
+        if let Some(deadline) = connection.deadline {
+            self.deadlines.remove(&(deadline, key));
+        }
         // epoll_ctl(DEL), then close(2) as the stream drops.
         let _ = self.poll.registry().deregister(&mut connection.stream);
         drop(connection);
@@ -362,16 +369,20 @@ fn take_turn(
 ) -> io::Result<Turn> {
     let Connection { stream, session, .. } = connection;
     let mut moved = 0;
+    // Has a read found the socket empty (or at its end)? Edge-triggered:
+    // until then nothing else would tell us about bytes already waiting.
+    let mut drained = false;
     loop {
         if moved >= TURN_BUDGET {
+            // Bytes may wait in the socket, or requests in the session: no
+            // event would announce either, so come back next time round.
             return Ok(Turn { bytes_moved: moved, more_to_do: true });
         }
         // Requests that waited for the output to drain come first.
-        session.answer_held_back(&mut respond);
-        // Read until WouldBlock (edge-triggered: nothing else would tell us
-        // about bytes already waiting), unless the answers are backed up.
-        let mut drained = !session.wants_read();
-        while !drained && session.pending().len() < OUTPUT_LIMIT && moved < TURN_BUDGET {
+        session.answer(&mut respond);
+        // Read until WouldBlock — unless the answers are backed up past the
+        // session's high-water mark (wants_read is false then).
+        while !drained && session.wants_read() && moved < TURN_BUDGET {
             match stream.read(buffer) {
                 Ok(0) => {
                     session.peer_closed();
@@ -380,12 +391,14 @@ fn take_turn(
                 Ok(n) => {
                     moved += n;
                     session.receive(&buffer[..n], &mut respond);
-                    drained = !session.wants_read();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => drained = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+        }
+        if !session.wants_write() {
+            return Ok(Turn { bytes_moved: moved, more_to_do: false });
         }
         // Every answer queued above goes out together: one write(2) for a
         // whole batch of pipelined requests, as much as the socket takes.
@@ -404,11 +417,7 @@ fn take_turn(
                 Err(e) => return Err(e),
             }
         }
-        // All written. Go on if requests wait, or if reading stopped only
-        // because the answers were backed up; otherwise the turn is over.
-        if drained && !session.is_held_back() {
-            return Ok(Turn { bytes_moved: moved, more_to_do: false });
-        }
+        // All written: answer what waited, read on.
     }
 }
 // ANCHOR_END: turn

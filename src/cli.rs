@@ -60,3 +60,24 @@ impl SiteArgs {
         crate::http::Site::open(&self.root).unwrap_or_else(|message| crate::report::die_msg(message))
     }
 }
+
+/// How long a quiet connection may hold its process, thread or slot. The
+/// blocking servers set it as the socket's SO_RCVTIMEO and SO_SNDTIMEO;
+/// `webserver4g` keeps a deadline per connection.
+#[derive(Args, Debug, Clone)]
+pub struct IdleArgs {
+    /// Seconds a connection may stay silent (between keep-alive requests,
+    /// or with a client that stops reading) before the server closes it;
+    /// 0 waits forever.
+    #[arg(long, default_value = "5", value_parser = seconds)]
+    pub idle_timeout: std::time::Duration,
+}
+
+impl IdleArgs {
+    /// The timeout to give `set_read_timeout`/`set_write_timeout`: `None`
+    /// (block forever) for `--idle-timeout 0`, which the calls refuse as
+    /// `Some(0)`.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        Some(self.idle_timeout).filter(|t| !t.is_zero())
+    }
+}

@@ -152,7 +152,8 @@ impl Launch {
         self
     }
 
-    /// Start the server and wait for its `Serving HTTP on port N ...` line.
+    /// Start the server and wait for its `Serving HTTP on port N ...` line
+    /// (`Serving FTP on port N ...` for `ftp-server`).
     pub fn start(self) -> Result<Server, String> {
         let server = self.spawn()?;
         server.wait_for_banner()
@@ -183,15 +184,18 @@ impl Launch {
         let open = |path: &Path| {
             File::create(path).map_err(|e| format!("creating {} failed: {e}", path.display()))
         };
+        let mut args = self.args.clone();
+        if !args.iter().any(|a| a == "--port" || a == "-p") {
+            // Before a `--`: what follows it is a command the server runs.
+            let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+            args.splice(at..at, ["--port".into(), "0".into()]);
+        }
         let mut command = Command::new(&program);
         command
-            .args(&self.args)
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(open(&stdout_path)?)
             .stderr(open(&stderr_path)?);
-        if !self.args.iter().any(|a| a == "--port" || a == "-p") {
-            command.args(["--port", "0"]);
-        }
         let (open_files, processes) = (self.open_files, self.processes);
         let open_files_hard = self.open_files_hard;
         // SAFETY: the closure runs in the forked child before exec. It only
@@ -309,7 +313,7 @@ impl Server {
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "{} printed no `Serving HTTP on port N` line within {STARTUP_TIMEOUT:?}",
+                    "{} printed no `Serving HTTP on port N` (or `Serving FTP ...`) line within {STARTUP_TIMEOUT:?}",
                     self.name
                 ));
             }
@@ -363,45 +367,48 @@ impl Server {
             .unwrap_or(0)
     }
 
-    /// CPU time the server has used so far, user plus system, all of its
-    /// threads: `utime` + `stime` from `/proc/PID/stat` (fields 14 and 15,
-    /// in clock ticks of `sysconf(_SC_CLK_TCK)`, usually 10 ms each).
-    /// Zero once the process is gone.
+    /// CPU time the server has used so far, all its threads together, in
+    /// user and kernel mode (`utime + stime` of `/proc/PID/stat`, what `ps`
+    /// shows as TIME). Zero once the process is gone.
     pub fn cpu_time(&self) -> Duration {
-        let Ok(stat) = fs::read_to_string(format!("/proc/{}/stat", self.pid)) else {
-            return Duration::ZERO;
-        };
-        // Fields after the `(comm)`, which may itself contain spaces: state
-        // is field 3, so utime (14) and stime (15) are the 12th and 13th.
-        let Some(close) = stat.rfind(')') else { return Duration::ZERO };
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-        let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .filter(|&t| t > 0)
-            .unwrap_or(100) as u64;
-        let total = ticks(11) + ticks(12);
-        Duration::from_millis(total * 1000 / per_second)
+        proc_cpu_time(self.pid.as_raw()).unwrap_or_default()
     }
 
-    /// Resident memory (`VmRSS` in `/proc/PID/status`), in bytes: the pages
-    /// of RAM the process really uses, not the address space it reserved.
-    pub fn rss_bytes(&self) -> u64 {
-        self.status_field("VmRSS:").map_or(0, |kib| kib * 1024)
+    /// From `/proc/PID/schedstat` (the main thread): time spent on a CPU,
+    /// and time spent runnable but waiting for one. Their sum is the CPU
+    /// time the thread *wanted*; on a busy machine it gets less.
+    pub fn sched_times(&self) -> (Duration, Duration) {
+        let text = fs::read_to_string(format!("/proc/{}/schedstat", self.pid)).unwrap_or_default();
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().unwrap_or(0));
+        let on_cpu = Duration::from_nanos(fields.next().unwrap_or(0));
+        let waiting = Duration::from_nanos(fields.next().unwrap_or(0));
+        (on_cpu, waiting)
     }
 
-    /// How many threads the process runs (`Threads:` in `/proc/PID/status`,
-    /// as many as `ls /proc/PID/task` lists).
+    /// How many threads the server runs (`Threads:` in `/proc/PID/status`,
+    /// the lines of `ps -T -p PID`).
     pub fn threads(&self) -> usize {
-        self.status_field("Threads:").unwrap_or(0) as usize
+        fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .ok()
+            .and_then(|status| {
+                status.lines().find_map(|line| line.strip_prefix("Threads:")?.trim().parse().ok())
+            })
+            .unwrap_or(0)
     }
 
-    /// The number at the start of a `/proc/PID/status` line (`VmRSS:  1234 kB`).
-    fn status_field(&self, name: &str) -> Option<u64> {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-        let line = status.lines().find(|line| line.starts_with(name))?;
-        line[name.len()..].split_whitespace().next()?.parse().ok()
+    /// Resident memory of the server and its children together, in KiB
+    /// (`VmRSS` of `/proc/PID/status`, the RSS column of `ps`).
+    pub fn rss_kib(&self) -> u64 {
+        let rss = |pid: i32| -> u64 {
+            fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|status| {
+                    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?.to_string();
+                    line.split_whitespace().nth(1)?.parse().ok()
+                })
+                .unwrap_or(0)
+        };
+        rss(self.pid.as_raw()) + self.children().iter().map(|child| rss(child.pid)).sum::<u64>()
     }
 
     /// Has the process exited? (Reaps it if so.)
@@ -491,15 +498,31 @@ impl Drop for Server {
     }
 }
 
-/// The port in a `Serving HTTP on port N ...` line, if one was printed.
+/// The port in a `Serving HTTP on port N ...` line (or the same line for
+/// another protocol: `Serving FTP on port N ...`), if one was printed.
 pub fn banner_port(output: &str) -> Option<u16> {
     output.lines().find_map(|line| {
-        line.strip_prefix("Serving HTTP on port ")?
-            .split_whitespace()
+        let (protocol, rest) = line.strip_prefix("Serving ")?.split_once(" on port ")?;
+        if protocol.is_empty() || protocol.contains(' ') {
+            return None;
+        }
+        rest.split_whitespace()
             .next()?
             .parse()
             .ok()
     })
+}
+
+/// The names in a directory, hidden ones included, sorted (`ls -A`):
+/// what a test checks to prove that nothing was left behind.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned())).collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// Every process in /proc (pid, parent, state).
@@ -522,6 +545,18 @@ pub fn proc_entry(pid: i32) -> Option<ProcEntry> {
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     Some(ProcEntry { pid, ppid, state })
+}
+
+/// `utime + stime` of one process: fields 14 and 15 of `/proc/PID/stat`,
+/// counted in clock ticks (`sysconf(_SC_CLK_TCK)`, usually 100 a second).
+pub fn proc_cpu_time(pid: i32) -> Option<Duration> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the `)` that closes the command name start at field 3.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let utime: u64 = fields.get(14 - 3)?.parse().ok()?;
+    let stime: u64 = fields.get(15 - 3)?.parse().ok()?;
+    let ticks_per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+    Some(Duration::from_secs_f64((utime + stime) as f64 / ticks_per_second as f64))
 }
 
 pub mod client {
@@ -612,7 +647,7 @@ pub mod client {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "no complete response in time"));
             }
             stream.set_read_timeout(Some(left))?;
-            match stream.read(&mut buf)? {
+            match read_retrying_eintr(stream, &mut buf)? {
                 0 => {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -638,9 +673,20 @@ pub mod client {
 
     /// Wait up to `timeout` for the end of the stream.
     pub fn wait_for_eof(stream: &mut TcpStream, timeout: Duration) -> io::Result<AfterResponse> {
-        stream.set_read_timeout(Some(timeout))?;
+        let deadline = Instant::now() + timeout;
         let mut buf = [0u8; 1024];
-        match stream.read(&mut buf) {
+        let outcome = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(AfterResponse::Hung);
+            }
+            stream.set_read_timeout(Some(left))?;
+            match stream.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                outcome => break outcome,
+            }
+        };
+        match outcome {
             Ok(0) => Ok(AfterResponse::Eof),
             Ok(_) => Ok(AfterResponse::MoreData),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
@@ -649,6 +695,42 @@ pub mod client {
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(AfterResponse::Eof),
             Err(e) => Err(e),
         }
+    }
+
+    /// Send `request` as it is on a new connection and read everything the
+    /// server sends until it closes the connection (what `nc` shows). The
+    /// request should say `Connection: close`, or the wait ends in a timeout.
+    pub fn exchange(addr: SocketAddr, request: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut stream = TcpStream::connect(addr)?;
+        stream.write_all(request)?;
+        let mut data = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "the server did not close in time"));
+            }
+            stream.set_read_timeout(Some(left))?;
+            match stream.read(&mut buf) {
+                Ok(0) => return Ok(data),
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Make `close` (or drop) of `stream` send RST instead of FIN:
+    /// SO_LINGER with a zero timeout, as a crashing or impatient client
+    /// does.
+    pub fn reset_on_close(stream: &TcpStream) {
+        nix::sys::socket::setsockopt(
+            stream,
+            nix::sys::socket::sockopt::Linger,
+            &libc::linger { l_onoff: 1, l_linger: 0 },
+        )
+        .expect("setsockopt(SO_LINGER)");
     }
 
     /// GET and read the response in one go.
@@ -672,6 +754,20 @@ pub mod client {
             })
             .collect();
         threads.into_iter().map(|t| t.join().unwrap_or(false)).filter(|ok| *ok).count()
+    }
+
+    /// A socket read with a timeout (SO_RCVTIMEO) is never restarted after
+    /// a signal handler runs, SA_RESTART or not (signal(7)); and a test
+    /// process gets SIGCHLD for every child it reaps, with a handler
+    /// installed by anything that waits with a timeout. Retry: the caller's
+    /// deadline still bounds the wait.
+    fn read_retrying_eintr(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match stream.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                outcome => return outcome,
+            }
+        }
     }
 
     fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -733,6 +829,107 @@ pub mod site_check {
         for (i, (url, expected)) in files.iter().enumerate() {
             let got = std::fs::read(out.path().join(i.to_string())).unwrap_or_default();
             assert!(got == *expected, "{url}: {} bytes differ from the {} on disk", got.len(), expected.len());
+        }
+    }
+
+    /// A site root in a scratch folder with a secret file just outside it,
+    /// and symlinks inside that lead out: what a traversal attack goes for.
+    pub struct TrapSite {
+        dir: super::ScratchDir,
+        /// The secret file's contents, which no response may contain.
+        pub secret: String,
+    }
+
+    impl TrapSite {
+        pub fn new() -> TrapSite {
+            let dir = super::ScratchDir::new("trap-site").expect("scratch dir");
+            let secret = format!("TOP-SECRET-{}-{:?}", std::process::id(), std::time::Instant::now());
+            let root = dir.path().join("root");
+            std::fs::create_dir_all(root.join("sub")).expect("creating the trap root");
+            std::fs::write(dir.path().join("secret.txt"), &secret).expect("writing the secret");
+            std::fs::write(root.join("inside.txt"), "inside\n").expect("writing inside.txt");
+            std::fs::write(root.join("index.html"), "<p>trap</p>\n").expect("writing index.html");
+            let link = |target: &Path, name: &str| {
+                std::os::unix::fs::symlink(target, root.join(name)).expect("creating a symlink")
+            };
+            link(&dir.path().join("secret.txt"), "link-out.txt");
+            link(dir.path(), "dir-out");
+            link(&root.join("inside.txt"), "link-in.txt");
+            TrapSite { dir, secret }
+        }
+
+        pub fn root(&self) -> PathBuf {
+            self.dir.path().join("root")
+        }
+
+        /// Request targets that try to leave the root: dot-dot in every
+        /// spelling, encoded slashes and backslashes, NUL, absolute paths
+        /// and absolute-form URLs, and the symlinks that point out.
+        pub fn attacks(&self) -> Vec<String> {
+            let secret_path = self.dir.path().join("secret.txt").display().to_string();
+            let mut attacks: Vec<String> = [
+                "/../secret.txt",
+                "/sub/../../secret.txt",
+                "/./../secret.txt",
+                "/%2e%2e/secret.txt",
+                "/%2E%2E/secret.txt",
+                "/.%2e/secret.txt",
+                "/%2e%2e%2fsecret.txt",
+                "/..%2fsecret.txt",
+                "/sub%2f..%2f..%2fsecret.txt",
+                "/..%5csecret.txt",
+                "/..\\secret.txt",
+                "/sub\\..\\..\\secret.txt",
+                "/%00/../secret.txt",
+                "/secret.txt%00.html",
+                "/%252e%252e/secret.txt",
+                "../secret.txt",
+                "http://localhost/../secret.txt",
+                "http://localhost/%2e%2e/secret.txt",
+                "/link-out.txt",
+                "/dir-out/secret.txt",
+                "/dir-out/root/../secret.txt",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            attacks.push(secret_path.clone());
+            attacks.push(format!("/{secret_path}"));
+            attacks.push(format!("file://{secret_path}"));
+            attacks
+        }
+    }
+
+    impl Default for TrapSite {
+        fn default() -> TrapSite {
+            TrapSite::new()
+        }
+    }
+
+    /// Send every attack of `trap` on a raw socket (curl would normalise
+    /// the dots away) and check that none is answered with the secret or a
+    /// success status, while files inside the root (one through a symlink
+    /// that stays inside) are still served.
+    pub fn assert_traversal_refused(addr: SocketAddr, trap: &TrapSite) {
+        let fetch = |target: &str| {
+            let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            let bytes = super::client::exchange(addr, request.as_bytes(), Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("GET {target}: {e}"));
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        for inside in ["/inside.txt", "/link-in.txt"] {
+            let answer = fetch(inside);
+            assert!(answer.starts_with("HTTP/1.1 200 ") && answer.ends_with("inside\n"), "GET {inside}: {answer}");
+        }
+        for attack in trap.attacks() {
+            let answer = fetch(&attack);
+            assert!(!answer.contains(&trap.secret), "GET {attack} leaked the secret: {answer}");
+            let status = answer.split(' ').nth(1).unwrap_or("");
+            assert!(
+                status.starts_with('4'),
+                "GET {attack}: expected a 4xx status, got {:?}",
+                answer.lines().next()
+            );
         }
     }
 

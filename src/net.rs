@@ -34,8 +34,14 @@ pub fn resolve(host: &str, port: u16) -> SocketAddr {
 ///
 /// Exits with one clear line if any syscall fails (a busy port, say).
 pub fn listen(args: &ServerArgs, step_default_backlog: i32) -> OwnedFd {
+    listen_for("HTTP", args, step_default_backlog)
+}
+
+/// [`listen`] for another protocol: the banner reads
+/// `Serving PROTOCOL on port N ...` (`ftp-server` prints `Serving FTP ...`).
+pub fn listen_for(protocol: &str, args: &ServerArgs, step_default_backlog: i32) -> OwnedFd {
     let listener = listen_without_banner(args, step_default_backlog);
-    print_banner(local_port(&listener));
+    print_banner_for(protocol, local_port(&listener));
     listener
 }
 
@@ -66,6 +72,41 @@ pub fn open_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, (&'stati
     Ok(fd)
 }
 
+/// `accept(2)` failed: go on if the failure is one a server outlives, or
+/// exit with one clear line.
+///
+/// * EINTR (a signal arrived), ECONNABORTED and EPROTO (the client gave up
+///   while it waited in the listen queue): try again at once.
+/// * EMFILE/ENFILE (out of descriptors): say so, pause 100 ms so that
+///   connections being served can finish and free theirs, and try again;
+///   the connection stays queued in the kernel meanwhile.
+/// * Anything else is a bug or a broken socket: exit.
+pub fn survive_accept_error(errno: Errno) {
+    match accept_failure(errno) {
+        AcceptFailure::ConnectionGone => {}
+        AcceptFailure::OutOfResources => {
+            eprintln!(
+                "{}: accept() failed: {errno} — {}; retrying in 100 ms",
+                crate::report::program_name(),
+                crate::report::hint_for(errno)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        AcceptFailure::Fatal => die("accept()", errno),
+    }
+}
+
+/// Wait in `accept(2)` for the next connection on a blocking listener,
+/// retrying the failures a server outlives ([`survive_accept_error`]).
+pub fn accept_connection(listener: &std::net::TcpListener) -> std::net::TcpStream {
+    loop {
+        match listener.accept() {
+            Ok((stream, _peer)) => return stream,
+            Err(e) => survive_accept_error(crate::report::errno_of(&e)),
+        }
+    }
+}
+
 /// The port a socket is bound to (what `--port 0` turned into).
 pub fn local_port(fd: &OwnedFd) -> u16 {
     let addr: SockaddrStorage = socket::getsockname(fd.as_raw_fd()).unwrap_or_else(|e| die("getsockname()", e));
@@ -81,8 +122,13 @@ pub fn local_port(fd: &OwnedFd) -> u16 {
 /// `Serving HTTP on port N ...`, flushed at once: tests and students wait for
 /// this line to know the server is ready.
 pub fn print_banner(port: u16) {
+    print_banner_for("HTTP", port);
+}
+
+/// `Serving PROTOCOL on port N ...`, flushed at once.
+pub fn print_banner_for(protocol: &str, port: u16) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "Serving HTTP on port {port} ...");
+    let _ = writeln!(out, "Serving {protocol} on port {port} ...");
     let _ = out.flush();
 }
 

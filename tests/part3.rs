@@ -268,3 +268,64 @@ fn webserver3g_bursts_leave_no_zombies() {
     assert!(server.is_running(), "stderr: {}", server.stderr());
     assert_eq!(get(server.addr(), WAIT).unwrap().body, b"Hello, World!\n");
 }
+
+// ---- The experiments as the book runs them, with client3 ------------------
+
+fn client3(server: &Server, args: &[&str]) -> String {
+    let output = assert_cmd::Command::cargo_bin("client3")
+        .unwrap()
+        .args(["--quiet", "--port", &server.port().to_string()])
+        .args(args)
+        .timeout(Duration::from_secs(150))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(0), "client3 {args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+#[test]
+fn webserver3d_client3_300_clients_under_ulimit_n_256() {
+    // `ulimit -n 256`, `webserver3d --backlog 1024`, `client3 --max-clients
+    // 300`. With 3d's own listen queue of 5, a burst of 300 overflows it:
+    // the kernel drops SYNs and final ACKs, and those clients get in only
+    // as TCP retransmits with exponential backoff, up to a minute later on
+    // a busy machine. The book runs the experiment with a long queue so
+    // that it shows the descriptor leak alone.
+    let mut server = Launch::new("webserver3d")
+        .args(["--quiet", "--backlog", "1024"])
+        .limit_open_files(256)
+        .start()
+        .unwrap();
+    let summary = client3(&server, &["--max-clients", "300"]);
+    let exit = server.wait_for_exit(WAIT);
+    let stderr = server.stderr();
+    assert_eq!(exit, Some(Exit::Code(1)), "stderr: {stderr}\nclient3: {summary}");
+    assert!(stderr.contains("accept() failed: EMFILE: Too many open files"), "stderr: {stderr}");
+    // The server died with connections in its listen queue: those are reset.
+    assert!(summary.contains("ECONNRESET"), "client3 summary:\n{summary}");
+}
+
+#[test]
+fn webserver3f_and_3g_under_client3_128_clients() {
+    for (name, zombies_expected) in [("webserver3f", true), ("webserver3g", false)] {
+        let server = start(name, &[]);
+        let mut zombies = 0;
+        for _ in 0..5 {
+            let summary = client3(&server, &["--max-clients", "128"]);
+            assert!(summary.contains("responses received:     128"), "{name}:\n{summary}");
+            server.wait_children_finished(WAIT).unwrap();
+            zombies = server.zombies();
+            if zombies > 0 || !zombies_expected {
+                break;
+            }
+        }
+        if zombies_expected {
+            assert!(zombies > 0, "{name}: no zombie after 5 runs of client3 --max-clients 128");
+        } else {
+            server
+                .wait_until(WAIT, "no children left", |s| s.children().is_empty())
+                .unwrap();
+        }
+    }
+}

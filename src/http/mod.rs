@@ -15,5 +15,5 @@ pub mod site;
 
 pub use request::{parse_request, Limits, Parse, Request};
 pub use response::Response;
-pub use session::{serve_blocking, Session};
+pub use session::{serve_blocking, serve_site, Session};
 pub use site::Site;

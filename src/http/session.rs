@@ -11,10 +11,12 @@ use super::request::{parse_request, Limits, Parse, Request};
 use super::response::Response;
 use std::io::{self, Read, Write};
 
-/// How much unsent output a session queues before it stops answering
-/// (see [`Session::with_output_limit`]). A few large answers' worth: enough
-/// to batch many small pipelined answers into one write.
-pub const OUTPUT_LIMIT: usize = 256 * 1024;
+/// Answers queued and not yet written, in bytes, past which a session stops
+/// answering further requests (and asks not to be read from) until the
+/// client has taken some. Without it, a client that pipelines requests and
+/// reads none of the answers makes the server build them all in memory:
+/// 16 KiB of `GET /big-file` lines ask for hundreds of MiB.
+pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 
 /// The protocol state of one connection.
 #[derive(Debug, Default)]
@@ -25,16 +27,12 @@ pub struct Session {
     /// Responses queued, and how much of them has been written.
     output: Vec<u8>,
     written: usize,
-    /// No more requests will be answered: the last response says
+    /// No more requests will be read: the last response says
     /// `Connection: close`, or the client went away.
     closing: bool,
-    /// The client closed its side: no more bytes will arrive.
-    peer_done: bool,
-    /// Stop answering while this much output is unsent (`None`: no limit).
-    output_limit: Option<usize>,
-    /// The last answering pass stopped at the output limit: complete
-    /// requests may be waiting in `input`.
-    held_back: bool,
+    /// Answer every request with `Connection: close`, whatever the client
+    /// asked for (a server without keep-alive, such as `webserver4c`).
+    no_keep_alive: bool,
 }
 
 impl Session {
@@ -42,54 +40,35 @@ impl Session {
         Session { limits, ..Session::default() }
     }
 
-    /// Stop answering pipelined requests while `bytes` of answers are
-    /// unsent; the rest wait, parsed later by [`Session::answer_held_back`].
-    ///
-    /// Without a limit, 60 KiB of pipelined `GET /big-file` requests in
-    /// one read would queue gigabytes of answers for a client that may
-    /// never read them.
-    pub fn with_output_limit(mut self, bytes: usize) -> Session {
-        self.output_limit = Some(bytes);
+    /// Close the connection after the first response, even if the client
+    /// asked to keep it open: one request per connection.
+    pub fn without_keep_alive(mut self) -> Session {
+        self.no_keep_alive = true;
         self
     }
 
     /// Bytes arrived: answer every complete request among them, in order,
-    /// by queueing `handler`'s responses (up to the output limit, if set).
+    /// by queueing `handler`'s responses.
+    /// Past [`OUTPUT_HIGH_WATER`] of queued output the remaining requests
+    /// wait in the buffer; [`Session::answer`] takes them up.
     pub fn receive(&mut self, bytes: &[u8], handler: impl FnMut(&Request) -> Response) {
-        if self.closing || self.peer_done {
+        if self.closing {
             return; // after `Connection: close` the rest is ignored
         }
         self.input.extend_from_slice(bytes);
         self.answer(handler);
     }
 
-    /// Output has drained below the limit: answer the requests that were
-    /// held back. Returns whether any were waiting.
-    pub fn answer_held_back(&mut self, handler: impl FnMut(&Request) -> Response) -> bool {
-        if !self.held_back {
-            return false;
-        }
-        self.answer(handler);
-        true
-    }
-
-    /// Are complete requests waiting for the output to drain?
-    pub fn is_held_back(&self) -> bool {
-        self.held_back
-    }
-
-    fn answer(&mut self, mut handler: impl FnMut(&Request) -> Response) {
-        self.held_back = false;
+    /// Answer the requests already received and not yet answered, as far
+    /// as [`OUTPUT_HIGH_WATER`] allows. Call it after writing: requests that
+    /// waited for the output to drain are answered now.
+    pub fn answer(&mut self, mut handler: impl FnMut(&Request) -> Response) {
         let mut start = 0;
-        while !self.closing {
-            if self.output_limit.is_some_and(|limit| self.pending().len() >= limit) {
-                self.held_back = start < self.input.len();
-                break;
-            }
+        while !self.closing && self.pending().len() < OUTPUT_HIGH_WATER {
             match parse_request(&self.input[start..], &self.limits) {
                 Parse::Complete { request, consumed } => {
                     start += consumed;
-                    let keep_alive = request.keep_alive();
+                    let keep_alive = request.keep_alive() && !self.no_keep_alive;
                     handler(&request).write_to(&mut self.output, keep_alive);
                     self.closing = !keep_alive;
                 }
@@ -101,24 +80,11 @@ impl Session {
             }
         }
         self.input.drain(..start);
-        if self.peer_done && !self.held_back {
-            self.closing = true;
-        }
     }
 
-    /// The client closed its side: finish answering and sending, then close.
+    /// The client closed its side: finish sending, then close.
     pub fn peer_closed(&mut self) {
-        self.peer_done = true;
-        if !self.held_back {
-            self.closing = true;
-        }
-    }
-
-    /// Will more requests be read? False once a response said
-    /// `Connection: close` or the client closed its side: an event loop
-    /// then stops reading (bytes after that point are ignored anyway).
-    pub fn wants_read(&self) -> bool {
-        !self.closing && !self.peer_done
+        self.closing = true;
     }
 
     /// Bytes queued and not yet written.
@@ -133,6 +99,14 @@ impl Session {
             self.output.clear();
             self.written = 0;
         }
+    }
+
+    /// Is it worth reading from the client? Not once no more requests will
+    /// be answered, nor while the answers already queued exceed
+    /// [`OUTPUT_HIGH_WATER`]: a client that sends without reading is then
+    /// held back by TCP's flow control instead of by our memory.
+    pub fn wants_read(&self) -> bool {
+        !self.closing && self.pending().len() < OUTPUT_HIGH_WATER
     }
 
     /// Is there anything to write?
@@ -159,21 +133,19 @@ pub fn serve_blocking(
     limits: Limits,
     mut handler: impl FnMut(&Request) -> Response,
 ) -> io::Result<()> {
-    let mut session = Session::new(limits).with_output_limit(OUTPUT_LIMIT);
+    let mut session = Session::new(limits);
     let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        // Send everything answered so far (answering held-back pipelined
-        // requests as room frees) before reading more.
-        while session.wants_write() {
+    while !session.is_finished() {
+        // Write everything queued before reading more, then answer the
+        // requests that waited for it (pipelined past the high-water mark).
+        if session.wants_write() {
             match stream.write_all(session.pending()) {
                 Ok(()) => session.wrote(session.pending().len()),
                 Err(e) if is_normal_end(&e) => return Ok(()),
                 Err(e) => return Err(e),
             }
-            session.answer_held_back(&mut handler);
-        }
-        if session.is_finished() {
-            return Ok(());
+            session.answer(&mut handler);
+            continue;
         }
         let n = match stream.read(&mut buf) {
             Ok(0) => return Ok(()),
@@ -183,6 +155,17 @@ pub fn serve_blocking(
             Err(e) => return Err(e),
         };
         session.receive(&buf[..n], &mut handler);
+    }
+    Ok(())
+}
+
+/// Serve the files of `site` over one blocking connection until either
+/// side closes it (or the socket's timeouts, if any, expire), printing a
+/// line per request unless `quiet`. Only unexpected errors reach stderr.
+pub fn serve_site(stream: &mut (impl Read + Write), site: &super::Site, quiet: bool) {
+    let served = serve_blocking(stream, Limits::default(), |request| site.respond_and_log(request, quiet));
+    if let Err(e) = served {
+        eprintln!("{}: serving a connection failed: {e}", crate::report::program_name());
     }
 }
 
@@ -242,71 +225,60 @@ mod tests {
     }
 
     #[test]
-    fn reading_stops_after_connection_close() {
-        let mut session = Session::new(Limits::default());
-        session.receive(b"GET /a HTTP/1.1\r\n\r\n", echo_path);
-        assert!(session.wants_read());
-        session.receive(b"GET /b HTTP/1.1\r\nConnection: close\r\n\r\n", echo_path);
-        assert!(!session.wants_read());
-        let mut other = Session::new(Limits::default());
-        other.peer_closed();
-        assert!(!other.wants_read());
-    }
-
-    #[test]
-    fn the_output_limit_holds_pipelined_requests_back() {
-        let mut session = Session::new(Limits::default()).with_output_limit(10);
-        session.receive(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n", echo_path);
-        // The first answer alone passes the limit: /2 and /3 wait.
-        let first = text(session.pending());
-        assert!(first.ends_with("/1") && !first.contains("/2"), "{first}");
-        assert!(session.is_held_back());
-        // The client stops sending, but what it already sent is answered.
-        session.peer_closed();
-        assert!(!session.wants_read());
-        assert!(!session.is_finished());
+    fn without_keep_alive_one_request_closes_the_connection() {
+        let mut session = Session::new(Limits::default()).without_keep_alive();
+        session.receive(b"GET /1 HTTP/1.1\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", echo_path);
+        let out = text(session.pending());
+        assert!(out.ends_with("Connection: close\r\n\r\n/1"), "{out}");
         session.wrote(session.pending().len());
-        assert!(session.answer_held_back(echo_path));
-        assert!(text(session.pending()).ends_with("/2"));
-        session.wrote(session.pending().len());
-        assert!(session.answer_held_back(echo_path));
-        assert!(text(session.pending()).ends_with("/3"));
-        session.wrote(session.pending().len());
-        assert!(!session.answer_held_back(echo_path));
         assert!(session.is_finished());
     }
 
     #[test]
-    fn serve_blocking_answers_held_back_requests_in_order() {
-        // A duplex stand-in for a socket: reads from `input`, collects writes.
-        struct Duplex {
-            input: io::Cursor<Vec<u8>>,
-            output: Vec<u8>,
+    fn a_client_that_pipelines_without_reading_gets_answers_as_it_reads() {
+        let big = |_: &Request| Response::new(200).with_body(vec![b'x'; 40 * 1024], "text/plain");
+        let mut session = Session::new(Limits::default());
+        session.receive(&b"GET /big HTTP/1.1\r\n\r\n".repeat(100), big);
+        // Two answers pass the high-water mark; the other 98 wait.
+        assert!(session.pending().len() < OUTPUT_HIGH_WATER + 41 * 1024);
+        assert!(!session.wants_read());
+        let mut answered = 0;
+        while session.wants_write() {
+            answered += text(session.pending()).matches("HTTP/1.1 200 OK").count();
+            session.wrote(session.pending().len());
+            session.answer(big);
         }
-        impl Read for Duplex {
+        assert_eq!(answered, 100);
+        assert!(session.wants_read());
+    }
+
+    #[test]
+    fn serve_blocking_answers_pipelined_requests_in_order() {
+        // A stream that reads from one buffer and writes into another.
+        struct Pipe(io::Cursor<Vec<u8>>, Vec<u8>);
+        impl Read for Pipe {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                self.input.read(buf)
+                self.0.read(buf)
             }
         }
-        impl Write for Duplex {
+        impl Write for Pipe {
             fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.output.write(buf)
+                self.1.write(buf)
             }
             fn flush(&mut self) -> io::Result<()> {
                 Ok(())
             }
         }
-        let big = |request: &Request| {
-            Response::new(200).with_body(request.path.repeat(OUTPUT_LIMIT).into_bytes(), "text/plain")
-        };
-        let mut stream = Duplex {
-            input: io::Cursor::new(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n".to_vec()),
-            output: Vec::new(),
-        };
-        serve_blocking(&mut stream, Limits::default(), big).unwrap();
-        let out = text(&stream.output);
-        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2);
-        assert!(out.find("/a").unwrap() < out.find("/b").unwrap());
+        let mut requests = Vec::new();
+        for i in 0..300 {
+            requests.extend_from_slice(format!("GET /{i} HTTP/1.1\r\n\r\n").as_bytes());
+        }
+        let mut pipe = Pipe(io::Cursor::new(requests), Vec::new());
+        let long_path = |r: &Request| Response::new(200).with_body(r.path.repeat(200).into_bytes(), "text/plain");
+        serve_blocking(&mut pipe, Limits::default(), long_path).unwrap();
+        let out = text(&pipe.1);
+        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 300);
+        assert!(out.ends_with(&"/299".repeat(200)));
     }
 
     #[test]

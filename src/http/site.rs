@@ -89,21 +89,14 @@ impl Site {
         response
     }
 
-    /// [`Site::respond`], and unless `quiet` one access-log line on stdout:
-    /// `GET /guide/ HTTP/1.1 -> 200 (429 bytes)`.
-    pub fn respond_logged(&self, request: &Request, quiet: bool) -> Response {
+    /// [`Site::respond`], and unless `quiet` print one access-log line:
+    /// `"GET /style.css HTTP/1.1" 200 383`.
+    pub fn respond_and_log(&self, request: &Request, quiet: bool) -> Response {
         let response = self.respond(request);
         if !quiet {
-            // Not println!, which panics when stdout is a closed pipe.
-            let _ = writeln!(
-                std::io::stdout().lock(),
-                "{} {} HTTP/1.{} -> {} ({} bytes)",
-                request.method,
-                request.target,
-                request.minor_version,
-                response.status,
-                response.body.len()
-            );
+            // Not println!, which panics when stdout is a closed pipe
+            // (`webserver4g | head`): a log line is not worth the server.
+            let _ = writeln!(std::io::stdout().lock(), "{}", access_log_line(request, &response));
         }
         response
     }
@@ -162,6 +155,17 @@ pub fn is_out_of_descriptors(error: &io::Error) -> bool {
     matches!(error.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
 }
 
+/// The request line, the status and the body's length, as web servers'
+/// access logs print them (the target is printed as sent, so a strange
+/// request shows up as it was).
+pub fn access_log_line(request: &Request, response: &Response) -> String {
+    let target = request.target.escape_debug();
+    format!(
+        "\"{} {target} HTTP/1.{}\" {} {}",
+        request.method, request.minor_version, response.status, response.body.len()
+    )
+}
+
 /// The Content-Type for a file, by its extension.
 pub fn content_type(path: &Path) -> &'static str {
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
@@ -213,6 +217,16 @@ mod tests {
         assert_eq!(get(&site, "/guide/").status, 200);
         assert_eq!(get(&site, "/images/icon.png").status, 200);
         assert_eq!(get(&site, "/no-such-file").status, 404);
+    }
+
+    #[test]
+    fn the_access_log_line() {
+        let text = b"GET /hello.txt HTTP/1.1\r\n\r\n";
+        let Parse::Complete { request, .. } = parse_request(text, &Limits::default()) else {
+            panic!()
+        };
+        let response = sample().respond(&request);
+        assert_eq!(access_log_line(&request, &response), "\"GET /hello.txt HTTP/1.1\" 200 13");
     }
 
     #[test]

@@ -1,0 +1,395 @@
+//! The book must not rot: every `{{#include}}` in `book/src` points at a
+//! file (and anchor) that exists, every binary has a chapter, SUMMARY.md
+//! links only files that exist, and the tests the book and README name are
+//! real. Plain std, no mdbook needed: `cargo test --test book`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn book_src() -> PathBuf {
+    root().join("book/src")
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Every `.md` file under `dir`, recursively, sorted.
+fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn show(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+}
+
+/// One `{{#include ...}}` (or `#rustdoc_include`, `#playground`) link.
+#[derive(Debug)]
+struct Include {
+    /// The markdown file it is in, and the line (1-based).
+    from: PathBuf,
+    line: usize,
+    /// The text between `{{#kind ` and `}}`.
+    spec: String,
+}
+
+/// The mdBook links in one markdown file. A backslash before `{{#` escapes
+/// a link, as in mdBook.
+fn includes_in(path: &Path) -> Vec<Include> {
+    let text = read(path);
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        let mut offset = 0;
+        while let Some(at) = rest.find("{{#") {
+            let escaped = at > 0 && rest.as_bytes()[at - 1] == b'\\';
+            let after = &rest[at + 3..];
+            let Some(end) = after.find("}}") else {
+                panic!("{}:{}: unterminated {{{{# link", show(path), i + 1);
+            };
+            let body = after[..end].trim();
+            let (kind, spec) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+            if !escaped && matches!(kind, "include" | "rustdoc_include" | "playground") {
+                found.push(Include { from: path.to_path_buf(), line: i + 1, spec: spec.trim().to_string() });
+            }
+            offset += at + 3 + end + 2;
+            rest = &line[offset..];
+        }
+    }
+    found
+}
+
+/// What an include asks for after the path: the whole file, a line range, or
+/// an anchor.
+#[derive(Debug, PartialEq)]
+enum Part {
+    Whole,
+    Lines(Option<usize>, Option<usize>),
+    Anchor(String),
+}
+
+/// Split `path[:anchor | :start[:end]]` as mdBook does.
+fn parse_spec(spec: &str) -> (String, Part) {
+    let spec = spec.split_whitespace().next().unwrap_or("");
+    let mut pieces = spec.splitn(3, ':');
+    let path = pieces.next().unwrap_or("").to_string();
+    let first = pieces.next();
+    let second = pieces.next();
+    let number = |s: &str| if s.is_empty() { Ok(None) } else { s.parse::<usize>().map(Some) };
+    let part = match (first, second) {
+        (None, _) => Part::Whole,
+        (Some(a), None) => match number(a) {
+            Ok(start) => Part::Lines(start, start),
+            Err(_) => Part::Anchor(a.to_string()),
+        },
+        (Some(a), Some(b)) => match (number(a), number(b)) {
+            (Ok(start), Ok(end)) => Part::Lines(start, end),
+            _ => Part::Anchor(a.to_string()),
+        },
+    };
+    (path, part)
+}
+
+/// The anchor name on a line `... ANCHOR: name` (or `ANCHOR_END: name`).
+fn anchor_on(line: &str, marker: &str) -> Option<String> {
+    let at = line.find(marker)?;
+    let name: String = line[at + marker.len()..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Why this include would break the book, if it would.
+fn check_include(include: &Include) -> Option<String> {
+    let (path, part) = parse_spec(&include.spec);
+    let here = format!("{}:{}: {{{{#include {}}}}}", show(&include.from), include.line, include.spec);
+    if path.is_empty() {
+        return Some(format!("{here}: no file named"));
+    }
+    let target = include.from.parent().unwrap().join(&path);
+    let Ok(text) = fs::read_to_string(&target) else {
+        return Some(format!("{here}: {} does not exist", show(&target)));
+    };
+    match part {
+        Part::Whole => {
+            if text.trim().is_empty() {
+                return Some(format!("{here}: {} is empty", show(&target)));
+            }
+        }
+        Part::Lines(start, _) => {
+            let lines = text.lines().count();
+            if start.unwrap_or(1) > lines {
+                return Some(format!("{here}: {} has only {lines} lines", show(&target)));
+            }
+        }
+        Part::Anchor(name) => {
+            let lines: Vec<&str> = text.lines().collect();
+            let start = lines.iter().position(|l| anchor_on(l, "ANCHOR:").as_deref() == Some(&*name));
+            let Some(start) = start else {
+                return Some(format!("{here}: no `ANCHOR: {name}` in {}", show(&target)));
+            };
+            let end = lines[start + 1..]
+                .iter()
+                .position(|l| anchor_on(l, "ANCHOR_END:").as_deref() == Some(&*name));
+            if end.is_none() {
+                return Some(format!(
+                    "{here}: `ANCHOR: {name}` in {} has no `ANCHOR_END: {name}` after it",
+                    show(&target)
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn fail_if_any(problems: Vec<String>, what: &str) {
+    assert!(problems.is_empty(), "{what}:\n  {}", problems.join("\n  "));
+}
+
+#[test]
+fn every_include_points_at_an_existing_file_and_anchor() {
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for md in markdown_files(&book_src()) {
+        for include in includes_in(&md) {
+            count += 1;
+            problems.extend(check_include(&include));
+        }
+    }
+    fail_if_any(problems, "broken includes in book/src");
+    assert!(count > 0, "no {{{{#include}}}} found in book/src: is the parser broken?");
+}
+
+/// The `[title](file.md)` links of SUMMARY.md, in order.
+fn summary_links() -> Vec<(String, String)> {
+    let summary = read(&book_src().join("SUMMARY.md"));
+    let mut links = Vec::new();
+    for line in summary.lines() {
+        let mut rest = line;
+        while let Some(open) = rest.find('[') {
+            let Some(close) = rest[open..].find("](") else { break };
+            let title = rest[open + 1..open + close].to_string();
+            let after = &rest[open + close + 2..];
+            let Some(end) = after.find(')') else { break };
+            links.push((title, after[..end].trim().to_string()));
+            rest = &after[end + 1..];
+        }
+    }
+    links
+}
+
+#[test]
+fn summary_links_only_existing_files_and_every_page_is_linked() {
+    let links = summary_links();
+    assert!(!links.is_empty(), "no links found in book/src/SUMMARY.md");
+    let mut problems = Vec::new();
+    let mut linked = BTreeSet::new();
+    for (title, target) in &links {
+        if target.is_empty() {
+            problems.push(format!("SUMMARY.md: [{title}]() is a draft chapter with no file"));
+            continue;
+        }
+        if target.contains("://") {
+            continue;
+        }
+        let file = target.split('#').next().unwrap();
+        let path = book_src().join(file);
+        if !path.is_file() {
+            problems.push(format!("SUMMARY.md: [{title}]({target}): {} does not exist", show(&path)));
+        }
+        linked.insert(path);
+    }
+    for md in markdown_files(&book_src()) {
+        if md.file_name().unwrap() != "SUMMARY.md" && !linked.contains(&md) {
+            problems.push(format!("{} is not linked from SUMMARY.md (mdBook would skip it)", show(&md)));
+        }
+    }
+    fail_if_any(problems, "SUMMARY.md");
+}
+
+/// The `name = "..."` of every `[[bin]]` table in Cargo.toml.
+fn cargo_bins() -> Vec<String> {
+    let manifest = read(&root().join("Cargo.toml"));
+    let mut bins = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if in_bin {
+            if let Some((key, value)) = line.split_once('=') {
+                if key.trim() == "name" {
+                    bins.push(value.trim().trim_matches('"').to_string());
+                }
+            }
+        }
+    }
+    bins
+}
+
+/// Does `text` contain `word` not as part of a longer name
+/// (`webserver3c` is not in `webserver3cd`, `ftp-server` not in `ftp-servers`)?
+fn mentions(text: &str, word: &str) -> bool {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(is_name)
+    })
+}
+
+#[test]
+fn every_binary_has_a_chapter() {
+    let bins = cargo_bins();
+    assert!(bins.len() >= 2, "found only {bins:?} in Cargo.toml's [[bin]] tables");
+    // A chapter is "about" a binary when its title in SUMMARY.md or its
+    // first heading names it (the introduction mentions them all, which
+    // does not count).
+    let titles: Vec<String> = summary_links()
+        .into_iter()
+        .filter(|(_, target)| !target.is_empty() && !target.contains("://"))
+        .flat_map(|(title, target)| {
+            let text = fs::read_to_string(book_src().join(target.split('#').next().unwrap()));
+            let heading = text.ok().and_then(|t| t.lines().find(|l| l.starts_with("# ")).map(str::to_string));
+            [Some(title), heading].into_iter().flatten()
+        })
+        .collect();
+    let missing: Vec<String> = bins
+        .iter()
+        .filter(|bin| !titles.iter().any(|title| mentions(title, bin)))
+        .map(|bin| format!("[[bin]] {bin} has no chapter in SUMMARY.md whose title names it"))
+        .collect();
+    fail_if_any(missing, "binaries without a chapter");
+}
+
+/// `fn name(` for every function in tests/*.rs, by file stem.
+fn test_functions() -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(root().join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            for line in read(&path).lines() {
+                if let Some(at) = line.find("fn ") {
+                    let name: String =
+                        line[at + 3..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    if line[at + 3 + name.len()..].starts_with('(') {
+                        found.push((stem.clone(), name));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The pages that name tests: the book and the README.
+fn pages() -> Vec<PathBuf> {
+    let mut pages = markdown_files(&book_src());
+    pages.push(root().join("README.md"));
+    pages
+}
+
+/// Text between backticks, one item per code span.
+fn code_spans(text: &str) -> Vec<&str> {
+    text.split('`').skip(1).step_by(2).collect()
+}
+
+#[test]
+fn the_tests_the_book_names_exist() {
+    let functions = test_functions();
+    let exists = |file: Option<&str>, name: &str| {
+        functions.iter().any(|(stem, f)| f == name && file.map_or(true, |file| stem == file))
+    };
+    let mut problems = Vec::new();
+    for page in pages() {
+        let text = read(&page);
+        for span in code_spans(&text).iter().flat_map(|span| span.lines()) {
+            let words: Vec<&str> = span.split_whitespace().collect();
+            // `cargo test --test FILE [NAME]`: the file, and a test in it
+            // (NAME may be a prefix, as cargo's filter is).
+            if let Some(i) = words.iter().position(|w| *w == "--test") {
+                let Some(file) = words.get(i + 1) else { continue };
+                if !root().join("tests").join(format!("{file}.rs")).is_file() {
+                    problems.push(format!("{}: `{span}`: there is no tests/{file}.rs", show(&page)));
+                } else if let Some(filter) = words.get(i + 2).filter(|w| !w.starts_with('-')) {
+                    let matched = functions.iter().any(|(stem, f)| stem == file && f.contains(filter));
+                    if !matched && *filter != "NAME" {
+                        problems.push(format!("{}: `{span}`: no test in tests/{file}.rs matches {filter}", show(&page)));
+                    }
+                }
+            }
+            // A bare test name such as `webserver3d_runs_out_of_descriptors_emfile`.
+            if words.len() == 1 && span.starts_with("webserver") && span.contains('_') {
+                if !exists(None, span) {
+                    problems.push(format!("{}: `{span}` is not a test in tests/", show(&page)));
+                }
+            }
+        }
+    }
+    fail_if_any(problems, "tests named in the book or README that do not exist");
+}
+
+/// The rows of the first markdown table after the heading `heading`.
+fn table_after(text: &str, heading: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !(l.starts_with('#') && l.trim_start_matches('#').trim() == heading))
+        .skip(1)
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn readme_and_book_have_the_same_failure_catalogue() {
+    let book = table_after(&read(&book_src().join("failure-modes.md")), "Failure-mode catalogue");
+    let readme = table_after(&read(&root().join("README.md")), "Failure-mode catalogue");
+    assert!(book.len() > 2, "no table under '# Failure-mode catalogue' in book/src/failure-modes.md");
+    for (i, (r, b)) in readme.iter().zip(&book).enumerate() {
+        assert_eq!(r, b, "row {} of the catalogue differs between README.md (left) and book/src/failure-modes.md (right)", i + 1);
+    }
+    assert_eq!(readme.len(), book.len(), "README.md's catalogue has {} rows, the book's {}", readme.len(), book.len());
+}
+
+#[test]
+fn spec_parsing_follows_mdbook() {
+    assert_eq!(parse_spec("a.rs"), ("a.rs".into(), Part::Whole));
+    assert_eq!(parse_spec("a.rs:main"), ("a.rs".into(), Part::Anchor("main".into())));
+    assert_eq!(parse_spec("a.rs:3"), ("a.rs".into(), Part::Lines(Some(3), Some(3))));
+    assert_eq!(parse_spec("a.rs:3:"), ("a.rs".into(), Part::Lines(Some(3), None)));
+    assert_eq!(parse_spec("a.rs::9"), ("a.rs".into(), Part::Lines(None, Some(9))));
+    assert_eq!(anchor_on("    // ANCHOR: child", "ANCHOR:"), Some("child".into()));
+    assert_eq!(anchor_on("// ANCHOR_END: child", "ANCHOR:"), None);
+    assert!(mentions("# webserver3c: a child", "webserver3c"));
+    assert!(!mentions("# webserver3cd", "webserver3c"));
+    let dir = std::env::temp_dir().join(format!("book-test-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let md = dir.join("x.md");
+    fs::write(&md, "a {{#include f.rs:x}} b \\{{#include no.rs}} {{#title T}}\n").unwrap();
+    let found = includes_in(&md);
+    fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].spec, "f.rs:x");
+}

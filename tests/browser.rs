@@ -1,0 +1,178 @@
+//! A real browser — headless Chromium — loads the sample site from every
+//! keep-alive server: every image arrives whole, and a screenshot of the
+//! page shows the page, not a blank or an error page.
+//!
+//! curl asks for one file at a time. A browser opens several connections
+//! at once, keeps them alive, sends requests as soon as it parses the links
+//! and gives up on anything malformed: the test curl cannot be.
+//!
+//! Needs Chromium (`apt-get install -y chromium` on Debian/Ubuntu). The
+//! test is `#[ignore]`d so that `cargo test` stays usable without a 300 MB
+//! browser; `.ci/run` runs it with `cargo test -- --include-ignored`, and
+//! without Chromium it fails with a message that says how to install it.
+
+use lsbaws::harness::{Launch, ScratchDir};
+use lsbaws::http::site::default_root;
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The servers a browser is pointed at: every model that keeps connections
+/// alive (webserver4e, 4f and 4g join this list when they land).
+const KEEP_ALIVE_SERVERS: &[&str] = &["webserver4a", "webserver4b", "webserver4h", "webserver4d"];
+
+/// The browser's names on the usual distributions, tried in order.
+const BROWSERS: &[&str] = &["chromium", "chromium-browser", "google-chrome"];
+
+/// How long one browser run may take.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A page added to a copy of the site: it loads the site's two pages in
+/// frames and, once everything has loaded, writes into its title whether
+/// each of their images was decoded (`naturalWidth > 0`).
+const CHECK_PAGE: &str = r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>not loaded</title></head>
+<body>
+<iframe src="/" width="800" height="600"></iframe>
+<iframe src="/guide/" width="400" height="300"></iframe>
+<script>
+window.addEventListener("load", () => {
+  const report = [];
+  for (const frame of document.querySelectorAll("iframe")) {
+    for (const img of frame.contentDocument.images) {
+      const ok = img.complete && img.naturalWidth > 0;
+      report.push((ok ? "ok " : "BROKEN ") + img.getAttribute("src"));
+    }
+  }
+  document.title = report.join(", ");
+});
+</script>
+</body></html>
+"#;
+
+#[test]
+#[ignore = "needs headless Chromium (apt-get install -y chromium); run with `cargo test -- --include-ignored`"]
+fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
+    let browser = find_browser();
+    let site = ScratchDir::new("browser-site").unwrap();
+    copy_dir(&default_root(), site.path());
+    std::fs::write(site.path().join("browser-check.html"), CHECK_PAGE).unwrap();
+    let images = count_images(&site.path().join("index.html")) + count_images(&site.path().join("guide/index.html"));
+
+    for name in KEEP_ALIVE_SERVERS {
+        let server = Launch::new(name).arg("--quiet").arg("--root").arg(site.path()).start().unwrap();
+        let base = format!("http://{}", server.addr());
+
+        let dom = run_browser(&browser, &["--dump-dom".into(), format!("{base}/browser-check.html")]);
+        let title = dom
+            .split_once("<title>")
+            .and_then(|(_, rest)| rest.split_once("</title>"))
+            .map(|(title, _)| title.to_string())
+            .unwrap_or_else(|| panic!("{name}: no <title> in the page the browser loaded:\n{dom}"));
+        let loaded = title.split(", ").filter(|entry| entry.starts_with("ok ")).count();
+        assert_eq!(loaded, images, "{name}: images the browser loaded: {title}");
+
+        let shot = ScratchDir::new("browser-shot").unwrap();
+        let png = shot.path().join("page.png");
+        run_browser(&browser, &["--window-size=800,600".into(), format!("--screenshot={}", png.display()), format!("{base}/")]);
+        let colours = distinct_colours(&png);
+        // The page's gradient banner and noise image give a screenshot of
+        // about 100,000 colours; a blank page has one, text alone a few hundred.
+        assert!(colours > 5_000, "{name}: the screenshot has only {colours} colours; is it blank?");
+        assert_eq!(server.stderr(), "", "{name} wrote to stderr");
+    }
+}
+
+/// The first browser on PATH, or a failure that says how to get one.
+fn find_browser() -> String {
+    for name in BROWSERS {
+        let found = Command::new(name).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+        if found.is_ok_and(|status| status.success()) {
+            return name.to_string();
+        }
+    }
+    panic!(
+        "no headless browser found (tried {BROWSERS:?}): this test drives a real Chromium. \
+         Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu), or skip this test \
+         by running `cargo test` without `--include-ignored`"
+    );
+}
+
+/// Run the browser headless on `args` with a fresh profile, and return
+/// what it printed on stdout. Kills it (its whole process group) if it
+/// takes longer than [`BROWSER_TIMEOUT`].
+fn run_browser(browser: &str, args: &[String]) -> String {
+    use std::os::unix::process::CommandExt;
+    let scratch = ScratchDir::new("browser").unwrap();
+    let stdout_path = scratch.path().join("stdout");
+    let stderr_path = scratch.path().join("stderr");
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox", // the tests run as root, where the sandbox refuses to start
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", scratch.path().join("profile").display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout_path).unwrap())
+        .stderr(File::create(&stderr_path).unwrap())
+        .process_group(0) // the browser's helper processes go with it
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {browser} failed: {e}"));
+    let deadline = Instant::now() + BROWSER_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let group = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            let _ = child.wait();
+            panic!("{browser} {args:?} took more than {BROWSER_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    assert!(status.success(), "{browser} {args:?} failed ({status}):\n{stderr}");
+    std::fs::read_to_string(&stdout_path).unwrap_or_default()
+}
+
+/// How many different RGB colours the PNG at `path` has.
+fn distinct_colours(path: &Path) -> usize {
+    let file = File::open(path).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
+    let mut decoder = png::Decoder::new(file);
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let channels = frame.color_type.samples();
+    let colours: HashSet<&[u8]> =
+        pixels[..frame.buffer_size()].chunks(channels).map(|pixel| &pixel[..channels.min(3)]).collect();
+    colours.len()
+}
+
+fn count_images(page: &Path) -> usize {
+    std::fs::read_to_string(page).unwrap().matches("<img ").count()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
