@@ -32,6 +32,8 @@
 //! `accept4` fails with `EMFILE` (no descriptor left), the connection stays
 //! queued, the listener stays "readable", and `epoll_wait` returns at once,
 //! forever: try it under `ulimit -n 64` with 100 clients and watch `top`.
+//! And there is no idle timeout: a client that connects and says nothing
+//! holds its descriptor for as long as it likes.
 //!
 //! **Next.** `webserver4f` keeps the simple blocking style of one task per
 //! connection, with coroutines that cost kilobytes instead of threads;
@@ -49,7 +51,6 @@ use nix::sys::socket::{accept4, SockFlag};
 use nix::unistd::{read, write};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::time::Duration;
 
 /// Length of the listen queue: connections the kernel completes for us
 /// while the loop is busy elsewhere.
@@ -106,7 +107,7 @@ fn main() {
     let mut events = vec![EpollEvent::empty(); MAX_EVENTS];
     let mut buffer = vec![0u8; READ_BUFFER];
     // One line on stderr at most every 10 s while descriptors run out.
-    let mut out_of_descriptors = Throttle::new(Duration::from_secs(10));
+    let mut out_of_descriptors = Throttle::every_ten_seconds();
     loop {
         // epoll_wait(2): sleep until some registered socket is ready. No
         // timeout: with nothing to do, this process uses no CPU at all.

@@ -8,9 +8,9 @@
 //! looks blocking, but when the socket has nothing it registers the socket
 //! with may's own epoll, saves the coroutine's registers and switches to
 //! another coroutine; when epoll reports the socket ready, the coroutine is
-//! resumed where it stopped. The blocking-style [`serve_blocking`] loop of
-//! the thread models runs unchanged; ten thousand idle connections cost ten
-//! thousand small stacks, not ten thousand kernel threads.
+//! resumed where it stopped. The thread models' blocking `serve_site` runs
+//! unchanged; ten thousand idle connections cost ten thousand small stacks,
+//! not ten thousand kernel threads.
 //!
 //! **See it.** `cargo run --release --bin webserver4f -- --workers 2`, then
 //! `ls /proc/$(pgrep -x webserver4f)/task`: the main thread, the workers
@@ -48,8 +48,6 @@ const REQUEST_QUEUE_SIZE: i32 = 1024;
 const STACK_WORDS: usize = 16 * 1024;
 /// After EMFILE, wait this long before accepting again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-/// Report running out of descriptors at most this often.
-const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Part 4, step f: one may coroutine per connection.
 #[derive(Parser)]
@@ -105,7 +103,7 @@ fn main() {
 
 /// Accept connections forever, one coroutine each.
 fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
-    let mut out_of_descriptors = Throttle::new(REPORT_EVERY);
+    let mut out_of_descriptors = Throttle::every_ten_seconds();
     let mut spare = SpareDescriptor::new();
     loop {
         // Looks blocking; may parks this coroutine until its epoll
@@ -143,7 +141,7 @@ fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
 
 /// accept() failed. Out of descriptors (EMFILE) means the client stays
 /// queued and accepting again at once fails again: say so (at most every
-/// REPORT_EVERY) and wait a little instead of retrying in a tight loop.
+/// 10 seconds) and wait a little instead of retrying in a tight loop.
 /// Meanwhile the spare descriptor is released, so that the coroutines of
 /// connected clients can still open the files they ask for.
 fn wait_after_failed_accept(error: &std::io::Error, out_of_descriptors: &mut Throttle, spare: &mut SpareDescriptor) {

@@ -9,9 +9,9 @@
 //!   straight to its connection.
 //! * **Edge-triggered readiness.** mio registers sockets with `EPOLLET`:
 //!   epoll reports a socket when it *becomes* ready, not for as long as it
-//!   is. So each turn reads until `WouldBlock` — or, if it stops early (a
-//!   read budget for fairness, or too many answers queued), it must remember
-//!   to come back, because no new event will come for bytes already waiting.
+//!   is. So each turn reads until `WouldBlock` — or, if it stops early at
+//!   its budget (fairness), it must remember to come back, because no new
+//!   event will come for bytes already waiting.
 //! * **Write interest only while needed.** A connection is registered for
 //!   readable; while a response is partly written it is re-registered for
 //!   writable too, and back when the response is out.
@@ -28,8 +28,8 @@
 //!   a spare descriptor, released meanwhile, lets the connected ones still
 //!   open the files they ask for.
 //!
-//! **See it.** `cargo run --release --bin webserver4g -- --idle-timeout 5`,
-//! `nc 127.0.0.1 8888` and wait five seconds (the server hangs up), or
+//! **See it.** `cargo run --bin webserver4g`, then `nc 127.0.0.1 8888` and
+//! wait: after `--idle-timeout` (5 s by default) the server hangs up. Or
 //! start it under `ulimit -n 64` (which lowers the hard limit too), open
 //! 100 connections and watch `top`: 0% CPU, one line on stderr, and every
 //! client served as others leave. `cargo bench --bench c10k` holds 10,000
@@ -67,8 +67,6 @@ const TURN_BUDGET: usize = 1024 * 1024;
 /// While paused on EMFILE, try accepting again at least this often (the
 /// descriptors may be freed by something other than our connections).
 const ACCEPT_RETRY: Duration = Duration::from_secs(1);
-/// Report running out of descriptors at most this often.
-const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Part 4, step g: a mio event loop with idle timeouts and EMFILE handling.
 #[derive(Parser)]
@@ -104,7 +102,7 @@ struct EventLoop {
     unfinished: Vec<usize>,
     /// Accepting is paused (EMFILE); retry at this time at the latest.
     accept_paused_until: Option<Instant>,
-    /// Reports running out of descriptors at most every REPORT_EVERY.
+    /// Reports running out of descriptors at most every 10 seconds.
     out_of_descriptors: Throttle,
     /// Released while accepting is paused: room to open a file.
     spare: SpareDescriptor,
@@ -133,7 +131,7 @@ fn main() {
         deadlines: BTreeSet::new(),
         unfinished: Vec::new(),
         accept_paused_until: None,
-        out_of_descriptors: Throttle::new(REPORT_EVERY),
+        out_of_descriptors: Throttle::every_ten_seconds(),
         spare: SpareDescriptor::new(),
         buffer: vec![0; READ_BUFFER],
         site,

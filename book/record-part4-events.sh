@@ -7,7 +7,7 @@
 #   book/record-part4-events.sh            # every experiment
 #   book/record-part4-events.sh 4g c10k    # only those whose name contains 4g or c10k
 #
-# Needs Linux, curl, python3, strace, ps, setsid, and cargo for the c10k
+# Needs Linux, curl, python3, nc (OpenBSD netcat), strace, ps, setsid, and cargo for the c10k
 # benchmark (which builds in release mode and takes a minute or two).
 #
 # File naming, as in book/record-output.sh: NAME.txt is the terminal where
@@ -22,82 +22,39 @@ B=target/debug          # transcripts show the programs as target/debug/NAME
 CLIENTS=book/part4-clients.py
 mkdir -p "$OUT"
 
-for tool in curl python3 strace ps setsid; do
+for tool in curl python3 nc strace ps setsid; do
     command -v "$tool" >/dev/null || { echo "record-part4-events.sh: needs $tool" >&2; exit 1; }
 done
 echo "building ..." >&2
 cargo build --quiet --bin webserver4e --bin webserver4f --bin webserver4g
 
-WANT=("$@")
-wanted() {  # is experiment $1 selected on the command line?
-    [ ${#WANT[@]} -eq 0 ] && return 0
-    local w
-    for w in "${WANT[@]}"; do [[ $1 == *"$w"* ]] && return 0; done
-    return 1
-}
+# wanted, begin, run, serve, stop (and the cleanup on exit).
+source book/record-lib.sh "$@"
 
-# begin NAME: the client-side transcript goes to $OUT/NAME.txt from now on.
-begin() {
-    TRANSCRIPT=$OUT/$1.txt
-    : >"$TRANSCRIPT"
-    echo "recording $1" >&2
-}
-
-# run 'COMMAND': print "$ COMMAND" and what it prints, as a terminal would.
-run() {
-    printf '$ %s\n' "$1" >>"$TRANSCRIPT"
-    local status=0
-    eval "$1" >>"$TRANSCRIPT" 2>&1 || status=$?
-    if [ "$status" -ne 0 ]; then printf '[exit status %d]\n' "$status" >>"$TRANSCRIPT"; fi
-}
-
-SERVERS=()
-# serve NAME [PRELUDE...] -- PROGRAM ARGS...: start PROGRAM in a new session
-# (after prelude commands such as `ulimit -n 64`), its terminal going to
-# $OUT/NAME.server.txt; wait for the banner; set PORT, and PID to the
-# server's own pid (under strace, the traced program's).
-serve() {
-    local name=$1 script="" cmd
-    shift
-    SERVER_LOG=$OUT/$name.server.txt
-    : >"$SERVER_LOG"
-    while [ "$1" != "--" ]; do
-        script+="printf '\$ %s\\n' '$1'; $1; "
-        shift
-    done
-    shift
-    cmd="$*"
-    script+="printf '\$ %s\\n' '$cmd'; exec $cmd"
-    # Only descriptors 0, 1 and 2, as a terminal's shell would hand over.
-    script="for fd in /proc/\$\$/fd/*; do fd=\${fd##*/}; [ \$fd -gt 2 ] && eval \"exec \$fd>&-\"; done; $script"
-    setsid bash -c "$script" >>"$SERVER_LOG" 2>&1 </dev/null &
-    SERVER=$!
-    SERVERS+=("$SERVER")
-    local i
-    for i in $(seq 200); do
-        PORT=$(sed -n 's/^Serving HTTP on port \([0-9]*\) \.\.\.$/\1/p' "$SERVER_LOG")
-        [ -n "$PORT" ] && break
-        kill -0 "$SERVER" 2>/dev/null || { cat "$SERVER_LOG" >&2; exit 1; }
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || { echo "no banner from: $cmd" >&2; cat "$SERVER_LOG" >&2; exit 1; }
-    # The server itself: the session leader, or the program strace runs.
-    PID=$(pgrep -s "$SERVER" -f "^$B/webserver4" | head -1)
-}
-
-stop() {
-    kill -KILL -- "-$SERVER" 2>/dev/null || true
-    wait "$SERVER" 2>/dev/null || true
-}
-
-cleanup() {
-    local s
-    for s in "${SERVERS[@]}"; do kill -KILL -- "-$s" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+# The server's own pid: the program itself, not the shell or strace that
+# started it (they share its session).
+server_pid() { pgrep -s "$SERVER" -f "^$B/webserver4" | head -1; }
 
 # CPU ticks (utime + stime, 1/100 s each) the server has used so far.
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# out_of_descriptors NAME PROGRAM ARGS...: start the server under
+# `ulimit -n 64`, let a crowd of 100 clients in, and measure it meanwhile.
+out_of_descriptors() {
+    local name=$1
+    shift
+    serve "$name" "ulimit -n 64" -- "$*"
+    PID=$(server_pid)
+    begin "$name"
+    run "PORT=$PORT PID=$PID"
+    run "python3 $CLIENTS crowd \$PORT 100 &"
+    BG=$!
+    sleep 3
+    run "before=\$(cpu \$PID); sleep 2; echo \"CPU in 2 s: \$(( \$(cpu \$PID) - before )) ticks of 10 ms\""
+    run "timeout -s INT 1 strace -f -c -e trace=epoll_wait,accept4 -p \$PID 2>&1 | tail -5"
+    wait "$BG"
+    stop
+}
 
 # ---- webserver4e ------------------------------------------------------------
 
@@ -123,6 +80,7 @@ fi
 
 if wanted 4e-one-thread; then
     serve part4-4e-one-thread -- "$B/webserver4e --port 0 --quiet"
+    PID=$(server_pid)
     begin part4-4e-one-thread
     run "PORT=$PORT PID=$PID"
     run "python3 $CLIENTS hold \$PORT 1000 6 &"
@@ -139,22 +97,14 @@ if wanted 4e-one-thread; then
 fi
 
 if wanted 4e-emfile; then
-    serve part4-4e-emfile "ulimit -n 64" -- "$B/webserver4e --port 0 --quiet"
-    begin part4-4e-emfile
-    run "PORT=$PORT PID=$PID"
-    run "python3 $CLIENTS crowd \$PORT 100 &"
-    BG=$!
-    sleep 2
-    run "before=\$(cpu \$PID); sleep 2; echo \"CPU in 2 s: \$(( \$(cpu \$PID) - before )) ticks of 10 ms\""
-    run "timeout -s INT 1 strace -c -e trace=epoll_wait,accept4 -p \$PID 2>&1 | tail -5"
-    wait "$BG"
-    stop
+    out_of_descriptors part4-4e-emfile "$B/webserver4e --port 0 --quiet"
 fi
 
 # ---- webserver4f ------------------------------------------------------------
 
 if wanted 4f-threads; then
     serve part4-4f-threads -- "$B/webserver4f --port 0 --quiet --workers 2"
+    PID=$(server_pid)
     begin part4-4f-threads
     run "PORT=$PORT PID=$PID"
     run "ls /proc/\$PID/task | wc -l"
@@ -170,15 +120,7 @@ if wanted 4f-threads; then
 fi
 
 if wanted 4f-emfile; then
-    serve part4-4f-emfile "ulimit -n 64" -- "$B/webserver4f --port 0 --quiet"
-    begin part4-4f-emfile
-    run "PORT=$PORT PID=$PID"
-    run "python3 $CLIENTS crowd \$PORT 100 &"
-    BG=$!
-    sleep 2
-    run "before=\$(cpu \$PID); sleep 2; echo \"CPU in 2 s: \$(( \$(cpu \$PID) - before )) ticks of 10 ms\""
-    wait "$BG"
-    stop
+    out_of_descriptors part4-4f-emfile "$B/webserver4f --port 0 --quiet"
 fi
 
 # ---- webserver4g ------------------------------------------------------------
@@ -194,23 +136,14 @@ if wanted 4g-idle-timeout; then
 fi
 
 if wanted 4g-emfile; then
-    serve part4-4g-emfile "ulimit -n 64" -- "$B/webserver4g --port 0 --quiet"
-    begin part4-4g-emfile
-    run "PORT=$PORT PID=$PID"
-    run "python3 $CLIENTS crowd \$PORT 100 &"
-    BG=$!
-    sleep 2
-    run "before=\$(cpu \$PID); sleep 2; echo \"CPU in 2 s: \$(( \$(cpu \$PID) - before )) ticks of 10 ms\""
-    run "timeout -s INT 1 strace -c -e trace=epoll_wait,accept4 -p \$PID 2>&1 | tail -5"
-    wait "$BG"
-    stop
+    out_of_descriptors part4-4g-emfile "$B/webserver4g --port 0 --quiet --idle-timeout 60"
 fi
 
 if wanted 4g-pipeline; then
     serve part4-4g-pipeline -- "strace -o /tmp/4g.strace -e trace=epoll_wait,accept4,recvfrom,sendto -s 0 $B/webserver4g --port 0"
     begin part4-4g-pipeline
     run "PORT=$PORT"
-    run "printf 'GET /hello.txt HTTP/1.1\r\n\r\n%.0s' 1 2 3 4 5 | curl -s --max-time 1 telnet://127.0.0.1:\$PORT | grep -c '^HTTP/1.1 200 OK'"
+    run "printf 'GET /hello.txt HTTP/1.1\r\n\r\n%.0s' 1 2 3 4 5 | nc -N 127.0.0.1 \$PORT | grep -o 'HTTP/1.1 200 OK' | wc -l"
     sleep 0.3
     stop
     run "sed -n '/^epoll_wait/,\$p' /tmp/4g.strace"

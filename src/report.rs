@@ -117,6 +117,13 @@ impl Throttle {
         Throttle { every, last: None }
     }
 
+    /// A line at most every 10 seconds: often enough to see that a
+    /// condition persists, rarely enough to leave the rest of stderr
+    /// readable.
+    pub const fn every_ten_seconds() -> Throttle {
+        Throttle::new(std::time::Duration::from_secs(10))
+    }
+
     /// True the first time, then again once `every` has passed since the
     /// last time it said true.
     pub fn allow(&mut self) -> bool {
