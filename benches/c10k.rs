@@ -23,7 +23,7 @@
 //! plenty for 10,000.
 
 use lsbaws::harness::client::read_response;
-use lsbaws::harness::{Launch, Server};
+use lsbaws::harness::Launch;
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -81,57 +81,55 @@ fn main() {
          one GET {PATH} answered on each, all held open"
     );
     println!();
-    let runs: Vec<Run> = models.iter().map(|model| measure(model, connections, backlog)).collect();
+    let runs: Vec<Run> = models
+        .iter()
+        .map(|model| measure(model, connections, backlog).unwrap_or_else(|e| fail(&e)))
+        .collect();
     print_table(&runs, connections);
 }
 
-fn measure(model: &'static str, n: usize, backlog: u32) -> Run {
+/// Start `model`, load it, measure it, stop it. An error stops the server
+/// too (it is dropped on the way out) before the caller exits.
+fn measure(model: &'static str, n: usize, backlog: u32) -> Result<Run, String> {
     let mut launch = Launch::new(model).args(["--quiet", "--backlog", &backlog.to_string()]);
     if model == "webserver4g" {
         // The connections sit idle while we measure: no idle timeout.
         launch = launch.args(["--idle-timeout", "0"]);
     }
-    let server = launch.start().unwrap_or_else(|e| fail(&e));
+    let server = launch.start()?;
     let rss_before = server.rss_kib() * 1024;
 
     let drops_before = listen_drops();
     let started = Instant::now();
-    let mut clients: Vec<TcpStream> = (0..n)
-        .map(|i| TcpStream::connect(server.addr()).unwrap_or_else(|e| fail(&format!("{model}: connection {i}: {e}"))))
-        .collect();
+    let mut clients = Vec::with_capacity(n);
+    for i in 0..n {
+        clients.push(TcpStream::connect(server.addr()).map_err(|e| format!("{model}: connection {i}: {e}"))?);
+    }
     let connect = started.elapsed();
     let dropped_syns = listen_drops().saturating_sub(drops_before);
 
     let started = Instant::now();
     let request = format!("GET {PATH} HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr());
     for client in &mut clients {
-        client.write_all(request.as_bytes()).unwrap_or_else(|e| fail(&format!("{model}: sending: {e}")));
+        client.write_all(request.as_bytes()).map_err(|e| format!("{model}: sending: {e}"))?;
     }
     for (i, client) in clients.iter_mut().enumerate() {
-        let response = read_response(client, WAIT).unwrap_or_else(|e| fail(&format!("{model}: answer {i}: {e}")));
+        let response = read_response(client, WAIT).map_err(|e| format!("{model}: answer {i}: {e}"))?;
         if response.status_line() != "HTTP/1.1 200 OK" {
-            fail(&format!("{model}: answer {i}: {}", response.status_line()));
+            return Err(format!("{model}: answer {i}: {}", response.status_line()));
         }
     }
     let answer = started.elapsed();
 
     // Every connection is open and idle now: what does holding them cost?
-    wait_for_connections(&server, n);
+    // (The server has accepted them all: each was answered.)
+    server.wait_until(WAIT, "every connection to be open", |s| s.open_fds() >= n)?;
     let rss_after = server.rss_kib() * 1024;
     let threads = server.threads();
     let before = server.cpu_time();
     std::thread::sleep(Duration::from_secs(1));
     let idle_cpu = server.cpu_time() - before;
-    drop(clients);
-    Run { model, connect, dropped_syns, answer, threads, rss_before, rss_after, idle_cpu }
-}
-
-/// Wait until the server holds all `n` connections (it has accepted them:
-/// each answered one, so this is at once).
-fn wait_for_connections(server: &Server, n: usize) {
-    server
-        .wait_until(WAIT, "every connection to be open", |s| s.open_fds() >= n)
-        .unwrap_or_else(|e| fail(&e));
+    Ok(Run { model, connect, dropped_syns, answer, threads, rss_before, rss_after, idle_cpu })
 }
 
 /// How many times the kernel dropped a SYN because a listen queue was full
