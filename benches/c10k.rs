@@ -57,14 +57,26 @@ struct Run {
 fn main() {
     // `cargo bench` passes --bench; `cargo test` runs this as a smoke test.
     let benchmarking = std::env::args().any(|arg| arg == "--bench");
-    let default = if benchmarking { DEFAULT_CONNECTIONS } else { SMOKE_CONNECTIONS };
+    let default = if benchmarking {
+        DEFAULT_CONNECTIONS
+    } else {
+        SMOKE_CONNECTIONS
+    };
     let connections = env_number("C10K_CONNECTIONS", default);
     // Any argument that names a model selects it (cargo adds `--bench`).
-    let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let models: Vec<&'static str> =
-        MODELS.iter().copied().filter(|m| chosen.is_empty() || chosen.iter().any(|c| c == m)).collect();
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let models: Vec<&'static str> = MODELS
+        .iter()
+        .copied()
+        .filter(|m| chosen.is_empty() || chosen.iter().any(|c| c == m))
+        .collect();
     if models.is_empty() {
-        fail(&format!("no model among {chosen:?}; choose from {MODELS:?}"));
+        fail(&format!(
+            "no model among {chosen:?}; choose from {MODELS:?}"
+        ));
     }
 
     let backlog = env_number("C10K_BACKLOG", DEFAULT_BACKLOG) as u32;
@@ -103,7 +115,10 @@ fn measure(model: &'static str, n: usize, backlog: u32) -> Result<Run, String> {
     let started = Instant::now();
     let mut clients = Vec::with_capacity(n);
     for i in 0..n {
-        clients.push(TcpStream::connect(server.addr()).map_err(|e| format!("{model}: connection {i}: {e}"))?);
+        clients.push(
+            TcpStream::connect(server.addr())
+                .map_err(|e| format!("{model}: connection {i}: {e}"))?,
+        );
     }
     let connect = started.elapsed();
     let dropped_syns = listen_drops().saturating_sub(drops_before);
@@ -111,10 +126,13 @@ fn measure(model: &'static str, n: usize, backlog: u32) -> Result<Run, String> {
     let started = Instant::now();
     let request = format!("GET {PATH} HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr());
     for client in &mut clients {
-        client.write_all(request.as_bytes()).map_err(|e| format!("{model}: sending: {e}"))?;
+        client
+            .write_all(request.as_bytes())
+            .map_err(|e| format!("{model}: sending: {e}"))?;
     }
     for (i, client) in clients.iter_mut().enumerate() {
-        let response = read_response(client, WAIT).map_err(|e| format!("{model}: answer {i}: {e}"))?;
+        let response =
+            read_response(client, WAIT).map_err(|e| format!("{model}: answer {i}: {e}"))?;
         if response.status_line() != "HTTP/1.1 200 OK" {
             return Err(format!("{model}: answer {i}: {}", response.status_line()));
         }
@@ -129,7 +147,16 @@ fn measure(model: &'static str, n: usize, backlog: u32) -> Result<Run, String> {
     let before = server.cpu_time();
     std::thread::sleep(Duration::from_secs(1));
     let idle_cpu = server.cpu_time() - before;
-    Ok(Run { model, connect, dropped_syns, answer, threads, rss_before, rss_after, idle_cpu })
+    Ok(Run {
+        model,
+        connect,
+        dropped_syns,
+        answer,
+        threads,
+        rss_before,
+        rss_after,
+        idle_cpu,
+    })
 }
 
 /// How many times the kernel dropped a SYN because a listen queue was full
@@ -138,7 +165,9 @@ fn measure(model: &'static str, n: usize, backlog: u32) -> Result<Run, String> {
 fn listen_drops() -> u64 {
     let text = std::fs::read_to_string("/proc/net/netstat").unwrap_or_default();
     let mut tcp_ext = text.lines().filter(|line| line.starts_with("TcpExt:"));
-    let (Some(names), Some(values)) = (tcp_ext.next(), tcp_ext.next()) else { return 0 };
+    let (Some(names), Some(values)) = (tcp_ext.next(), tcp_ext.next()) else {
+        return 0;
+    };
     names
         .split_whitespace()
         .zip(values.split_whitespace())
@@ -150,7 +179,15 @@ fn listen_drops() -> u64 {
 fn print_table(runs: &[Run], n: usize) {
     println!(
         "{:<12} {:>9} {:>10} {:>9} {:>8} {:>11} {:>11} {:>10} {:>13}",
-        "model", "connect", "SYN drops", "answer", "threads", "RSS before", "RSS after", "per conn", "idle CPU (1s)"
+        "model",
+        "connect",
+        "SYN drops",
+        "answer",
+        "threads",
+        "RSS before",
+        "RSS after",
+        "per conn",
+        "idle CPU (1s)"
     );
     for run in runs {
         let per_connection = run.rss_after.saturating_sub(run.rss_before) as f64 / n as f64;
@@ -172,7 +209,9 @@ fn print_table(runs: &[Run], n: usize) {
 /// A number from the environment, or `default`.
 fn env_number(name: &str, default: usize) -> usize {
     match std::env::var(name) {
-        Ok(text) => text.parse().unwrap_or_else(|_| fail(&format!("{name}={text:?} is not a number"))),
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| fail(&format!("{name}={text:?} is not a number"))),
         Err(_) => default,
     }
 }

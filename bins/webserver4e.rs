@@ -97,7 +97,10 @@ fn main() {
     // The u64 of data comes back with each event: we store the descriptor.
     let listener_fd = listener.as_raw_fd();
     epoll
-        .add(&listener, EpollEvent::new(EpollFlags::EPOLLIN, listener_fd as u64))
+        .add(
+            &listener,
+            EpollEvent::new(EpollFlags::EPOLLIN, listener_fd as u64),
+        )
         .or_die("epoll_ctl(EPOLL_CTL_ADD, listener)");
     // Ready: say so (tests and students wait for this line).
     lsbaws::net::print_banner(lsbaws::net::local_port(&listener));
@@ -173,11 +176,21 @@ fn accept_all(
         let interest = EpollFlags::EPOLLIN;
         if let Err(errno) = epoll.add(&socket, EpollEvent::new(interest, fd as u64)) {
             // ENOMEM or ENOSPC (fs.epoll.max_user_watches): drop this client.
-            eprintln!("{}: epoll_ctl(EPOLL_CTL_ADD) failed: {errno}", program_name());
+            eprintln!(
+                "{}: epoll_ctl(EPOLL_CTL_ADD) failed: {errno}",
+                program_name()
+            );
             continue;
         }
         let session = Session::new(Limits::default());
-        connections.insert(fd, Connection { socket, session, interest });
+        connections.insert(
+            fd,
+            Connection {
+                socket,
+                session,
+                interest,
+            },
+        );
     }
 }
 // ANCHOR_END: accept
@@ -186,8 +199,14 @@ fn accept_all(
 /// Read what has arrived, write what we can. Returns false once the
 /// connection is finished and should be closed. (`webserver4d`'s, unchanged:
 /// only who calls it, and when, is new.)
-fn take_turn(connection: &mut Connection, buf: &mut [u8], respond: &dyn Fn(&Request) -> Response) -> bool {
-    let Connection { socket, session, .. } = connection;
+fn take_turn(
+    connection: &mut Connection,
+    buf: &mut [u8],
+    respond: &dyn Fn(&Request) -> Response,
+) -> bool {
+    let Connection {
+        socket, session, ..
+    } = connection;
     // No reading past the last request, or while the client leaves many
     // answers unread (see Session::wants_read).
     if session.wants_read() {
@@ -228,7 +247,9 @@ fn watch_for_what_comes_next(epoll: &Epoll, connection: &mut Connection) {
     if wanted != connection.interest {
         // epoll_ctl(EPOLL_CTL_MOD): change what this socket is watched for.
         let mut event = EpollEvent::new(wanted, connection.socket.as_raw_fd() as u64);
-        epoll.modify(&connection.socket, &mut event).or_die("epoll_ctl(EPOLL_CTL_MOD)");
+        epoll
+            .modify(&connection.socket, &mut event)
+            .or_die("epoll_ctl(EPOLL_CTL_MOD)");
         connection.interest = wanted;
     }
 }

@@ -75,7 +75,9 @@ fn main() {
     lsbaws::net::raise_fd_limit();
     // Configure the scheduler before anything starts it (the first spawn
     // or may socket does).
-    may::config().set_workers(args.workers as usize).set_stack_size(STACK_WORDS);
+    may::config()
+        .set_workers(args.workers as usize)
+        .set_stack_size(STACK_WORDS);
 
     let listener = lsbaws::net::listen_without_banner(&args.server, REQUEST_QUEUE_SIZE);
     let port = lsbaws::net::local_port(&listener);
@@ -94,8 +96,10 @@ fn main() {
     // SAFETY: as for the connection coroutines below: the accept loop keeps
     // no thread-local across may's accept and sleep (its only switches), and
     // needs far less stack than serving a request.
-    let acceptor = unsafe { may::coroutine::Builder::new().spawn(move || accept_loop(listener, site, quiet)) };
-    let acceptor = acceptor.unwrap_or_else(|e| lsbaws::report::die_msg(format!("spawning a coroutine failed: {e}")));
+    let acceptor =
+        unsafe { may::coroutine::Builder::new().spawn(move || accept_loop(listener, site, quiet)) };
+    let acceptor = acceptor
+        .unwrap_or_else(|e| lsbaws::report::die_msg(format!("spawning a coroutine failed: {e}")));
     if acceptor.join().is_err() {
         lsbaws::report::die_msg("the accept loop stopped");
     }
@@ -129,7 +133,9 @@ fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
         // overflow: the stack has a fixed size, and a guard page turns an
         // overflow into a crash; serving a request needs at most 16 KiB of
         // it (see STACK_WORDS), an eighth of what each coroutine gets.
-        let spawned = unsafe { may::coroutine::Builder::new().spawn(move || serve_site(&mut stream, &site, quiet)) };
+        let spawned = unsafe {
+            may::coroutine::Builder::new().spawn(move || serve_site(&mut stream, &site, quiet))
+        };
         if let Err(e) = spawned {
             // mmap of a new stack failed (ENOMEM): drop this client only.
             eprintln!("{}: spawning a coroutine failed: {e}", program_name());
@@ -144,7 +150,11 @@ fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
 /// 10 seconds) and wait a little instead of retrying in a tight loop.
 /// Meanwhile the spare descriptor is released, so that the coroutines of
 /// connected clients can still open the files they ask for.
-fn wait_after_failed_accept(error: &std::io::Error, out_of_descriptors: &mut Throttle, spare: &mut SpareDescriptor) {
+fn wait_after_failed_accept(
+    error: &std::io::Error,
+    out_of_descriptors: &mut Throttle,
+    spare: &mut SpareDescriptor,
+) {
     let errno = errno_of(error);
     match accept_failure(errno) {
         AcceptFailure::OutOfResources => {

@@ -145,7 +145,9 @@ impl EventLoop {
     // ANCHOR: run
     fn run(&mut self, port: u16) -> ! {
         let registry = self.poll.registry();
-        registry.register(&mut self.listener, LISTENER, Interest::READABLE).or_die("epoll_ctl(ADD)");
+        registry
+            .register(&mut self.listener, LISTENER, Interest::READABLE)
+            .or_die("epoll_ctl(ADD)");
         // Ready: say so (tests and students wait for this line).
         lsbaws::net::print_banner(port);
         let mut events = Events::with_capacity(EVENTS_CAPACITY);
@@ -214,7 +216,12 @@ impl EventLoop {
                 continue; // dropping the stream closes it
             }
             let session = Session::new(Limits::default());
-            entry.insert(Connection { stream, session, deadline: None, wants_writable: false });
+            entry.insert(Connection {
+                stream,
+                session,
+                deadline: None,
+                wants_writable: false,
+            });
             self.restart_idle_clock(key);
         }
     }
@@ -260,7 +267,9 @@ impl EventLoop {
         // Back into reserve before accepting, so accept fails one early.
         self.spare.reclaim();
         let registry = self.poll.registry();
-        registry.register(&mut self.listener, LISTENER, Interest::READABLE).or_die("epoll_ctl(ADD)");
+        registry
+            .register(&mut self.listener, LISTENER, Interest::READABLE)
+            .or_die("epoll_ctl(ADD)");
         // Edge-triggered: connections that queued while we were away may
         // bring no new event, so look now.
         self.accept_all();
@@ -272,10 +281,14 @@ impl EventLoop {
     fn on_ready(&mut self, key: usize) {
         // An event for a slot closed earlier in this batch (or reused since:
         // the new connection's read then just finds WouldBlock).
-        let Some(connection) = self.connections.get_mut(key) else { return };
+        let Some(connection) = self.connections.get_mut(key) else {
+            return;
+        };
         let site = &self.site;
         let quiet = self.quiet;
-        let turn = match take_turn(connection, &mut self.buffer, |request| site.respond_and_log(request, quiet)) {
+        let turn = match take_turn(connection, &mut self.buffer, |request| {
+            site.respond_and_log(request, quiet)
+        }) {
             Ok(turn) => turn,
             Err(e) => {
                 if !is_normal_end(&e) {
@@ -296,7 +309,9 @@ impl EventLoop {
                 Interest::READABLE
             };
             let registry = self.poll.registry();
-            registry.reregister(&mut connection.stream, Token(key), interest).or_die("epoll_ctl(MOD)");
+            registry
+                .reregister(&mut connection.stream, Token(key), interest)
+                .or_die("epoll_ctl(MOD)");
             connection.wants_writable = wants_writable;
         }
         if turn.more_to_do {
@@ -313,7 +328,9 @@ impl EventLoop {
     /// the idle timeout. One deadline per connection, kept in a sorted set,
     /// so the nearest is `first()` and moving one costs O(log n).
     fn restart_idle_clock(&mut self, key: usize) {
-        let Some(idle_timeout) = self.idle_timeout else { return };
+        let Some(idle_timeout) = self.idle_timeout else {
+            return;
+        };
         let connection = &mut self.connections[key];
         if let Some(old) = connection.deadline.take() {
             self.deadlines.remove(&(old, key));
@@ -365,7 +382,9 @@ fn take_turn(
     buffer: &mut [u8],
     mut respond: impl FnMut(&Request) -> Response,
 ) -> io::Result<Turn> {
-    let Connection { stream, session, .. } = connection;
+    let Connection {
+        stream, session, ..
+    } = connection;
     let mut moved = 0;
     // Has a read found the socket empty (or at its end)? Edge-triggered:
     // until then nothing else would tell us about bytes already waiting.
@@ -374,7 +393,10 @@ fn take_turn(
         if moved >= TURN_BUDGET {
             // Bytes may wait in the socket, or requests in the session: no
             // event would announce either, so come back next time round.
-            return Ok(Turn { bytes_moved: moved, more_to_do: true });
+            return Ok(Turn {
+                bytes_moved: moved,
+                more_to_do: true,
+            });
         }
         // Requests that waited for the output to drain come first.
         session.answer(&mut respond);
@@ -396,7 +418,10 @@ fn take_turn(
             }
         }
         if !session.wants_write() {
-            return Ok(Turn { bytes_moved: moved, more_to_do: false });
+            return Ok(Turn {
+                bytes_moved: moved,
+                more_to_do: false,
+            });
         }
         // Every answer queued above goes out together: one write(2) for a
         // whole batch of pipelined requests, as much as the socket takes.
@@ -409,7 +434,10 @@ fn take_turn(
                 }
                 // Socket buffer full: the WRITABLE event brings us back.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(Turn { bytes_moved: moved, more_to_do: false })
+                    return Ok(Turn {
+                        bytes_moved: moved,
+                        more_to_do: false,
+                    })
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),

@@ -6,7 +6,9 @@
 //! others are written once and instantiated per model by `for_models!`, so
 //! a failure reads `pipelined_requests_are_answered_in_order::webserver4g`.
 
-use lsbaws::harness::client::{read_response, wait_for_eof, AfterResponse, Response, ResponseReader};
+use lsbaws::harness::client::{
+    read_response, wait_for_eof, AfterResponse, Response, ResponseReader,
+};
 use lsbaws::harness::site_check::{assert_curl_fetches_site, assert_keep_alive};
 use lsbaws::harness::{Launch, Server};
 use lsbaws::http::site::default_root;
@@ -58,8 +60,17 @@ fn site_file(path: &str) -> Vec<u8> {
 }
 
 fn assert_serves(response: &Response, path: &str) {
-    assert_eq!(response.status_line(), "HTTP/1.1 200 OK", "{path}: {}", response.head);
-    assert!(response.body == site_file(path), "{path}: wrong body ({} bytes)", response.body.len());
+    assert_eq!(
+        response.status_line(),
+        "HTTP/1.1 200 OK",
+        "{path}: {}",
+        response.head
+    );
+    assert!(
+        response.body == site_file(path),
+        "{path}: wrong body ({} bytes)",
+        response.body.len()
+    );
 }
 
 /// Send a GET for `path` on a kept-alive connection and check the answer.
@@ -120,13 +131,24 @@ fn data_segments_received(stream: &TcpStream) -> u32 {
             &mut len,
         )
     };
-    assert_eq!(rc, 0, "getsockopt(TCP_INFO): {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "getsockopt(TCP_INFO): {}",
+        std::io::Error::last_os_error()
+    );
     info.tcpi_data_segs_in
 }
 
 fn pipelined_requests_are_answered_in_order_in_one_write(name: &str) {
     let server = start(name, &[]);
-    let paths = ["/hello.txt", "/style.css", "/guide/", "/images/icon.png", "/hello.txt"];
+    let paths = [
+        "/hello.txt",
+        "/style.css",
+        "/guide/",
+        "/images/icon.png",
+        "/hello.txt",
+    ];
     let mut stream = server.connect();
     // All five requests in one write(), before reading anything.
     let batch: String = paths.iter().map(|path| request(path)).collect();
@@ -138,7 +160,11 @@ fn pipelined_requests_are_answered_in_order_in_one_write(name: &str) {
     // The five answers (3 KB) were queued together and sent by one write:
     // they reached us as one TCP segment. Written one by one, they would
     // have come in several.
-    assert_eq!(data_segments_received(&stream), 1, "the answers came in several segments");
+    assert_eq!(
+        data_segments_received(&stream),
+        1,
+        "the answers came in several segments"
+    );
 }
 for_models!(pipelined_requests_are_answered_in_order_in_one_write);
 
@@ -149,7 +175,8 @@ fn a_slow_reader_gets_big_files_whole_while_others_are_served(name: &str) {
     // (a send buffer grows to 4 MiB at most), so the server's writes stop
     // part-way and must resume when the reader makes room.
     const COPIES: usize = 6;
-    slow.write_all(request(MEBIBYTE_FILE).repeat(COPIES).as_bytes()).unwrap();
+    slow.write_all(request(MEBIBYTE_FILE).repeat(COPIES).as_bytes())
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // The server is not stuck in a write to the slow reader: another client
     // is answered meanwhile.
@@ -158,7 +185,9 @@ fn a_slow_reader_gets_big_files_whole_while_others_are_served(name: &str) {
     // gets every byte of every copy.
     let mut responses = ResponseReader::new();
     for copy in 0..COPIES {
-        let response = responses.next(&mut slow, WAIT).unwrap_or_else(|e| panic!("copy {copy}: {e}"));
+        let response = responses
+            .next(&mut slow, WAIT)
+            .unwrap_or_else(|e| panic!("copy {copy}: {e}"));
         assert_serves(&response, MEBIBYTE_FILE);
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -180,7 +209,11 @@ fn serves_a_thousand_concurrent_connections(name: &str) {
     }
     // Every connection is still open on the server's side: it held all
     // thousand at once.
-    assert!(server.open_fds() >= CLIENTS, "the server holds {} descriptors", server.open_fds());
+    assert!(
+        server.open_fds() >= CLIENTS,
+        "the server holds {} descriptors",
+        server.open_fds()
+    );
     assert_quiet_stderr(&server);
 }
 for_models!(serves_a_thousand_concurrent_connections);
@@ -188,7 +221,8 @@ for_models!(serves_a_thousand_concurrent_connections);
 fn garbage_gets_400_and_the_server_keeps_serving(name: &str) {
     let server = start(name, &[]);
     let mut rude = server.connect();
-    rude.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 this is not HTTP\r\n\r\n").unwrap();
+    rude.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 this is not HTTP\r\n\r\n")
+        .unwrap();
     let response = read_response(&mut rude, WAIT).unwrap();
     assert_eq!(response.status_line(), "HTTP/1.1 400 Bad Request");
     // After a request it cannot parse, the server closes the connection:
@@ -204,7 +238,9 @@ fn a_client_leaving_mid_answer_is_not_an_error(name: &str) {
     let baseline = server.open_fds();
     for _ in 0..5 {
         let mut leaver = server.connect();
-        leaver.write_all(request(MEBIBYTE_FILE).repeat(6).as_bytes()).unwrap();
+        leaver
+            .write_all(request(MEBIBYTE_FILE).repeat(6).as_bytes())
+            .unwrap();
         let mut first = [0u8; 1024];
         leaver.read_exact(&mut first).unwrap();
         // Closing with unread data sends a reset: the server's next write
@@ -212,7 +248,9 @@ fn a_client_leaving_mid_answer_is_not_an_error(name: &str) {
         drop(leaver);
     }
     server
-        .wait_until(WAIT, "every connection to be closed", |s| s.open_fds() <= baseline)
+        .wait_until(WAIT, "every connection to be closed", |s| {
+            s.open_fds() <= baseline
+        })
         .unwrap();
     assert_serves(&get(&server, "/hello.txt"), "/hello.txt");
     // A client hanging up is a normal event for a server, not an error.
@@ -227,7 +265,9 @@ fn a_client_that_never_reads_cannot_balloon_memory(name: &str) {
     // a client that reads none of them. The server answers as its socket
     // buffers drain, never all at once.
     let mut hoarder = server.connect();
-    hoarder.write_all(request(MEBIBYTE_FILE).repeat(200).as_bytes()).unwrap();
+    hoarder
+        .write_all(request(MEBIBYTE_FILE).repeat(200).as_bytes())
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     assert_serves(&get(&server, "/hello.txt"), "/hello.txt");
     let grown = (server.rss_kib() * 1024).saturating_sub(before);
@@ -252,7 +292,10 @@ fn uses_no_cpu_while_idle(name: &str) {
     let used = server.cpu_time() - before;
     // epoll_wait blocks: the process is not even scheduled. (Clock ticks
     // are 10 ms; a busy loop would show close to 2 s here.)
-    assert!(used <= Duration::from_millis(50), "{name} used {used:?} of CPU in 2 s of idleness");
+    assert!(
+        used <= Duration::from_millis(50),
+        "{name} used {used:?} of CPU in 2 s of idleness"
+    );
 }
 for_models!(uses_no_cpu_while_idle: webserver4e, webserver4g);
 
@@ -268,7 +311,9 @@ const EXTRA_CLIENTS: usize = 10;
 /// waiting in its listen queue (each of which has sent a request).
 fn fill_every_descriptor(name: &str) -> (Server, Vec<TcpStream>, Vec<TcpStream>) {
     room_for_many_sockets();
-    let mut launch = Launch::new(name).arg("--quiet").limit_open_files_hard(FD_LIMIT);
+    let mut launch = Launch::new(name)
+        .arg("--quiet")
+        .limit_open_files_hard(FD_LIMIT);
     if name == "webserver4g" {
         // The held clients sit idle: keep 4g's idle timeout from freeing
         // their descriptors before the test lets them go.
@@ -281,12 +326,17 @@ fn fill_every_descriptor(name: &str) -> (Server, Vec<TcpStream>, Vec<TcpStream>)
     // has no descriptor left to accept them with.
     let mut waiting: Vec<TcpStream> = (0..EXTRA_CLIENTS).map(|_| server.connect()).collect();
     server
-        .wait_until(WAIT, "accept() to fail with EMFILE", |s| s.stderr().contains("EMFILE"))
+        .wait_until(WAIT, "accept() to fail with EMFILE", |s| {
+            s.stderr().contains("EMFILE")
+        })
         .unwrap();
     // Every descriptor is in use (but the one a server with a spare
     // releases once accept fails).
     let in_use = fds_below_limit(&server);
-    assert!(in_use >= FD_LIMIT as usize - 1, "{in_use} of {FD_LIMIT} descriptors in use");
+    assert!(
+        in_use >= FD_LIMIT as usize - 1,
+        "{in_use} of {FD_LIMIT} descriptors in use"
+    );
     for client in &mut waiting {
         client.write_all(request("/hello.txt").as_bytes()).unwrap();
     }
@@ -315,7 +365,10 @@ fn survives_running_out_of_descriptors(name: &str) {
     let (server, mut held, mut waiting) = fill_every_descriptor(name);
     // No busy loop while the waiting clients wait.
     let used = cpu_in_one_second(&server);
-    assert!(used <= Duration::from_millis(100), "{name} used {used:?} of CPU in 1 s at EMFILE");
+    assert!(
+        used <= Duration::from_millis(100),
+        "{name} used {used:?} of CPU in 1 s at EMFILE"
+    );
     // A connected client is still served: the server released its spare
     // descriptor, so the file can be opened.
     ask(&mut held[0], "/hello.txt");
@@ -323,7 +376,8 @@ fn survives_running_out_of_descriptors(name: &str) {
     // nobody's request is lost.
     drop(held);
     for (i, client) in waiting.iter_mut().enumerate() {
-        let response = read_response(client, WAIT).unwrap_or_else(|e| panic!("waiting client {i}: {e}"));
+        let response =
+            read_response(client, WAIT).unwrap_or_else(|e| panic!("waiting client {i}: {e}"));
         assert_serves(&response, "/hello.txt");
     }
     assert_serves(&get(&server, "/hello.txt"), "/hello.txt");
@@ -342,19 +396,31 @@ fn webserver4e_spins_at_emfile_level_triggered() {
     // (Alone it takes a whole core; on a busy machine it still gets a fair
     // share, far above the nothing an idle server uses.)
     let used = cpu_in_one_second(&server) + cpu_in_one_second(&server);
-    assert!(used >= Duration::from_millis(150), "webserver4e used only {used:?} of CPU in 2 s at EMFILE");
+    assert!(
+        used >= Duration::from_millis(150),
+        "webserver4e used only {used:?} of CPU in 2 s at EMFILE"
+    );
     // With no spare descriptor, a connected client's request finds none
     // to open its file with: 503, come back later.
     held[0].write_all(request("/hello.txt").as_bytes()).unwrap();
     let response = read_response(&mut held[0], WAIT).unwrap();
     assert_eq!(response.status_line(), "HTTP/1.1 503 Service Unavailable");
-    assert!(response.head.contains("Retry-After: 1"), "{}", response.head);
+    assert!(
+        response.head.contains("Retry-After: 1"),
+        "{}",
+        response.head
+    );
     // It recovers once descriptors free up, and says it once.
     drop(held);
     for client in &mut waiting {
         assert_serves(&read_response(client, WAIT).unwrap(), "/hello.txt");
     }
-    assert_eq!(server.stderr().lines().count(), 1, "stderr: {}", server.stderr());
+    assert_eq!(
+        server.stderr().lines().count(),
+        1,
+        "stderr: {}",
+        server.stderr()
+    );
 }
 
 // ---- 4g: idle timeouts ------------------------------------------------------
@@ -374,7 +440,10 @@ fn webserver4g_closes_idle_connections() {
         std::thread::sleep(Duration::from_millis(200));
         ask(&mut chatty, "/hello.txt");
     }
-    assert_eq!(wait_for_eof(&mut quiet_after_one, WAIT).unwrap(), AfterResponse::Eof);
+    assert_eq!(
+        wait_for_eof(&mut quiet_after_one, WAIT).unwrap(),
+        AfterResponse::Eof
+    );
     assert_eq!(wait_for_eof(&mut silent, WAIT).unwrap(), AfterResponse::Eof);
     assert!(answered.elapsed() >= Duration::from_millis(450));
     assert_quiet_stderr(&server);
@@ -386,7 +455,10 @@ fn webserver4g_idle_timeout_is_not_early() {
     let mut client = server.connect();
     ask(&mut client, "/");
     // Half the timeout later the connection is still open and usable.
-    assert_eq!(wait_for_eof(&mut client, Duration::from_secs(1)).unwrap(), AfterResponse::Hung);
+    assert_eq!(
+        wait_for_eof(&mut client, Duration::from_secs(1)).unwrap(),
+        AfterResponse::Hung
+    );
     ask(&mut client, "/hello.txt");
 }
 
@@ -397,7 +469,10 @@ fn webserver4g_idle_timeout_0_keeps_quiet_connections() {
     ask(&mut client, "/");
     // No deadline at all: epoll_wait sleeps until a client speaks.
     let before = server.cpu_time();
-    assert_eq!(wait_for_eof(&mut client, Duration::from_millis(1500)).unwrap(), AfterResponse::Hung);
+    assert_eq!(
+        wait_for_eof(&mut client, Duration::from_millis(1500)).unwrap(),
+        AfterResponse::Hung
+    );
     assert!(server.cpu_time() - before <= Duration::from_millis(50));
     ask(&mut client, "/hello.txt");
 }
@@ -417,30 +492,58 @@ fn webserver4f_runs_its_coroutines_on_the_workers_asked_for() {
         }
     }
     // Each --workers more is one thread more; none per connection.
-    assert_eq!(three.threads(), one.threads() + 2, "threads: {} and {}", one.threads(), three.threads());
-    assert!(one.threads() < 10, "{} threads for 100 connections", one.threads());
+    assert_eq!(
+        three.threads(),
+        one.threads() + 2,
+        "threads: {} and {}",
+        one.threads(),
+        three.threads()
+    );
+    assert!(
+        one.threads() < 10,
+        "{} threads for 100 connections",
+        one.threads()
+    );
 }
-
 
 // ---- Bad input: one clear line, never a panic ----------------------------------
 
 fn assert_one_clear_line(output: &std::process::Output, code: i32, expected: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
-    assert!(stderr.contains(expected), "expected {expected:?} in stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "a panic instead of an error: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line, got: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected {expected:?} in stderr: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic instead of an error: {stderr}"
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line, got: {stderr}"
+    );
 }
 
 fn run(name: &str, args: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin(name).unwrap().args(args).timeout(WAIT).output().unwrap()
+    assert_cmd::Command::cargo_bin(name)
+        .unwrap()
+        .args(args)
+        .timeout(WAIT)
+        .output()
+        .unwrap()
 }
 
 fn a_busy_port_or_a_missing_root_is_one_clear_line(name: &str) {
     let first = start(name, &[]);
     let port = first.port().to_string();
     assert_one_clear_line(&run(name, &["--port", &port]), 1, "bind() on 127.0.0.1");
-    assert_one_clear_line(&run(name, &["--port", "0", "--root", "/no/such/folder"]), 1, "cannot open site root");
+    assert_one_clear_line(
+        &run(name, &["--port", "0", "--root", "/no/such/folder"]),
+        1,
+        "cannot open site root",
+    );
 }
 for_models!(a_busy_port_or_a_missing_root_is_one_clear_line);
 
@@ -459,13 +562,16 @@ fn rude_clients_do_not_stop_it(name: &str) {
     let addr = server.addr();
     drop(TcpStream::connect(addr).unwrap()); // connect, say nothing, close
     let mut garbage = TcpStream::connect(addr).unwrap();
-    garbage.write_all(b"\x00\xff\xfe garbage \xc3\x28\r\n\r\n").unwrap();
+    garbage
+        .write_all(b"\x00\xff\xfe garbage \xc3\x28\r\n\r\n")
+        .unwrap();
     drop(garbage);
     let mut flood = TcpStream::connect(addr).unwrap();
     let _ = flood.write_all(&vec![b'A'; 64 * 1024]); // no end of line at all
     drop(flood);
     let mut half = TcpStream::connect(addr).unwrap();
-    half.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x").unwrap(); // and gone
+    half.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x")
+        .unwrap(); // and gone
     drop(half);
     assert_serves(&get(&server, "/hello.txt"), "/hello.txt");
     assert_quiet_stderr(&server);
