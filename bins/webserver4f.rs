@@ -86,6 +86,8 @@ fn main() {
     // may makes it non-blocking and registers it with its epoll, which
     // starts the scheduler: its worker threads and their epoll descriptors.
     let listener = unsafe { TcpListener::from_raw_fd(listener.into_raw_fd()) };
+    // A descriptor held back for the day they run out (see below).
+    let spare = SpareDescriptor::new();
     // Only now is the server ready.
     lsbaws::net::print_banner(port);
 
@@ -96,8 +98,9 @@ fn main() {
     // SAFETY: as for the connection coroutines below: the accept loop keeps
     // no thread-local across may's accept and sleep (its only switches), and
     // needs far less stack than serving a request.
-    let acceptor =
-        unsafe { may::coroutine::Builder::new().spawn(move || accept_loop(listener, site, quiet)) };
+    let acceptor = unsafe {
+        may::coroutine::Builder::new().spawn(move || accept_loop(listener, spare, site, quiet))
+    };
     let acceptor = acceptor
         .unwrap_or_else(|e| lsbaws::report::die_msg(format!("spawning a coroutine failed: {e}")));
     if acceptor.join().is_err() {
@@ -106,9 +109,8 @@ fn main() {
 }
 
 /// Accept connections forever, one coroutine each.
-fn accept_loop(listener: TcpListener, site: Site, quiet: bool) {
+fn accept_loop(listener: TcpListener, mut spare: SpareDescriptor, site: Site, quiet: bool) {
     let mut out_of_descriptors = Throttle::every_ten_seconds();
-    let mut spare = SpareDescriptor::new();
     loop {
         // Looks blocking; may parks this coroutine until its epoll
         // reports the listener readable.
