@@ -46,6 +46,14 @@ skipped() { local name; for name in "$@"; do echo "$name" >>"${SKIPPED:-/dev/nul
 #     if checking; then skipped part4-c10k; return; fi
 checking() { [ "${BOOK_RECORD_CHECK:-0}" = 1 ]; }
 
+# asked_for WORD: was a pattern given on the command line that WORD
+# contains (`book/record c10k`)? For experiments that run only on request.
+asked_for() {
+    local pattern
+    for pattern in "${PATTERNS_GIVEN[@]}"; do [[ $1 == *"$pattern"* ]] && return 0; done
+    return 1
+}
+
 # ---- transcripts -----------------------------------------------------------
 
 RUN_DIR=$ROOT   # where `run` runs its commands (a group may change it)
@@ -165,8 +173,10 @@ AGAIN=0
 
 # run_group PATTERN...: run this group's experiments (functions record_*)
 # whose names contain one of the patterns, or all of them.
+PATTERNS_GIVEN=()
 run_group() {
     local fn name pattern wanted attempt count=0
+    PATTERNS_GIVEN=("$@")
     for fn in $(declare -F | awk '$3 ~ /^record_/ { print $3 }'); do
         name=${fn#record_}
         name=${name//_/-}
