@@ -55,9 +55,13 @@ enum Replace {
     /// seconds" and "the first did not" stay checked while the exact
     /// numbers may vary.
     Duration,
+    /// CPU time used in a while: `ticks` (of 10 ms) in `secs` seconds,
+    /// replaced by its class: a server that spins (a quarter of a core or
+    /// more) or one that sleeps.
+    CpuShare,
 }
 
-use Replace::{Duration, With};
+use Replace::{CpuShare, Duration, With};
 
 /// Durations under this many seconds are `<short>`, the others `<long>`.
 /// Every experiment either waits a second or more, or not at all.
@@ -134,6 +138,17 @@ const RULES: &[Rule] = &[
     Rule { files: "", pattern: r"\b(pid|thread) \d+\b", replace: With("$1 <PID>") },
     // curl's timeout, to the millisecond.
     Rule { files: "", pattern: r"after \d+ milliseconds", replace: With("after <N> milliseconds") },
+    // Part 4's event loops: how much CPU a server used while watched, its
+    // memory, the ports strace shows, /proc paths with a pid in them.
+    Rule { files: "", pattern: r"CPU in (?<secs>\d+) s: (?<ticks>\d+) ticks", replace: CpuShare },
+    Rule { files: "", pattern: r"^(VmRSS|VmSize|VmHWM):(\s+)\d+ kB$", replace: With("$1:$2<N> kB") },
+    Rule { files: "", pattern: r"htons\(\d+\)", replace: With("htons(<PORT>)") },
+    Rule { files: "", pattern: r"/proc/\d+/", replace: With("/proc/<PID>/") },
+    // A crowd of 100 clients against `ulimit -n 64`: how many got in at once
+    // depends on timing; which answer they got (200 or 503) does not.
+    Rule { files: "part4-4", pattern: r"answered at once: \d+ \{'([^']*)': \d+\}", replace: With("answered at once: <N> {'$1': <N>}") },
+    Rule { files: "part4-4", pattern: r"^the \d+ answered clients left$", replace: With("the <N> answered clients left") },
+    Rule { files: "part4-4", pattern: r"^the \d+ waiting clients: \{'([^']*)': \d+\} within [\d.]+ s$", replace: With("the <N> waiting clients: {'$1': <N>} within <TIME> s") },
     // Addresses in memory (curl's connection cache).
     Rule { files: "", pattern: r"\b0x[0-9a-f]{6,}\b", replace: With("<ADDR>") },
 ];
@@ -166,6 +181,16 @@ fn compiled_rules() -> &'static [(Regex, &'static Rule)] {
 fn compiled_line_rules() -> &'static [(&'static str, Regex)] {
     static LINES_RE: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
     LINES_RE.get_or_init(|| LINE_RULES.iter().map(|(files, re)| (*files, Regex::new(re).unwrap())).collect())
+}
+
+fn cpu_class(caps: &Captures) -> &'static str {
+    let seconds: f64 = caps["secs"].parse().unwrap();
+    let ticks: f64 = caps["ticks"].parse().unwrap();
+    if ticks / (seconds * 100.0) >= 0.25 {
+        "<spinning>"
+    } else {
+        "<asleep>"
+    }
 }
 
 fn duration_class(caps: &Captures) -> &'static str {
@@ -274,6 +299,9 @@ fn normalise(name: &str, text: &str) -> String {
             }
             line = match rule.replace {
                 With(replacement) => re.replace_all(&line, replacement).into_owned(),
+                CpuShare => re
+                    .replace_all(&line, |caps: &Captures| format!("CPU in {} s: {}", &caps["secs"], cpu_class(caps)))
+                    .into_owned(),
                 Duration => re
                     .replace_all(&line, |caps: &Captures| {
                         let class = duration_class(caps);
@@ -538,6 +566,14 @@ fn counts_that_are_the_lesson_stay_checked() {
 fn signal_masks_ignore_only_glibcs_own_signals() {
     assert_eq!(normalise("x", "SigIgn:\t0000000180011006\n"), normalise("x", "SigIgn:\t0000000000011006\n"));
     assert_ne!(normalise("x", "SigIgn:\t0000000000011006\n"), normalise("x", "SigIgn:\t0000000000001006\n"), "SIGCHLD ignored or not is the lesson");
+}
+
+#[test]
+fn cpu_use_is_spinning_or_asleep() {
+    let spin = |ticks: u32| normalise("x", &format!("CPU in 2 s: {ticks} ticks of 10 ms\n"));
+    assert_eq!(spin(200), spin(148));
+    assert_eq!(spin(0), spin(3));
+    assert_ne!(spin(0), spin(200), "a server that spins is not one that sleeps");
 }
 
 #[test]
