@@ -89,13 +89,13 @@ fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
 
 /// The book's pages that the browser opens, and whether each has code
 /// blocks: Part 1, chapters with diagrams, step diffs and Rust code, a
-/// Part 4 chapter, and a reference page. Each has at least one diagram.
+/// Part 4 chapter, and the Part 4 comparison. Each has at least one diagram.
 const BOOK_PAGES: &[(&str, bool)] = &[
     ("webserver1.html", true),
     ("webserver3c.html", true),
     ("webserver3f.html", true),
     ("part4/webserver4c.html", true),
-    ("models.html", false),
+    ("part4/comparison.html", true),
 ];
 
 /// A page added to the built book: it opens the chapter named in its query
