@@ -31,7 +31,9 @@ record_ftp_curl() {
     serve_ftp ftp-curl
     begin ftp-curl
     run "PORT=$PORT"
-    run "curl -v ftp://127.0.0.1:\$PORT/hello.txt"
+    # -s: no progress meter, whose lines land among curl's own at moments
+    # that vary; -v: the commands and replies.
+    run "curl -sv ftp://127.0.0.1:\$PORT/hello.txt"
     sleep 0.2
     stop
 }

@@ -82,6 +82,19 @@ run() {
     if [ "$status" -ne 0 ]; then printf '[exit status %d]\n' "$status" >>"$TRANSCRIPT"; fi
 }
 
+# wait_for_output TEXT [SECONDS]: wait (60 s at most) until a command
+# running in the background has printed TEXT into the transcript, so that
+# the next command's output comes after it, however slow the machine.
+wait_for_output() {
+    local i
+    for i in $(seq $((${2:-60} * 20))); do
+        grep -qF -- "$1" "$TRANSCRIPT" && return 0
+        sleep 0.05
+    done
+    say "no '$1' in $TRANSCRIPT after ${2:-60} s"
+    exit 1
+}
+
 # ---- servers ---------------------------------------------------------------
 
 SERVERS=()

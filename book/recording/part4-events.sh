@@ -24,7 +24,8 @@ out_of_descriptors() {
     run "PORT=$PORT PID=$PID"
     run "python3 $CLIENTS crowd \$PORT 100 &"
     local bg=$!
-    sleep 3
+    wait_for_output "clients connected"
+    sleep 1
     run "before=\$(cpu \$PID); sleep 2; echo \"CPU in 2 s: \$(( \$(cpu \$PID) - before )) ticks of 10 ms\""
     run "timeout -s INT 1 strace -f -c -e trace=epoll_wait,accept4 -p \$PID 2>&1 | tail -5"
     wait "$bg"
@@ -51,6 +52,8 @@ record_part4_4e_partial_write() {
     sleep 0.3
     stop
     run "sed -n '/^epoll_ctl/,\$p' /tmp/4e.strace"
+    # The lesson is a send buffer that fills: again if no write was partial.
+    grep -q 'EAGAIN' "$TRANSCRIPT" || AGAIN=1
 }
 
 record_part4_4e_one_thread() {
@@ -59,7 +62,7 @@ record_part4_4e_one_thread() {
     run "PORT=$PORT PID=$PID"
     run "python3 $CLIENTS hold \$PORT 1000 6 &"
     local bg=$!
-    sleep 3
+    wait_for_output "connections open"
     run "ls /proc/\$PID/task | wc -l"
     run "ls /proc/\$PID/fd | wc -l"
     run "ls -l /proc/\$PID/fd/4"
@@ -83,7 +86,7 @@ record_part4_4f_threads() {
     run "ls /proc/\$PID/task | wc -l"
     run "python3 $CLIENTS hold \$PORT 1000 4 &"
     local bg=$!
-    sleep 2.5
+    wait_for_output "connections open"
     run "ls /proc/\$PID/task | wc -l"
     run "cat /proc/\$PID/task/*/comm | sort | uniq -c"
     run "grep VmRSS /proc/\$PID/status"
