@@ -348,10 +348,13 @@ pub fn idle_cpu(subject: &Subject) -> Result<IdleCpu, String> {
     if !server.is_running() {
         return Err(format!("{} exited while idle", subject.name()));
     }
+    let used = used_after.saturating_sub(used_before);
     Ok(IdleCpu {
         window,
-        used: used_after.saturating_sub(used_before),
-        wanted: wanted_after.saturating_sub(wanted_before),
+        used,
+        // What it got is a floor of what it wanted (and all there is on a
+        // kernel without schedstat).
+        wanted: wanted_after.saturating_sub(wanted_before).max(used),
     })
 }
 
