@@ -529,8 +529,8 @@ pub static FEW_THREADS: Check = Check {
         Verdict::from_observation(many_clients(subject), |seen| {
             let limit = few_tasks();
             let saw = format!(
-                "{} of {} clients answered within {MANY_WAIT:?}; the server ran {} thread(s) and \
-                 child process(es) (at most {limit} expected)",
+                "{} of {} clients answered within {MANY_WAIT:?}; while they were connected the \
+                 server ran {} thread(s), child processes included (at most {limit} expected)",
                 seen.answered, seen.connected, seen.tasks
             );
             Verdict::when(seen.answered == seen.connected && seen.tasks <= limit, saw)
