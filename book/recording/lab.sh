@@ -14,7 +14,7 @@ record_lab() {
     mkdir -p "$WORK"
     export LAB_WORK_DIR=$WORK/work
     export LAB_TARGET_DIR=$ROOT/target/lab-work-book
-    cargo build --quiet --bin lab --bin webserver3d
+    cargo build --quiet --bin lab --bin webserver3d --bin webserver4d --bin webserver4b
     local COPY
     COPY=$LAB_WORK_DIR/3c
 
@@ -54,4 +54,18 @@ record_lab() {
     run 'cargo lab start ftp-confine'
     cargo build --quiet --manifest-path "$LAB_WORK_DIR/ftp-confine/Cargo.toml" --target-dir "$LAB_TARGET_DIR"
     run 'cargo lab check ftp-confine'
+
+    # Part 4's exercises: the untouched copy, with the prediction a student
+    # who has read the starter's chapter makes.
+    local step
+    for step in 4e 4f; do
+        begin lab-check-$step-starter
+        run "cargo lab start $step"
+        cargo build --quiet --manifest-path "$LAB_WORK_DIR/$step/Cargo.toml" --target-dir "$LAB_TARGET_DIR"
+        case $step in
+        4e) run "sed -i 's/^idle_cpu: \$/idle_cpu: spins/' $LAB_WORK_DIR/4e/answers.txt" ;;
+        4f) run "sed -i 's/^threads_for_200: \$/threads_for_200: 201/' $LAB_WORK_DIR/4f/answers.txt" ;;
+        esac
+        run "cargo lab check $step"
+    done
 }
