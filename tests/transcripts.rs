@@ -59,9 +59,11 @@ enum Replace {
     /// replaced by its class: a server that spins (a quarter of a core or
     /// more) or one that sleeps.
     CpuShare,
+    /// A share of a core in percent, in the group `pct`: the same classes.
+    CorePercent,
 }
 
-use Replace::{CpuShare, Duration, With};
+use Replace::{CorePercent, CpuShare, Duration, With};
 
 /// Durations under this many seconds are `<short>`, the others `<long>`.
 /// Every experiment either waits a second or more, or not at all.
@@ -144,6 +146,10 @@ const RULES: &[Rule] = &[
     Rule { files: "", pattern: r"^(VmRSS|VmSize|VmHWM):(\s+)\d+ kB$", replace: With("$1:$2<N> kB") },
     Rule { files: "", pattern: r"htons\(\d+\)", replace: With("htons(<PORT>)") },
     Rule { files: "", pattern: r"/proc/\d+/", replace: With("/proc/<PID>/") },
+    // The lab's CPU measurements: how much a server wanted and got.
+    Rule { files: "lab-", pattern: r"wanted \d+(\.\d+)?(ms|s|µs) of CPU", replace: With("wanted <TIME> of CPU") },
+    Rule { files: "lab-", pattern: r"got \d+(\.\d+)?(ms|s|µs)\b", replace: With("got <TIME>") },
+    Rule { files: "lab-", pattern: r"(?<pct>\d+)% of a core", replace: CorePercent },
     // A crowd of 100 clients against `ulimit -n 64`: how many got in at once
     // depends on timing; which answer they got (200 or 503) does not.
     Rule { files: "part4-4", pattern: r"answered at once: \d+ \{'([^']*)': \d+\}", replace: With("answered at once: <N> {'$1': <N>}") },
@@ -354,6 +360,12 @@ fn normalise(name: &str, text: &str) -> String {
             }
             line = match rule.replace {
                 With(replacement) => re.replace_all(&line, replacement).into_owned(),
+                CorePercent => re
+                    .replace_all(&line, |caps: &Captures| {
+                        let pct: f64 = caps["pct"].parse().unwrap();
+                        if pct >= 25.0 { "<spinning>" } else { "<asleep>" }.to_string()
+                    })
+                    .into_owned(),
                 CpuShare => re
                     .replace_all(&line, |caps: &Captures| format!("CPU in {} s: {}", &caps["secs"], cpu_class(caps)))
                     .into_owned(),
