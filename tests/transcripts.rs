@@ -175,6 +175,8 @@ const LINE_RULES: &[(&str, &str)] = &[
     ("ftp-curl", r"^\* ftp_perform ends with SECONDARY"),
     // ... and a read that finds nothing yet, when the FIN comes a turn late.
     ("part4-4g-pipeline", r"^recvfrom\(\d+, .*= -1 EAGAIN"),
+    // A read that finds nothing yet, as the slow reader's bytes come late.
+    ("part4-4e-partial-write", r"^read\(\d+, .*= -1 EAGAIN"),
     // The CGI demo prints its whole environment: what the machine adds
     // (Python's, pyenv's, the shell's) is not the lesson; the CGI variables
     // are.
