@@ -17,7 +17,7 @@
 //! $ cargo test --test transcripts -- --include-ignored
 //! ```
 //!
-//! The full check runs the experiments (about 30 s) and needs the tools the
+//! The full check runs the experiments (about 45 s) and needs the tools the
 //! experiments use (curl, nc, strace, ps, nstat, setpriv), so it is
 //! `#[ignore]`d in a plain `cargo test`; CI runs it. The normaliser's own
 //! tests, and the check that every transcript is included by a chapter and
@@ -503,7 +503,7 @@ fn step_diffs_are_current() {
 }
 
 #[test]
-#[ignore = "runs every experiment of the book (about 30 s; needs curl, nc, strace, nstat, setpriv): `book/record --check`"]
+#[ignore = "runs every experiment of the book (about 45 s; needs curl, nc, strace, nstat, setpriv): `book/record --check`"]
 fn transcripts_match_a_fresh_run() {
     let scratch = Scratch::new("transcripts");
     let patterns = std::env::var("BOOK_RECORD_PATTERNS").unwrap_or_default();
