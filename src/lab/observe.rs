@@ -376,8 +376,8 @@ pub fn fate_of_a_child(subject: &Subject) -> Result<ChildRun, String> {
         Some(_) => ChildFate::Orphaned { pid },
     };
     // A handler without SA_RESTART makes accept() fail right after it ran:
-    // give that a moment to show, so the report can say so.
-    server.wait_for_exit(HANG / 4);
+    // wait for that, or for the server to be back in accept().
+    server.wait_settled_after_sigchld(WAIT);
     Ok(run(&mut server, fate))
 }
 
@@ -403,7 +403,7 @@ pub fn serve_while_children_exit(subject: &Subject, rounds: usize) -> Result<Sur
         server.wait_children_finished(WAIT)?;
     }
     // The last child's exit may still be on its way to the parent.
-    server.wait_for_exit(HANG / 2);
+    server.wait_settled_after_sigchld(WAIT);
     Ok(Survival {
         rounds,
         served,
