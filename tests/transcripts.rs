@@ -184,6 +184,9 @@ const LINE_RULES: &[(&str, &str)] = &[
     // (Python's, pyenv's, the shell's) is not the lesson; the CGI variables
     // are.
     ("part2-cgi-demo", r"^(PATH|PWD|SHLVL|HOME|USER|LOGNAME|TERM|LANG|LC_[A-Z]+|_?PYENV[A-Z_]*|PYTHON[A-Z_]*) = "),
+    // cargo waits for another cargo on the same machine (a parallel build,
+    // a benchmark) before building a student's copy: not the lesson.
+    ("lab-", r"^ +Blocking waiting for file lock on "),
     // The per-errno breakdown of the clients a dying server did not serve.
     ("webserver3d-e", r"^  E[A-Z]+: +\d+ "),
     ("webserver3d-e", r"^errors after connecting: +\d+$"),
