@@ -69,7 +69,7 @@ record_ftp_fork() {
     local first=$!
     run "{ sleep 2; echo quit; } | $B/ftp-client --port \$PORT > /dev/null &"
     local second=$!
-    sleep 0.5
+    wait_until '[ "$(pgrep -c -P $PID)" -ge 2 ]'
     run "ps -o pid,ppid,stat,cmd --ppid \$PID"
     wait "$first" "$second"   # both clients quit
     sleep 0.5

@@ -95,6 +95,20 @@ wait_for_output() {
     exit 1
 }
 
+# wait_until 'CONDITION' [SECONDS]: wait (30 s at most), unrecorded, until
+# a shell condition holds: the server has forked its children, spawned its
+# threads. Then a transcript shows the state the experiment is about, not
+# how far a slow machine has got.
+wait_until() {
+    local i
+    for i in $(seq $((${2:-30} * 20))); do
+        eval "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    say "still not true after ${2:-30} s: $1"
+    exit 1
+}
+
 # ---- servers ---------------------------------------------------------------
 
 SERVERS=()

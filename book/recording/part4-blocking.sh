@@ -16,7 +16,7 @@ record_webserver4a_processes() {
     begin webserver4a-processes
     run "PORT=$PORT PID=$SERVER"
     run "for i in 1 2 3; do $IDLE_CLIENT done"
-    sleep 0.5
+    wait_until '[ "$(pgrep -c -P $PID)" -ge 3 ]'
     run "ps -o pid,ppid,stat,rss,cmd --ppid \$PID"
     run "sleep 4; ps -o pid,ppid,stat,rss,cmd --ppid \$PID || echo 'no child processes'"
     stop
@@ -27,7 +27,7 @@ record_webserver4b_threads() {
     begin webserver4b-threads
     run "PORT=$PORT PID=$SERVER"
     run "for i in 1 2 3; do $IDLE_CLIENT done"
-    sleep 0.5
+    wait_until '[ "$(ls /proc/$PID/task | wc -l)" -ge 4 ]'
     run "ps -T -o pid,spid,stat,comm -p \$PID"
     run "grep Threads /proc/\$PID/status"
     run "ps -o pid,stat,cmd --ppid \$PID || echo 'no child processes'"
@@ -40,8 +40,12 @@ record_webserver4h_idle_workers() {
     begin webserver4h-idle-workers
     run "PORT=$PORT PID=$SERVER"
     run "ps -T -o pid,spid,stat,comm -p \$PID"
+    local fds
+    fds=$(ls "/proc/$PID/fd" | wc -l)
     run "for i in 1 2; do $IDLE_CLIENT done"
-    sleep 0.5
+    # Both workers hold an idle client: two more descriptors in the server.
+    wait_until '[ "$(ls /proc/$PID/fd | wc -l)" -ge $((fds + 2)) ]'
+    sleep 0.2
     run "curl -sS -o /dev/null -w 'curl finished after %{time_total} s\n' http://127.0.0.1:\$PORT/hello.txt"
     run "for i in \$(seq 50); do $IDLE_CLIENT done"
     sleep 0.5
