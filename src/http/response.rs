@@ -1,7 +1,5 @@
 //! Building a response: status line, headers, blank line, body.
 
-use std::fmt::Write as _;
-
 /// A response about to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -42,24 +40,34 @@ impl Response {
     /// The status line and headers, ending with the blank line.
     /// `keep_alive` says whether the server will keep the connection open.
     pub fn head(&self, keep_alive: bool) -> Vec<u8> {
-        let mut head = String::with_capacity(128);
-        let _ = write!(head, "HTTP/1.1 {} {}\r\nServer: lsbaws\r\n", self.status, reason(self.status));
+        let mut head = Vec::with_capacity(128);
+        self.write_head_to(&mut head, keep_alive);
+        head
+    }
+
+    /// Append the status line and headers to `out`, in place: no head
+    /// built on the side and copied over (once per response).
+    fn write_head_to(&self, out: &mut Vec<u8>, keep_alive: bool) {
+        use std::io::Write as _;
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "HTTP/1.1 {} {}\r\nServer: lsbaws\r\n", self.status, reason(self.status));
         for (name, value) in &self.headers {
-            let _ = write!(head, "{name}: {value}\r\n");
+            for part in [name.as_bytes(), b": ", value.as_bytes(), b"\r\n"] {
+                out.extend_from_slice(part);
+            }
         }
         if self.content_length {
-            let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
+            let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
         }
-        head.push_str(if keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
-        head.into_bytes()
+        out.extend_from_slice(if keep_alive { b"Connection: keep-alive\r\n\r\n" } else { b"Connection: close\r\n\r\n" });
     }
 
     /// Append the whole response (head, and body unless `head_only`) to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>, keep_alive: bool) {
-        out.extend_from_slice(&self.head(keep_alive));
-        if !self.head_only {
-            out.extend_from_slice(&self.body);
-        }
+        let body: &[u8] = if self.head_only { &[] } else { &self.body };
+        out.reserve(160 + body.len());
+        self.write_head_to(out, keep_alive);
+        out.extend_from_slice(body);
     }
 
     /// The whole response as bytes.

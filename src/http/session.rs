@@ -18,6 +18,12 @@ use std::io::{self, Read, Write};
 /// 16 KiB of `GET /big-file` lines ask for hundreds of MiB.
 pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 
+/// Buffer capacity a session keeps once its buffer is empty again. Past
+/// it the buffer is freed: an idle keep-alive connection that fetched a
+/// 1 MiB file would otherwise hold 1 MiB of output buffer for as long as it
+/// stays open (10,000 of them: 10 GiB).
+pub const RETAINED_CAPACITY: usize = 64 * 1024;
+
 /// The protocol state of one connection.
 #[derive(Debug, Default)]
 pub struct Session {
@@ -80,6 +86,9 @@ impl Session {
             }
         }
         self.input.drain(..start);
+        if self.input.is_empty() && self.input.capacity() > RETAINED_CAPACITY {
+            self.input = Vec::new();
+        }
     }
 
     /// The client closed its side: finish sending, then close.
@@ -98,6 +107,9 @@ impl Session {
         if self.written == self.output.len() {
             self.output.clear();
             self.written = 0;
+            if self.output.capacity() > RETAINED_CAPACITY {
+                self.output = Vec::new();
+            }
         }
     }
 
@@ -279,6 +291,22 @@ mod tests {
         let out = text(&pipe.1);
         assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 300);
         assert!(out.ends_with(&"/299".repeat(200)));
+    }
+
+    #[test]
+    fn an_idle_connection_does_not_keep_a_big_response_buffer() {
+        let big = |_: &Request| Response::new(200).with_body(vec![b'x'; 1024 * 1024], "application/octet-stream");
+        let mut session = Session::new(Limits::default());
+        session.receive(b"GET /big HTTP/1.1\r\n\r\n", big);
+        assert!(session.output.capacity() > 1024 * 1024);
+        session.wrote(session.pending().len());
+        assert!(session.output.capacity() <= RETAINED_CAPACITY, "{}", session.output.capacity());
+        // Small responses keep their buffer: no allocation per request.
+        session.receive(b"GET /small HTTP/1.1\r\n\r\n", echo_path);
+        let kept = session.output.as_ptr();
+        session.wrote(session.pending().len());
+        session.receive(b"GET /small HTTP/1.1\r\n\r\n", echo_path);
+        assert_eq!(session.output.as_ptr(), kept);
     }
 
     #[test]

@@ -107,8 +107,9 @@ fn curve(area: &Area, rows: &[Row], servers: &[&'static Spec], prefix: &str, tit
                 String::new()
             }
         })
-        .y_label_formatter(&|y| format!("{:.0}k", y / 1000.0))
+        .y_label_formatter(&|y| if top >= 20_000.0 { format!("{:.0}k", y / 1000.0) } else { format!("{y:.0}") })
         .y_desc("requests per second")
+        .light_line_style(WHITE)
         .draw()
         .map_err(fail)?;
     for (name, points) in lines {
@@ -132,6 +133,8 @@ fn curve(area: &Area, rows: &[Row], servers: &[&'static Spec], prefix: &str, tit
 
 /// Horizontal bars, one per server, the value written at the end.
 fn bars(area: &Area, values: &[(String, f64)], title: &str, log: bool) -> Result<(), String> {
+    // The first server (nginx) at the top.
+    let values: Vec<(String, f64)> = values.iter().rev().cloned().collect();
     let n = values.len().max(1) as f64;
     let top = values.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1e-3) * 1.25;
     let names: Vec<String> = values.iter().map(|(n, _)| n.clone()).collect();
@@ -150,7 +153,7 @@ fn bars(area: &Area, values: &[(String, f64)], title: &str, log: bool) -> Result
         let mut chart = builder
             .build_cartesian_2d((bottom..top * 2.0).log_scale(), -0.5f64..n - 0.5)
             .map_err(fail)?;
-        chart.configure_mesh().y_labels(values.len().max(2) * 2 + 1).y_label_formatter(&y_label).draw().map_err(fail)?;
+        chart.configure_mesh().y_labels(values.len().max(2) * 2 + 1).y_label_formatter(&y_label).light_line_style(WHITE).draw().map_err(fail)?;
         for (i, (name, value)) in values.iter().enumerate() {
             let y = i as f64;
             let c = colour(name);
@@ -163,7 +166,7 @@ fn bars(area: &Area, values: &[(String, f64)], title: &str, log: bool) -> Result
         }
     } else {
         let mut chart = builder.build_cartesian_2d(0f64..top, -0.5f64..n - 0.5).map_err(fail)?;
-        chart.configure_mesh().y_labels(values.len().max(2) * 2 + 1).y_label_formatter(&y_label).draw().map_err(fail)?;
+        chart.configure_mesh().y_labels(values.len().max(2) * 2 + 1).y_label_formatter(&y_label).light_line_style(WHITE).draw().map_err(fail)?;
         for (i, (name, value)) in values.iter().enumerate() {
             let y = i as f64;
             let c = colour(name);
