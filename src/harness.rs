@@ -173,15 +173,18 @@ impl Launch {
         let open = |path: &Path| {
             File::create(path).map_err(|e| format!("creating {} failed: {e}", path.display()))
         };
+        let mut args = self.args.clone();
+        if !args.iter().any(|a| a == "--port" || a == "-p") {
+            // Before a `--`: what follows it is a command the server runs.
+            let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+            args.splice(at..at, ["--port".into(), "0".into()]);
+        }
         let mut command = Command::new(&program);
         command
-            .args(&self.args)
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(open(&stdout_path)?)
             .stderr(open(&stderr_path)?);
-        if !self.args.iter().any(|a| a == "--port" || a == "-p") {
-            command.args(["--port", "0"]);
-        }
         let (open_files, processes) = (self.open_files, self.processes);
         // SAFETY: the closure runs in the forked child before exec. It only
         // makes raw syscalls (setpgid, setrlimit, setgroups, setgid, setuid)
@@ -672,6 +675,18 @@ pub mod client {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Make `close` (or drop) of `stream` send RST instead of FIN:
+    /// SO_LINGER with a zero timeout, as a crashing or impatient client
+    /// does.
+    pub fn reset_on_close(stream: &TcpStream) {
+        nix::sys::socket::setsockopt(
+            stream,
+            nix::sys::socket::sockopt::Linger,
+            &libc::linger { l_onoff: 1, l_linger: 0 },
+        )
+        .expect("setsockopt(SO_LINGER)");
     }
 
     /// GET and read the response in one go.

@@ -13,6 +13,18 @@
 //! * [`http`] — Part 4's shared HTTP: parsing (httparse), responses, the
 //!   static site confined to its root, and a per-connection session that
 //!   handles split reads, pipelining and partial writes.
+//! * [`gateway`] — Part 2's gateway interface, Rust's WSGI: the
+//!   [`gateway::Application`] contract, the request's [`gateway::Environ`],
+//!   the server side that webserver2 and webserver3h share, the registry
+//!   that picks an application by name, and the CGI bridge that hosts a
+//!   program in any language. [`apps`] holds applications written against
+//!   it (hello, environ, a micro framework and an app built with it).
+//! * [`compose`] — servers assembled from parts as in Python's
+//!   `socketserver`: `Server<Tcp | Udp, Inline | Forking | Threading,
+//!   Handler>` (echo-composed, httpserver2). [`echo`] is the echo loop of
+//!   the socket-basics servers.
+//! * [`urlencoded`] and [`json`] — form/query decoding and a small JSON
+//!   writer for the applications and HTTPServer 2.0.
 //! * [`report`] — turn a failed syscall into one clear line and an exit
 //!   status: `webserver3e: accept() failed: EINTR: Interrupted system call — …`.
 //! * [`harness`] — start a server or client in its own process group under
@@ -29,10 +41,16 @@ compile_error!(
      Run it in a Linux VM or container."
 );
 
+pub mod apps;
 pub mod cli;
+pub mod compose;
+pub mod echo;
 pub mod ftp;
+pub mod gateway;
 pub mod harness;
 pub mod hello;
 pub mod http;
+pub mod json;
 pub mod net;
 pub mod report;
+pub mod urlencoded;

@@ -2,7 +2,7 @@
 //! server fails only in the way its lesson intends.
 
 use assert_cmd::Command;
-use lsbaws::harness::client::{get, send_get};
+use lsbaws::harness::client::{get, reset_on_close, send_get};
 use lsbaws::harness::{Exit, Launch};
 use std::io::Write;
 use std::net::TcpStream;
@@ -119,14 +119,4 @@ fn rude_clients_do_not_stop_any_server() {
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
         assert_eq!(server.try_exit(), None::<Exit>);
     }
-}
-
-/// SO_LINGER with a zero timeout: close() sends RST instead of FIN.
-fn reset_on_close(stream: &TcpStream) {
-    nix::sys::socket::setsockopt(
-        stream,
-        nix::sys::socket::sockopt::Linger,
-        &nix::libc::linger { l_onoff: 1, l_linger: 0 },
-    )
-    .unwrap();
 }

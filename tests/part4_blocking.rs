@@ -472,11 +472,6 @@ fn a_malformed_request_gets_400_and_the_server_keeps_serving() {
     }
 }
 
-/// SO_LINGER with a zero timeout: close() sends RST instead of FIN.
-fn reset_on_close(stream: &TcpStream) {
-    use nix::sys::socket::{setsockopt, sockopt::Linger};
-    setsockopt(stream, Linger, &nix::libc::linger { l_onoff: 1, l_linger: 0 }).unwrap();
-}
 
 #[test]
 fn clients_that_leave_mid_response_are_not_errors() {
@@ -490,7 +485,7 @@ fn clients_that_leave_mid_response_are_not_errors() {
             stream.write_all(get("/files/one-mebibyte.bin").as_bytes()).unwrap();
             let mut some = [0u8; 1024];
             stream.read_exact(&mut some).unwrap();
-            reset_on_close(&stream);
+            lsbaws::harness::client::reset_on_close(&stream);
             drop(stream);
             // Half a request, then a plain close.
             let mut half = server.connect();
