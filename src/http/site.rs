@@ -17,6 +17,7 @@
 //! fast path give up (`ELOOP`) and hand the request to the canonicalising
 //! [`Site::lookup`], so symlinks are judged exactly as described above.
 
+use super::file_cache::FileCache;
 use super::request::Request;
 use super::response::Response;
 use nix::errno::Errno;
@@ -35,6 +36,9 @@ pub struct Site {
     /// to it. `None` if it could not be opened (then every request takes
     /// the canonicalising path).
     root_dir: Option<Arc<OwnedFd>>,
+    /// Small files read by the fast path, checked by `fstatat` on each hit
+    /// (see [`super::file_cache`]); shared by the clones of this site.
+    cache: Arc<FileCache>,
 }
 
 /// Where a request path leads.
@@ -67,7 +71,7 @@ impl Site {
         let root_dir = nix::fcntl::open(&canonical, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .ok()
             .map(Arc::new);
-        Ok(Site { root: canonical, root_dir })
+        Ok(Site { root: canonical, root_dir, cache: Arc::default() })
     }
 
     /// The canonical root folder.
@@ -83,9 +87,7 @@ impl Site {
             _ => return Response::error(405).with_header("Allow", "GET, HEAD"),
         };
         let mut response = match self.open_fast(&request.path) {
-            Some(Fast::File { bytes, name_for_type }) => {
-                Response::new(200).with_body(bytes, content_type(Path::new(name_for_type)))
-            }
+            Some(Fast::File { bytes, content_type }) => Response::new(200).with_body(bytes, content_type),
             Some(Fast::Lookup(lookup)) => self.respond_to_lookup(lookup, request),
             None => self.respond_to_lookup(self.lookup(&request.path), request),
         };
@@ -120,8 +122,11 @@ impl Site {
     /// `None` hands the request to [`Site::lookup`]: a symlink on the way
     /// (`ELOOP`), `..` trouble (`EXDEV`), no `openat2` (`ENOSYS`), anything
     /// unexpected. The answers it does give are the ones `lookup` gives.
-    fn open_fast<'p>(&self, path: &'p str) -> Option<Fast<'p>> {
+    fn open_fast(&self, path: &str) -> Option<Fast> {
         let root = self.root_dir.as_deref()?;
+        if let Some(hit) = self.cache.get(root, path) {
+            return Some(Fast::File { bytes: hit.bytes, content_type: hit.content_type });
+        }
         if path.contains('\\') || path.contains('\0') {
             return Some(Fast::Lookup(Lookup::Refused(400)));
         }
@@ -167,7 +172,11 @@ impl Site {
         };
         let size = usize::try_from(stat.st_size).unwrap_or(0);
         match read_up_to(&file, size) {
-            Ok(bytes) => Some(Fast::File { bytes, name_for_type }),
+            Ok(bytes) => {
+                let content_type = content_type(Path::new(name_for_type));
+                self.cache.offer(path, &relative, &stat, content_type, &bytes);
+                Some(Fast::File { bytes, content_type })
+            }
             Err(_) => None, // let the slow path read it again and choose the status
         }
     }
@@ -232,9 +241,9 @@ impl Site {
 }
 
 /// What the fast path found.
-enum Fast<'p> {
-    /// A regular file's bytes, and the name whose extension sets its type.
-    File { bytes: Vec<u8>, name_for_type: &'p str },
+enum Fast {
+    /// A regular file's bytes and their Content-Type.
+    File { bytes: Vec<u8>, content_type: &'static str },
     /// Not a file to send: a redirect or a refusal.
     Lookup(Lookup),
 }
@@ -419,6 +428,52 @@ mod tests {
         // A symlink is judged by its target's name, as canonicalize sees it.
         assert!(get(&fast, "/alias").headers.contains(&("Content-Type".into(), "text/html; charset=utf-8".into())));
         assert_eq!(get(&fast, "/pipe").status, 403);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Cached small files are never served stale: every change on disk
+    /// (content, rename over, a directory swapped for a symlink out) shows
+    /// in the next response, exactly as the uncached lookup sees it.
+    #[test]
+    fn cached_files_follow_every_change_on_disk() {
+        let dir = std::env::temp_dir().join(format!("lsbaws-site-cache-{}", std::process::id()));
+        let root = dir.join("root");
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::create_dir_all(dir.join("elsewhere")).unwrap();
+        std::fs::write(root.join("docs/a.txt"), "first").unwrap();
+        std::fs::write(root.join("b.txt"), "bee").unwrap();
+        std::fs::write(dir.join("elsewhere/a.txt"), "secret").unwrap();
+        let fast = Site::open(&root).unwrap();
+        let slow = Site { root_dir: None, cache: Arc::default(), ..fast.clone() };
+        let same = |target: &str| {
+            let response = get(&fast, target);
+            assert_eq!(response, get(&slow, target), "{target}");
+            response
+        };
+        // Just written: not cached yet (a change within the same clock
+        // tick could keep the same times).
+        assert_eq!(same("/b.txt").body, b"bee");
+        std::fs::write(root.join("b.txt"), "BEE").unwrap();
+        assert_eq!(same("/b.txt").body, b"BEE");
+        // Settled files are cached...
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(same("/docs/a.txt").body, b"first");
+        assert!(fast.cache.get(fast.root_dir.as_deref().unwrap(), "/docs/a.txt").is_some(), "cached");
+        // ...and every change is seen at once.
+        std::fs::write(root.join("docs/a.txt"), "other").unwrap();
+        assert_eq!(same("/docs/a.txt").body, b"other");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(same("/docs/a.txt").body, b"other");
+        std::fs::write(root.join("docs/new.txt"), "renamed over").unwrap();
+        std::fs::rename(root.join("docs/new.txt"), root.join("docs/a.txt")).unwrap();
+        assert_eq!(same("/docs/a.txt").body, b"renamed over");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(same("/docs/a.txt").body, b"renamed over");
+        std::fs::rename(root.join("docs"), dir.join("docs-moved")).unwrap();
+        std::os::unix::fs::symlink(dir.join("elsewhere"), root.join("docs")).unwrap();
+        assert_eq!(same("/docs/a.txt").status, 403);
+        std::fs::remove_file(root.join("docs")).unwrap();
+        assert_eq!(same("/docs/a.txt").status, 404);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
