@@ -9,6 +9,12 @@
 //! rename over it or new link changes the change time (`ctime`), so the
 //! entry is dropped and the file is read again.
 //!
+//! Pipelined requests are checked once per batch: the requests answered in
+//! one pass of [`crate::http::Session`] had all arrived before the pass
+//! began ([`BatchGuard`]), so one check made during the pass is as good as
+//! one per request, and sixteen pipelined `GET /hello.txt` cost one
+//! `fstatat`.
+//!
 //! One trap remains, the one git calls "racy clean": the kernel's clock
 //! ticks in steps of a few milliseconds, so a file written twice within one
 //! tick keeps the same times. A file is therefore cached only once its
@@ -17,9 +23,12 @@
 
 use nix::fcntl::AtFlags;
 use nix::sys::stat::{fstatat, FileStat, SFlag};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::ThreadId;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Files up to this size are cached; bigger ones are read each time (the
@@ -61,6 +70,41 @@ struct Entry {
     version: Version,
     content_type: &'static str,
     bytes: Arc<[u8]>,
+    /// The batch during which the file was last checked.
+    checked_in: Batch,
+}
+
+/// A batch of requests that arrived together: a thread's pass of
+/// answering, numbered by [`BatchGuard::begin`]. `None` outside a pass:
+/// then every hit is checked.
+type Batch = Option<(ThreadId, u64)>;
+
+thread_local! {
+    /// This thread's batch number, and whether a batch is open.
+    static BATCH: Cell<(u64, bool)> = const { Cell::new((0, false)) };
+}
+
+/// An open batch: the requests answered until it is dropped had all
+/// arrived when it began, so a cached file checked once during it may serve
+/// them all. [`crate::http::Session`] opens one for every answering pass.
+pub struct BatchGuard(());
+
+impl BatchGuard {
+    pub fn begin() -> BatchGuard {
+        BATCH.with(|b| b.set((b.get().0 + 1, true)));
+        BatchGuard(())
+    }
+}
+
+impl Drop for BatchGuard {
+    fn drop(&mut self) {
+        BATCH.with(|b| b.set((b.get().0, false)));
+    }
+}
+
+fn current_batch() -> Batch {
+    let (number, open) = BATCH.with(Cell::get);
+    open.then(|| (std::thread::current().id(), number))
 }
 
 /// A hit: the file's bytes and its Content-Type.
@@ -73,6 +117,8 @@ pub struct Hit {
 #[derive(Debug, Default)]
 pub struct FileCache {
     entries: Mutex<HashMap<String, Entry>>,
+    /// `fstatat` checks made, for tests and curious readers.
+    checks: AtomicU64,
 }
 
 impl FileCache {
@@ -80,13 +126,33 @@ impl FileCache {
     /// place is still that version (one `fstatat`, not following a final
     /// symlink: the entry was made from a path without any).
     pub fn get(&self, root: &OwnedFd, path: &str) -> Option<Hit> {
-        let entry = self.lock().get(path).cloned()?;
+        let batch = current_batch();
+        let entry = {
+            let entries = self.lock();
+            let entry = entries.get(path)?;
+            if batch.is_some() && entry.checked_in == batch {
+                return Some(Hit { bytes: entry.bytes.to_vec(), content_type: entry.content_type });
+            }
+            entry.clone()
+        };
+        self.checks.fetch_add(1, Ordering::Relaxed);
         let now = fstatat(root, entry.relative.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
+        let mut entries = self.lock();
         if !now.is_ok_and(|stat| Version::of(&stat) == entry.version) {
-            self.lock().remove(path);
+            entries.remove(path);
             return None;
         }
+        if let Some(cached) = entries.get_mut(path) {
+            if cached.version == entry.version {
+                cached.checked_in = batch;
+            }
+        }
         Some(Hit { bytes: entry.bytes.to_vec(), content_type: entry.content_type })
+    }
+
+    /// How many `fstatat` checks hits have cost so far.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
     }
 
     /// Remember `bytes`, read from `relative` (whose `fstat` is `stat`), as
@@ -102,6 +168,7 @@ impl FileCache {
             version: Version::of(stat),
             content_type,
             bytes: Arc::from(bytes),
+            checked_in: current_batch(),
         };
         let mut entries = self.lock();
         if entries.len() >= MAX_ENTRIES {

@@ -69,6 +69,8 @@ impl Session {
     /// as [`OUTPUT_HIGH_WATER`] allows. Call it after writing: requests that
     /// waited for the output to drain are answered now.
     pub fn answer(&mut self, mut handler: impl FnMut(&Request) -> Response) {
+        // Everything answered in this pass has already arrived.
+        let _batch = super::file_cache::BatchGuard::begin();
         let mut start = 0;
         while !self.closing && self.pending().len() < OUTPUT_HIGH_WATER {
             match parse_request(&self.input[start..], &self.limits) {

@@ -469,6 +469,17 @@ mod tests {
         assert_eq!(same("/docs/a.txt").body, b"renamed over");
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert_eq!(same("/docs/a.txt").body, b"renamed over");
+        // Sixteen pipelined requests in one read: one check serves them all.
+        let checks = fast.cache.checks();
+        let mut session = crate::http::Session::new(Limits::default());
+        session.receive(&b"GET /docs/a.txt HTTP/1.1\r\n\r\n".repeat(16), |r| fast.respond(r));
+        assert_eq!(String::from_utf8_lossy(session.pending()).matches("renamed over").count(), 16);
+        assert_eq!(fast.cache.checks() - checks, 1);
+        // The next read is a new batch: checked again, and a change is seen.
+        std::fs::write(root.join("docs/a.txt"), "changed again").unwrap();
+        session.wrote(session.pending().len());
+        session.receive(b"GET /docs/a.txt HTTP/1.1\r\n\r\n", |r| fast.respond(r));
+        assert!(String::from_utf8_lossy(session.pending()).ends_with("changed again"));
         std::fs::rename(root.join("docs"), dir.join("docs-moved")).unwrap();
         std::os::unix::fs::symlink(dir.join("elsewhere"), root.join("docs")).unwrap();
         assert_eq!(same("/docs/a.txt").status, 403);

@@ -12,9 +12,10 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// One colour per server of the table, so a server keeps it in every panel.
-const COLOURS: [RGBColor; 10] = [
+const COLOURS: [RGBColor; 11] = [
     RGBColor(0, 0, 0),       // nginx: black
     RGBColor(120, 120, 120), // may_minihttp: grey
+    RGBColor(148, 103, 189),
     RGBColor(214, 39, 40),
     RGBColor(255, 127, 14),
     RGBColor(188, 189, 34),

@@ -242,11 +242,15 @@ mod tests {
     use super::*;
     use crate::servers::SERVERS;
 
-    fn load(round: u32, server: usize, requests: u64, cpu: f64) -> Sample {
+    fn spec(name: &str) -> &'static Spec {
+        SERVERS.iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn load(round: u32, server: &str, requests: u64, cpu: f64) -> Sample {
         Sample {
             round,
             scenario: "s".into(),
-            server: &SERVERS[server],
+            server: spec(server),
             result: Measured::Load {
                 outcome: Outcome { requests, seconds: 1.0, p99_ms: 1.0, errors: 0 },
                 cpu_us_per_request: cpu,
@@ -261,16 +265,16 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(vec![4.0, 1.0]), Some(2.5));
         assert_eq!(median(vec![]), None);
-        // nginx is SERVERS[0]. Round 2 is slow for both: the ratio holds.
+        // Round 2 is slow for both: the ratio holds.
         let samples = vec![
-            load(0, 0, 100, 10.0),
-            load(0, 2, 50, 20.0),
-            load(1, 0, 100, 10.0),
-            load(1, 2, 50, 20.0),
-            load(2, 0, 10, 10.0),
-            load(2, 2, 5, 20.0),
+            load(0, "nginx", 100, 10.0),
+            load(0, "4a-fork", 50, 20.0),
+            load(1, "nginx", 100, 10.0),
+            load(1, "4a-fork", 50, 20.0),
+            load(2, "nginx", 10, 10.0),
+            load(2, "4a-fork", 5, 20.0),
         ];
-        let servers: Vec<&'static Spec> = vec![&SERVERS[0], &SERVERS[2]];
+        let servers: Vec<&'static Spec> = vec![spec("nginx"), spec("4a-fork")];
         let rows = rows(&samples, &["s".into()], &servers);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].req_per_s, Some(50.0));

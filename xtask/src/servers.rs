@@ -19,8 +19,10 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy)]
 pub enum Program {
     /// One of the lab's binaries, with these flags besides
-    /// `--port P --quiet --root SITE`.
+    /// `--port P --quiet` (and `--root SITE` for the Part 4 servers).
     Lab { bin: &'static str, args: &'static [&'static str] },
+    /// A Part 3 server: no site, `Hello, World!` for every request.
+    Hello { bin: &'static str },
     /// nginx with a minimal config of ours: one worker process, no master,
     /// access log off, sendfile on.
     Nginx,
@@ -43,12 +45,21 @@ pub struct Spec {
     pub no_idle: Option<&'static str>,
 }
 
+// ANCHOR: table
 /// Every server the harness knows, in the order the report lists them.
 /// A model whose binary does not exist (not built on this branch yet) is
 /// skipped with a note; adding a model is adding a row.
 pub const SERVERS: &[Spec] = &[
     Spec { name: "nginx", kind: Kind::Reference, model: "nginx, 1 worker (epoll)", program: Program::Nginx, hello_only: false, no_idle: None },
     Spec { name: "may_minihttp", kind: Kind::Reference, model: "may_minihttp, 1 worker (coroutines)", program: Program::MayMinihttp, hello_only: true, no_idle: None },
+    Spec {
+        name: "3a-iterative",
+        kind: Kind::Model,
+        model: "webserver3a: iterative, one connection at a time (Part 3)",
+        program: Program::Hello { bin: "webserver3a" },
+        hello_only: true,
+        no_idle: Some("it serves one connection at a time: the second idle one is never answered"),
+    },
     Spec { name: "4a-fork", kind: Kind::Model, model: "webserver4a: a process per connection", program: Program::Lab { bin: "webserver4a", args: &["--idle-timeout", "0"] }, hello_only: false, no_idle: None },
     Spec { name: "4b-thread", kind: Kind::Model, model: "webserver4b: a thread per connection", program: Program::Lab { bin: "webserver4b", args: &["--idle-timeout", "0"] }, hello_only: false, no_idle: None },
     Spec {
@@ -65,6 +76,7 @@ pub const SERVERS: &[Spec] = &[
     Spec { name: "4f-may", kind: Kind::Model, model: "webserver4f: may coroutines", program: Program::Lab { bin: "webserver4f", args: &[] }, hello_only: false, no_idle: None },
     Spec { name: "4g-mio", kind: Kind::Model, model: "webserver4g: mio event loop", program: Program::Lab { bin: "webserver4g", args: &[] }, hello_only: false, no_idle: None },
 ];
+// ANCHOR_END: table
 
 /// Where things are: the repository, the binaries, the site.
 #[derive(Debug, Clone)]
@@ -80,7 +92,7 @@ impl Places {
     /// The program a spec runs, if it exists.
     pub fn program_path(&self, spec: &Spec) -> Option<PathBuf> {
         match spec.program {
-            Program::Lab { bin, .. } => Some(self.lab_bins.join(bin)).filter(|p| p.is_file()),
+            Program::Lab { bin, .. } | Program::Hello { bin } => Some(self.lab_bins.join(bin)).filter(|p| p.is_file()),
             Program::Nginx => which("nginx"),
             Program::MayMinihttp => Some(self.may_minihttp.clone()).filter(|p| p.is_file()),
         }
@@ -205,6 +217,9 @@ pub fn start(spec: &Spec, places: &Places, cpu: Option<usize>) -> Result<Running
     match spec.program {
         Program::Lab { args, .. } => {
             command.args(["--port", &port.to_string(), "--quiet", "--root"]).arg(&places.site).args(args);
+        }
+        Program::Hello { .. } => {
+            command.args(["--port", &port.to_string(), "--quiet"]);
         }
         Program::Nginx => {
             let conf = write_nginx_conf(places, port).map_err(|e| format!("writing nginx.conf: {e}"))?;
