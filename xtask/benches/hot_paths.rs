@@ -64,5 +64,19 @@ fn responding(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parsing, resolving, responding);
+fn serving(c: &mut Criterion) {
+    // The whole core path a pipelining client exercises: parse, look up
+    // (the cached file, checked once per batch), build, queue.
+    let site = Site::open(default_root()).expect("the sample site");
+    let pipelined = WRK_GET.repeat(16);
+    c.bench_function("session/16 pipelined GET /hello.txt from the site", |b| {
+        b.iter(|| {
+            let mut session = Session::new(Limits::default());
+            session.receive(black_box(&pipelined), |r| site.respond(r));
+            black_box(session.pending().len())
+        })
+    });
+}
+
+criterion_group!(benches, parsing, resolving, responding, serving);
 criterion_main!(benches);

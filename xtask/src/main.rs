@@ -96,7 +96,7 @@ impl Scenario {
 
     fn applies_to(&self, spec: &Spec) -> bool {
         match self {
-            Scenario::Load { path, .. } => !spec.hello_only || *path == HELLO,
+            Scenario::Load { path, close, .. } => (!spec.hello_only || *path == HELLO) && !(*close && spec.ignores_close),
             Scenario::Idle { .. } => spec.no_idle.is_none(),
             // Opening 10,000 connections is a client's benchmark: run it
             // against the servers that hold them cheaply.

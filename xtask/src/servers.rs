@@ -43,6 +43,9 @@ pub struct Spec {
     pub hello_only: bool,
     /// Why it sits out the idle-connections run, if it does.
     pub no_idle: Option<&'static str>,
+    /// Keeps every connection open whatever the client asks
+    /// (may_minihttp ignores `Connection: close`): no `hello-close` run.
+    pub ignores_close: bool,
 }
 
 // ANCHOR: table
@@ -50,8 +53,8 @@ pub struct Spec {
 /// A model whose binary does not exist (not built on this branch yet) is
 /// skipped with a note; adding a model is adding a row.
 pub const SERVERS: &[Spec] = &[
-    Spec { name: "nginx", kind: Kind::Reference, model: "nginx, 1 worker (epoll)", program: Program::Nginx, hello_only: false, no_idle: None },
-    Spec { name: "may_minihttp", kind: Kind::Reference, model: "may_minihttp, 1 worker (coroutines)", program: Program::MayMinihttp, hello_only: true, no_idle: None },
+    Spec { name: "nginx", kind: Kind::Reference, model: "nginx, 1 worker (epoll)", program: Program::Nginx, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "may_minihttp", kind: Kind::Reference, model: "may_minihttp, 1 worker (coroutines)", program: Program::MayMinihttp, hello_only: true, no_idle: None, ignores_close: true },
     Spec {
         name: "3a-iterative",
         kind: Kind::Model,
@@ -59,9 +62,10 @@ pub const SERVERS: &[Spec] = &[
         program: Program::Hello { bin: "webserver3a" },
         hello_only: true,
         no_idle: Some("it serves one connection at a time: the second idle one is never answered"),
+        ignores_close: false,
     },
-    Spec { name: "4a-fork", kind: Kind::Model, model: "webserver4a: a process per connection", program: Program::Lab { bin: "webserver4a", args: &["--idle-timeout", "0"] }, hello_only: false, no_idle: None },
-    Spec { name: "4b-thread", kind: Kind::Model, model: "webserver4b: a thread per connection", program: Program::Lab { bin: "webserver4b", args: &["--idle-timeout", "0"] }, hello_only: false, no_idle: None },
+    Spec { name: "4a-fork", kind: Kind::Model, model: "webserver4a: a process per connection", program: Program::Lab { bin: "webserver4a", args: &["--idle-timeout", "0"] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4b-thread", kind: Kind::Model, model: "webserver4b: a thread per connection", program: Program::Lab { bin: "webserver4b", args: &["--idle-timeout", "0"] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec {
         name: "4h-pool",
         kind: Kind::Model,
@@ -69,12 +73,13 @@ pub const SERVERS: &[Spec] = &[
         program: Program::Lab { bin: "webserver4h", args: &["--threads", "64", "--idle-timeout", "0"] },
         hello_only: false,
         no_idle: Some("64 workers serve 64 connections; the other idle ones wait for a worker forever"),
+        ignores_close: false,
     },
-    Spec { name: "4c-busy", kind: Kind::Model, model: "webserver4c: non-blocking busy loop, no keep-alive", program: Program::Lab { bin: "webserver4c", args: &[] }, hello_only: false, no_idle: None },
-    Spec { name: "4d-busy-ka", kind: Kind::Model, model: "webserver4d: busy loop with keep-alive", program: Program::Lab { bin: "webserver4d", args: &[] }, hello_only: false, no_idle: None },
-    Spec { name: "4e-epoll", kind: Kind::Model, model: "webserver4e: epoll event loop", program: Program::Lab { bin: "webserver4e", args: &[] }, hello_only: false, no_idle: None },
-    Spec { name: "4f-may", kind: Kind::Model, model: "webserver4f: may coroutines", program: Program::Lab { bin: "webserver4f", args: &[] }, hello_only: false, no_idle: None },
-    Spec { name: "4g-mio", kind: Kind::Model, model: "webserver4g: mio event loop", program: Program::Lab { bin: "webserver4g", args: &[] }, hello_only: false, no_idle: None },
+    Spec { name: "4c-busy", kind: Kind::Model, model: "webserver4c: non-blocking busy loop, no keep-alive", program: Program::Lab { bin: "webserver4c", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4d-busy-ka", kind: Kind::Model, model: "webserver4d: busy loop with keep-alive", program: Program::Lab { bin: "webserver4d", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4e-epoll", kind: Kind::Model, model: "webserver4e: epoll event loop", program: Program::Lab { bin: "webserver4e", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4f-may", kind: Kind::Model, model: "webserver4f: may coroutines", program: Program::Lab { bin: "webserver4f", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4g-mio", kind: Kind::Model, model: "webserver4g: mio event loop", program: Program::Lab { bin: "webserver4g", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
 ];
 // ANCHOR_END: table
 
@@ -135,16 +140,27 @@ impl Pinning {
     }
 }
 
-/// A command, run under `taskset -c CPU` when a CPU is given.
+/// A command, run under `taskset -c CPU` when a CPU is given, that dies
+/// with the harness: killed or interrupted, the harness leaves no server or
+/// wrk running (`PR_SET_PDEATHSIG`, which survives the exec).
 pub fn pinned_command(program: &Path, cpu: Option<usize>) -> Command {
-    match cpu {
+    let mut command = match cpu {
         Some(cpu) => {
             let mut command = Command::new("taskset");
             command.arg("-c").arg(cpu.to_string()).arg(program);
             command
         }
         None => Command::new(program),
+    };
+    // SAFETY: between fork and exec only prctl(2), which is
+    // async-signal-safe and touches no memory of ours, runs.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            Ok(())
+        });
     }
+    command
 }
 
 /// A server running in its own process group.
