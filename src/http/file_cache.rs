@@ -28,7 +28,6 @@ use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::ThreadId;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Files up to this size are cached; bigger ones are read each time (the
@@ -77,11 +76,16 @@ struct Entry {
 /// A batch of requests that arrived together: a thread's pass of
 /// answering, numbered by [`BatchGuard::begin`]. `None` outside a pass:
 /// then every hit is checked.
-type Batch = Option<(ThreadId, u64)>;
+type Batch = Option<(u64, u64)>;
+
+/// Numbers threads for [`Batch`] (cheaper than `thread::current().id()`,
+/// which clones an `Arc` on every call).
+static THREADS: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     /// This thread's batch number, and whether a batch is open.
     static BATCH: Cell<(u64, bool)> = const { Cell::new((0, false)) };
+    static THREAD: u64 = THREADS.fetch_add(1, Ordering::Relaxed);
 }
 
 /// An open batch: the requests answered until it is dropped had all
@@ -104,7 +108,7 @@ impl Drop for BatchGuard {
 
 fn current_batch() -> Batch {
     let (number, open) = BATCH.with(Cell::get);
-    open.then(|| (std::thread::current().id(), number))
+    open.then(|| (THREAD.with(|t| *t), number))
 }
 
 /// A hit: the file's bytes and its Content-Type.
