@@ -19,6 +19,8 @@
 //! * [`client`] holds small HTTP client helpers that tell a response, an
 //!   EOF and a hang apart.
 
+pub mod procfs;
+
 use nix::errno::Errno;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use nix::sys::signal::{killpg, Signal};
@@ -87,6 +89,9 @@ impl Drop for ScratchDir {
 #[derive(Debug, Clone)]
 pub struct Launch {
     name: String,
+    /// Set by [`Launch::path`]: a binary anywhere (a student's copy), not
+    /// one of this package's.
+    program: Option<PathBuf>,
     args: Vec<OsString>,
     open_files: Option<u64>,
     processes: Option<u64>,
@@ -99,10 +104,25 @@ impl Launch {
     pub fn new(name: &str) -> Launch {
         Launch {
             name: name.to_string(),
+            program: None,
             args: Vec::new(),
             open_files: None,
             processes: None,
             uid: None,
+        }
+    }
+
+    /// Start the binary at `program` (a student's copy built elsewhere, say),
+    /// otherwise as [`Launch::new`] does.
+    pub fn path(program: impl Into<PathBuf>) -> Launch {
+        let program = program.into();
+        let name = program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| program.display().to_string());
+        Launch {
+            program: Some(program),
+            ..Launch::new(&name)
         }
     }
 
@@ -153,13 +173,13 @@ impl Launch {
     pub fn spawn(self) -> Result<Server, String> {
         let scratch = ScratchDir::new(&self.name)
             .map_err(|e| format!("creating a scratch directory failed: {e}"))?;
-        let mut program = bin_path(&self.name);
+        let mut program = self.program.clone().unwrap_or_else(|| bin_path(&self.name));
         if !program.exists() {
-            return Err(format!(
-                "{} does not exist — build it first (`cargo build --bin {}`)",
-                program.display(),
-                self.name
-            ));
+            let build = match self.program {
+                Some(_) => "build it first".to_string(),
+                None => format!("build it first (`cargo build --bin {}`)", self.name),
+            };
+            return Err(format!("{} does not exist — {build}", program.display()));
         }
         let switch_user = self.uid.filter(|_| Uid::effective().is_root());
         if switch_user.is_some() {
@@ -195,6 +215,11 @@ impl Launch {
                 // A process group of its own: the server and every child it
                 // forks can be killed with one killpg().
                 nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+                // Start with only stdin, stdout and stderr, as from a shell:
+                // descriptors the test process inherited without
+                // close-on-exec (cargo's jobserver pipe) would otherwise be
+                // counted in the server's /proc/PID/fd and its `ulimit -n`.
+                close_inherited_on_exec();
                 // As `ulimit -n N` / `ulimit -u N` do: the soft limit is
                 // what the kernel enforces; the hard limit only rises (for
                 // root) when N is above it.
@@ -227,6 +252,22 @@ impl Launch {
             exit: None,
             _scratch: scratch,
         })
+    }
+}
+
+/// Mark every descriptor from 3 up close-on-exec. Async-signal-safe (raw
+/// syscalls only): it runs between fork and exec.
+fn close_inherited_on_exec() {
+    // SAFETY: close_range(2) and fcntl(2) only change descriptor flags of
+    // this (forked) process; no memory is touched.
+    unsafe {
+        let all = libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        if all != 0 {
+            // Kernels before 5.11: one descriptor at a time.
+            for fd in 3..4096 {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
     }
 }
 
@@ -352,6 +393,16 @@ impl Server {
         fs::read_dir(format!("/proc/{}/fd", self.pid))
             .map(|entries| entries.count())
             .unwrap_or(0)
+    }
+
+    /// The signals the server catches and ignores (`SigCgt`, `SigIgn`).
+    pub fn signal_masks(&self) -> Option<procfs::SignalMasks> {
+        procfs::signal_masks(self.pid.as_raw())
+    }
+
+    /// The server's descriptors: what each is, and its flags.
+    pub fn descriptors(&self) -> Vec<procfs::Descriptor> {
+        procfs::descriptors(self.pid.as_raw())
     }
 
     /// CPU time the server has used so far, all its threads together, in
@@ -510,6 +561,22 @@ pub fn names_in(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// `len` bytes that are the same on every run for the same `seed`, and
+/// differ at almost every position between seeds (xorshift64*): test data
+/// whose every part is recognisable.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        bytes.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
 }
 
 /// Every process in /proc (pid, parent, state).

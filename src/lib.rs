@@ -27,6 +27,8 @@
 //!   writer for the applications and HTTPServer 2.0.
 //! * [`report`] — turn a failed syscall into one clear line and an exit
 //!   status: `webserver3e: accept() failed: EINTR: Interrupted system call — …`.
+//! * [`lab`] — the course exercises: their checks (built on [`harness`])
+//!   and predict-then-run questions, used by the `lab` command.
 //! * [`harness`] — start a server or client in its own process group under
 //!   resource limits, wait for its banner, inspect it through `/proc`, and
 //!   kill and reap it and everything it forked. The integration tests and the
@@ -50,6 +52,7 @@ pub mod gateway;
 pub mod harness;
 pub mod hello;
 pub mod http;
+pub mod lab;
 pub mod json;
 pub mod net;
 pub mod report;

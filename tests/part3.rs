@@ -3,9 +3,10 @@
 //! Every test starts the real binary on port 0 through the harness, which
 //! kills and reaps the server and everything it forked when the test ends.
 
-use lsbaws::harness::client::{burst, get, read_response, send_get, wait_for_eof, AfterResponse};
+use lsbaws::harness::client::{get, read_response, send_get, AfterResponse};
 use lsbaws::harness::{Exit, Launch, Server};
-use nix::sys::resource::{getrlimit, Resource};
+use lsbaws::lab::observe::{self, ChildFate, SigchldHandling};
+use lsbaws::lab::Subject;
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -65,207 +66,125 @@ fn webserver3b_second_client_waits_out_the_sleep() {
 }
 
 // ---- 3c: fork per connection ---------------------------------------------
+//
+// From here on the tests call the same experiments as the exercise checks
+// of `cargo lab check` (lsbaws::lab::observe): one implementation. Servers
+// with a --sleep flag run with a short one (Subject::QUICK_FLAGS).
 
 #[test]
 fn webserver3c_serves_two_clients_at_once() {
-    let server = start("webserver3c", &["--sleep", "3"]);
-    let mut first = send_get(server.addr()).unwrap();
-    assert_hello(&mut first);
-
-    // The first child is sleeping for 3 s; the parent is back in accept().
-    let asked = Instant::now();
-    let mut second = send_get(server.addr()).unwrap();
-    assert_hello(&mut second);
-    let waited = asked.elapsed();
-    assert!(waited < Duration::from_secs(2), "second client waited {waited:?} for the first");
-    assert_eq!(server.children().len(), 2, "one child per connection");
+    let seen = observe::second_client_while_first_is_silent(&Subject::bin("webserver3c")).unwrap();
+    assert!(seen.answered_in.is_some(), "the second client waited for the silent first");
+    assert!(seen.children >= 1, "one child per connection: {seen:?}");
 }
 
 #[test]
 fn webserver3c_client_gets_eof() {
-    let server = start("webserver3c", &["--sleep", "0"]);
-    let mut stream = send_get(server.addr()).unwrap();
-    assert_hello(&mut stream);
     // Parent and child both closed their copies: the socket really closes.
-    assert_eq!(wait_for_eof(&mut stream, WAIT).unwrap(), AfterResponse::Eof);
+    assert_eq!(observe::after_the_response(&Subject::bin("webserver3c")).unwrap(), AfterResponse::Eof);
+}
+
+#[test]
+fn webserver3c_closes_every_client_descriptor() {
+    let growth = observe::descriptor_growth(&Subject::bin("webserver3c"), 20).unwrap();
+    assert_eq!(growth.leaked(), 0, "{growth:?}");
 }
 
 #[test]
 fn webserver3c_leaves_zombies() {
-    let server = start("webserver3c", &["--sleep", "0.2"]);
-    let mut first = send_get(server.addr()).unwrap();
-    let mut second = send_get(server.addr()).unwrap();
-    assert_hello(&mut first);
-    assert_hello(&mut second);
-    server.wait_children_finished(WAIT).unwrap();
-    // Nobody called wait(): both children stay in the process table.
-    assert_eq!(server.zombies(), 2, "children: {:?}", server.children());
+    // Nobody calls wait(): the finished child stays in the process table.
+    let run = observe::fate_of_a_child(&Subject::bin("webserver3c")).unwrap();
+    assert!(matches!(run.fate, ChildFate::Zombie { .. }), "{run:?}");
+    assert_eq!(observe::sigchld_handling(&Subject::bin("webserver3c")).unwrap(), SigchldHandling::Default);
 }
 
 // ---- 3d: the parent keeps every descriptor and reaps nobody ---------------
 
 #[test]
 fn webserver3d_client_gets_response_but_no_eof() {
-    let server = start("webserver3d", &[]);
-    let mut stream = send_get(server.addr()).unwrap();
-    assert_hello(&mut stream);
     // The child closed its copy and exited, but the parent's copy keeps the
     // connection open: the client never sees the end of the stream.
-    server.wait_children_finished(WAIT).unwrap();
-    assert_eq!(wait_for_eof(&mut stream, HANG).unwrap(), AfterResponse::Hung);
+    assert_eq!(observe::after_the_response(&Subject::bin("webserver3d")).unwrap(), AfterResponse::Hung);
+}
+
+#[test]
+fn webserver3d_keeps_one_descriptor_per_connection() {
+    // stdin, stdout, stderr and the listening socket, then one per client:
+    // the leak is visible in /proc/PID/fd long before any limit.
+    let growth = observe::descriptor_growth(&Subject::bin("webserver3d"), 10).unwrap();
+    assert_eq!((growth.before, growth.after), (4, 14), "{growth:?}");
 }
 
 #[test]
 fn webserver3d_runs_out_of_descriptors_emfile() {
-    // `ulimit -n 256`, then 300 connections.
-    let mut server = Launch::new("webserver3d")
-        .arg("--quiet")
-        .limit_open_files(256)
-        .start()
-        .unwrap();
-    let baseline = server.open_fds();
-    let mut made = 0;
-    for _ in 0..300 {
-        if !server.is_running() {
-            break;
-        }
-        // Wait for each response: the parent has accepted by then, so the
-        // small listen queue (5) never overflows and no SYN is retried.
-        let Ok(_response) = get(server.addr(), WAIT) else { break };
-        made += 1;
-        if made == 100 {
-            // The leak is visible in /proc/PID/fd long before the limit.
-            server
-                .wait_until(WAIT, "100 leaked descriptors", |s| s.open_fds() >= baseline + 100)
-                .unwrap();
-        }
-    }
-    let exit = server.wait_for_exit(WAIT);
-    let stderr = server.stderr();
-    assert_eq!(exit, Some(Exit::Code(1)), "after {made} connections; stderr: {stderr}");
-    assert!(stderr.contains("accept() failed: EMFILE"), "stderr: {stderr}");
-    assert!(made > 200 && made < 300, "died after {made} connections");
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    // `ulimit -n 256`, then 300 clients: descriptors 4 to 255 hold clients,
+    // and the 253rd accept() fails.
+    let run = observe::under_open_file_limit(&Subject::bin("webserver3d"), 256, 300).unwrap();
+    assert_eq!(run.exit, Some(Exit::Code(1)), "{run:?}");
+    assert!(run.failed_with("accept()", "EMFILE"), "{run:?}");
+    assert_eq!(run.answered, 252, "{run:?}");
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
 }
 
 #[test]
 fn webserver3d_fork_fails_eagain_under_nproc_limit() {
-    // `ulimit -u 400` as an unprivileged user: the kernel ignores
-    // RLIMIT_NPROC for root. The uid need not exist; it only has to be one
-    // no other process uses, because the limit counts all of its processes.
-    let uid = 60_000 + std::process::id() % 5_000;
-    // Room for the leaked descriptors, or EMFILE would come first.
-    let (_, hard_files) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-    let mut launch = Launch::new("webserver3d").arg("--quiet").limit_open_files(hard_files.min(4096));
-    launch = if nix::unistd::Uid::effective().is_root() {
-        launch.as_user(uid).limit_processes(400)
-    } else {
-        // Not root: the limit applies to our own user, who already runs
-        // some processes; leave room for 300 more.
-        launch.limit_processes(processes_of_current_user() as u64 + 300)
-    };
-    let mut server = launch.start().unwrap();
-
-    let mut made = 0;
-    for _ in 0..1000 {
-        if !server.is_running() {
-            break;
-        }
-        // Wait for each response: the parent has accepted by then, so the
-        // small listen queue (5) never overflows and no SYN is retried.
-        let Ok(_response) = get(server.addr(), WAIT) else { break };
-        made += 1;
-        if made == 200 {
-            // Nobody reaps: the finished children pile up as zombies.
-            server.wait_until(WAIT, "150 zombies", |s| s.zombies() >= 150).unwrap();
-        }
-    }
-    let exit = server.wait_for_exit(WAIT);
-    let stderr = server.stderr();
-    assert_eq!(exit, Some(Exit::Code(1)), "after {made} connections; stderr: {stderr}");
+    // Room for 400 processes (as root: a uid of its own; the kernel ignores
+    // RLIMIT_NPROC for root itself). Nobody reaps: the finished children
+    // stay zombies and count against the limit until fork() fails.
+    let run = observe::under_process_limit(&Subject::bin("webserver3d"), 400, 1000).unwrap();
+    assert_eq!(run.exit, Some(Exit::Code(1)), "{run:?}");
     // nix prints EAGAIN's text as "Try again"; the symbolic name is stable.
-    assert!(stderr.contains("fork() failed: EAGAIN"), "stderr: {stderr}");
-    assert!(made >= 200, "fork failed after only {made} connections");
-}
-
-fn processes_of_current_user() -> usize {
-    let me = nix::unistd::Uid::current().as_raw().to_string();
-    lsbaws::harness::processes()
-        .iter()
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{}/status", p.pid))
-                .ok()
-                .and_then(|status| {
-                    let line = status.lines().find(|l| l.starts_with("Uid:"))?.to_string();
-                    Some(line.split_whitespace().nth(1) == Some(me.as_str()))
-                })
-                .unwrap_or(false)
-        })
-        .count()
+    assert!(run.failed_with("fork()", "EAGAIN"), "{run:?}");
+    assert!((395..=400).contains(&run.answered), "{run:?}");
 }
 
 // ---- 3e: SIGCHLD without SA_RESTART ----------------------------------------
 
 #[test]
+fn webserver3e_reaps_its_child_then_dies_of_eintr() {
+    let subject = Subject::bin("webserver3e");
+    assert_eq!(observe::sigchld_handling(&subject).unwrap(), SigchldHandling::Caught);
+    let run = observe::fate_of_a_child(&subject).unwrap();
+    assert!(matches!(run.fate, ChildFate::Reaped { .. }), "{run:?}");
+    assert_eq!(run.server_exit, Some(Exit::Code(1)), "{run:?}");
+}
+
+#[test]
 fn webserver3e_dies_of_eintr_after_one_request() {
-    let mut server = start("webserver3e", &["--sleep", "0.2"]);
-    let mut stream = send_get(server.addr()).unwrap();
-    assert_hello(&mut stream);
-    // The child exits 0.2 s later; SIGCHLD interrupts the parent's accept().
-    let exit = server.wait_for_exit(WAIT);
-    let stderr = server.stderr();
-    assert_eq!(exit, Some(Exit::Code(1)), "stderr: {stderr}");
-    assert!(stderr.contains("accept() failed: EINTR"), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one clear line, got: {stderr}");
+    let run = observe::serve_while_children_exit(&Subject::bin("webserver3e"), 3).unwrap();
+    assert_eq!(run.served, 1, "{run:?}");
+    assert_eq!(run.exit, Some(Exit::Code(1)), "{run:?}");
+    assert!(run.stderr.contains("accept() failed: EINTR"), "{run:?}");
+    assert_eq!(run.stderr.lines().count(), 1, "one clear line, got: {}", run.stderr);
 }
 
 // ---- 3f: restart on EINTR, but one wait() per signal -----------------------
 
 #[test]
 fn webserver3f_survives_eintr() {
-    let mut server = start("webserver3f", &[]);
-    for _ in 0..3 {
-        let answered = get(server.addr(), WAIT).unwrap();
-        assert_eq!(answered.body, b"Hello, World!\n");
-        // The handler ran (the child is reaped) while accept() was blocked.
-        server
-            .wait_until(WAIT, "the child to be reaped", |s| s.children().is_empty())
-            .unwrap();
-        assert!(server.is_running(), "stderr: {}", server.stderr());
-    }
+    let subject = Subject::bin("webserver3f");
+    let run = observe::serve_while_children_exit(&subject, 3).unwrap();
+    assert_eq!((run.served, run.exit), (3, None), "{run:?}");
+    let child = observe::fate_of_a_child(&subject).unwrap();
+    assert!(matches!(child.fate, ChildFate::Reaped { .. }), "{child:?}");
 }
 
 #[test]
 fn webserver3f_burst_leaves_zombies() {
-    let mut server = start("webserver3f", &[]);
     // Whether two children exit close enough together for their signals to
     // merge is a race; that race is the lesson. Each burst gives it 128
-    // chances, and zombies accumulate across bursts.
-    for _ in 0..5 {
-        assert_eq!(burst(server.addr(), 128, WAIT), 128, "every client is answered");
-        server.wait_children_finished(WAIT).unwrap();
-        if server.zombies() > 0 {
-            break;
-        }
-    }
-    assert!(server.zombies() > 0, "no zombie after 5 bursts of 128 clients");
-    assert!(server.is_running(), "stderr: {}", server.stderr());
+    // chances.
+    let bursts = observe::zombies_after_bursts(&Subject::bin("webserver3f"), 5, 128).unwrap();
+    assert!(bursts.zombies > 0, "no zombie after 5 bursts of 128 clients: {bursts:?}");
 }
 
 // ---- 3g: reap every child ----------------------------------------------------
 
 #[test]
 fn webserver3g_bursts_leave_no_zombies() {
-    let mut server = start("webserver3g", &[]);
-    for _ in 0..3 {
-        assert_eq!(burst(server.addr(), 128, WAIT), 128, "every client is answered");
-        server
-            .wait_until(Duration::from_secs(20), "every child to be reaped", |s| {
-                s.children().is_empty()
-            })
-            .unwrap();
-    }
-    assert!(server.is_running(), "stderr: {}", server.stderr());
+    let bursts = observe::zombies_after_bursts(&Subject::bin("webserver3g"), 3, 128).unwrap();
+    assert_eq!((bursts.sent, bursts.zombies), (3, 0), "{bursts:?}");
+    let server = start("webserver3g", &[]);
     assert_eq!(get(server.addr(), WAIT).unwrap().body, b"Hello, World!\n");
 }
 

@@ -118,20 +118,7 @@ impl Raw {
     }
 }
 
-/// `len` bytes that are the same on every run for the same `seed`, and
-/// differ at almost every position between seeds (xorshift64*).
-pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        bytes.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    bytes.truncate(len);
-    bytes
-}
+pub use lsbaws::harness::pattern;
 
 /// Compare big byte strings without printing megabytes when they differ.
 pub fn assert_same_bytes(actual: &[u8], expected: &[u8], what: &str) {

@@ -1,0 +1,152 @@
+//! Every exercise check is proven both ways: it fails on the untouched
+//! starter and on the earlier broken steps its exercise names, and passes
+//! on the reference. Every predict-then-run question measures the real
+//! starter and gets the answer the lesson text leads to.
+//!
+//! A check that passed on everything would teach nothing; one that failed
+//! on the reference could never be passed. These tests run the same check
+//! functions `cargo lab check` runs, on this package's own binaries.
+
+use lsbaws::lab::exercise::STARTER_COPY;
+use lsbaws::lab::question::Grade;
+use lsbaws::lab::{find, Exercise, Subject};
+
+/// Run every check of `step` on the reference (each must pass) and every
+/// check the proof table names on each broken binary (each must fail).
+fn prove(step: &str) {
+    let exercise: &Exercise = find(step).unwrap();
+    let mut report = Vec::new();
+    let reference = Subject::bin(exercise.reference_bin);
+    for check in exercise.all_checks() {
+        let verdict = check.check(&reference);
+        report.push(format!(
+            "{} on {}: {:?}",
+            check.id,
+            reference.name(),
+            verdict
+        ));
+        assert!(
+            verdict.passed,
+            "{step}: check {} fails on the reference {}: {}",
+            check.id,
+            reference.name(),
+            verdict.saw
+        );
+    }
+    // Guards hold on the starter too (when it is one of our binaries; an
+    // untouched copy is proven by tests/lab_cli.rs).
+    if let Some(starter) = exercise.starter_bin {
+        for guard in exercise.guards {
+            let verdict = guard.check(&Subject::bin(starter));
+            assert!(
+                verdict.passed,
+                "{step}: guard {} fails on the starter {starter}: {}",
+                guard.id, verdict.saw
+            );
+        }
+    }
+    for (broken, ids) in exercise.proof {
+        if *broken == STARTER_COPY {
+            continue;
+        }
+        let subject = Subject::bin(broken);
+        for id in *ids {
+            let verdict = exercise.check(id).unwrap().check(&subject);
+            report.push(format!("{id} on {broken}: {verdict:?}"));
+            assert!(
+                !verdict.passed,
+                "{step}: check {id} passes on the broken {broken}: {}",
+                verdict.saw
+            );
+        }
+    }
+    // What a student would read, in the test log (`--nocapture`).
+    println!("{}", report.join("\n"));
+}
+
+#[test]
+fn exercise_3c_checks_fail_on_3d_3a_3b_and_pass_on_3c() {
+    prove("3c");
+}
+
+#[test]
+fn exercise_3e_checks_fail_on_3c_3d_3a_3b_and_pass_on_3e() {
+    prove("3e");
+}
+
+#[test]
+fn exercise_3f_checks_fail_on_3e_3c_3d_3a_3b_and_pass_on_3f() {
+    prove("3f");
+}
+
+#[test]
+fn exercise_3g_checks_fail_on_3f_3e_3c_3d_3a_3b_and_pass_on_3g() {
+    prove("3g");
+}
+
+#[test]
+fn exercise_4d_checks_fail_on_4c_and_pass_on_4d() {
+    prove("4d");
+}
+
+#[test]
+fn exercise_ftp_confine_checks_and_guard_pass_on_ftp_server() {
+    // Its starter is not one of our binaries: tests/lab_cli.rs proves the
+    // checks fail on the untouched copy.
+    prove("ftp-confine");
+}
+
+#[test]
+fn exercise_ftp_atomic_checks_and_guard_pass_on_ftp_server() {
+    prove("ftp-atomic");
+}
+
+/// Measure each question of `step` on its starter; the measured answer must
+/// be `expected` (within the question's tolerance), so the lesson text that
+/// leads to that answer stays true.
+fn measure(step: &str, expected: &[(&str, &str)]) {
+    let exercise = find(step).unwrap();
+    let starter = Subject::bin(exercise.starter_bin.expect("a starter among our binaries"));
+    assert_eq!(
+        exercise.questions.len(),
+        expected.len(),
+        "{step}: one expected answer per question"
+    );
+    for (question, (key, answer)) in exercise.questions.iter().zip(expected) {
+        assert_eq!(question.key, *key);
+        let measured = (question.measure)(&starter).unwrap_or_else(|e| panic!("{step} {key}: {e}"));
+        println!("{step} {key}: {measured:?}");
+        assert_eq!(
+            question.grade(answer, &measured),
+            Grade::Right,
+            "{step} {key}: measured {measured:?}"
+        );
+    }
+}
+
+#[test]
+fn question_3c_webserver3d_holds_14_descriptors_and_answers_252_under_ulimit_n_256() {
+    // 0, 1, 2 and the listening socket, then one per client: 4 + 10; and
+    // descriptors 4..=255 for clients before accept() fails.
+    measure("3c", &[("fds_after_10", "14"), ("emfile_clients", "252")]);
+}
+
+#[test]
+fn question_3e_webserver3c_answers_399_under_room_for_400_processes() {
+    measure("3e", &[("eagain_clients", "399")]);
+}
+
+#[test]
+fn question_3f_webserver3e_answers_one_client() {
+    measure("3f", &[("clients_answered", "1")]);
+}
+
+#[test]
+fn question_3g_webserver3f_leaves_zombies() {
+    measure("3g", &[("zombies_left", "yes")]);
+}
+
+#[test]
+fn question_4d_webserver4c_ends_bodies_by_closing_and_takes_two_connections() {
+    measure("4d", &[("body_end", "close"), ("connections_for_two", "2")]);
+}

@@ -1,0 +1,334 @@
+//! The `lab` command as a student uses it: start a copy, check it, get
+//! hints, compare, and never lose work.
+//!
+//! Copies go to a scratch work folder; each test's copies build into a
+//! target folder of its own under this repository's `target/`
+//! (LAB_TARGET_DIR), kept between runs so that the lsbaws library and its
+//! dependencies are compiled once, not on every run. (Two work folders must
+//! not share one: both would build their `webserver3c` to the same path.)
+
+use assert_cmd::Command;
+use lsbaws::harness::ScratchDir;
+use lsbaws::lab::EXERCISES;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+/// Building a copy the first time compiles the library and its
+/// dependencies; checks take seconds.
+const LIMIT: Duration = Duration::from_secs(300);
+
+fn target_for(work: &Path) -> PathBuf {
+    // The scratch folder's name starts with its label: lsbaws-LABEL-...
+    let name = work.file_name().unwrap().to_string_lossy();
+    let label = name.split('-').nth(1).unwrap_or("lab");
+    lsbaws::harness::bin_dir()
+        .parent()
+        .expect("target/")
+        .join(format!("lab-work-{label}"))
+}
+
+fn lab(work: &Path, args: &[&str]) -> Output {
+    Command::cargo_bin("lab")
+        .unwrap()
+        .arg("--work-dir")
+        .arg(work)
+        .args(args)
+        .env("LAB_TARGET_DIR", target_for(work))
+        .env_remove("LAB_WORK_DIR")
+        .timeout(LIMIT)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn assert_status(output: &Output, code: i32) -> String {
+    let all = text(output);
+    assert_eq!(output.status.code(), Some(code), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+    all
+}
+
+/// The answers the lesson text leads to, as a student would write them.
+fn write_right_answers(answers: &Path) {
+    let right = [
+        ("fds_after_10", "14"),
+        ("emfile_clients", "250"),
+        ("eagain_clients", "399"),
+        ("clients_answered", "1"),
+        ("zombies_left", "yes"),
+        ("body_end", "close"),
+        ("connections_for_two", "2"),
+        ("cwd_up", "/.."),
+        ("symlink_secret", "yes"),
+        ("old_file_survives", "no"),
+        ("uploads_mix", "yes"),
+    ];
+    let mut text = std::fs::read_to_string(answers).unwrap();
+    for (key, answer) in right {
+        text = text.replace(&format!("\n{key}: \n"), &format!("\n{key}: {answer}\n"));
+    }
+    std::fs::write(answers, text).unwrap();
+}
+
+#[test]
+fn a_student_works_through_exercise_3c() {
+    let work = ScratchDir::new("student3c").unwrap();
+    let work = work.path();
+    let copy = work.join("3c");
+
+    let listed = assert_status(&lab(work, &["list"]), 0);
+    for exercise in EXERCISES {
+        let line = listed
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{} ", exercise.step)));
+        assert!(line.is_some_and(|l| l.contains(exercise.title)), "{listed}");
+    }
+    assert!(listed.contains("not started"), "{listed}");
+
+    // Bad input: an unknown step lists the steps; nothing to check yet.
+    let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
+    assert!(
+        unknown.contains(
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 4d, ftp-confine, ftp-atomic"
+        ),
+        "{unknown}"
+    );
+    let early = assert_status(&lab(work, &["check", "3c"]), 1);
+    assert!(early.contains("run `cargo lab start 3c` first"), "{early}");
+
+    let started = assert_status(&lab(work, &["start", "3c"]), 0);
+    assert!(
+        started.contains("your copy of webserver3d, to make into webserver3c"),
+        "{started}"
+    );
+    // `cargo lab` works from inside the copy, whose Cargo.toml has no `lab`.
+    let inside = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["lab", "--work-dir"])
+        .arg(work)
+        .arg("list")
+        .current_dir(&copy)
+        .env_remove("LAB_WORK_DIR")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    let inside = assert_status(&inside, 0);
+    assert!(inside.contains("started, not checked yet"), "{inside}");
+    let source = copy.join("src/main.rs");
+    assert_eq!(
+        std::fs::read_to_string(&source).unwrap(),
+        include_str!("../bins/webserver3d.rs")
+    );
+
+    // The untouched copy compiles, runs, and fails the checks the lesson is
+    // about, saying what it expected and what it saw.
+    let untouched = assert_status(&lab(work, &["check", "3c"]), 1);
+    assert!(
+        untouched.contains("PASS  a silent client does not hold up the next one"),
+        "{untouched}"
+    );
+    assert!(
+        untouched.contains("FAIL  the client sees the end of the stream"),
+        "{untouched}"
+    );
+    assert!(
+        untouched.contains("saw:      4 descriptors before, 24 after 20 clients: 20 kept open"),
+        "{untouched}"
+    );
+    assert!(untouched.contains("accept() failed: EMFILE"), "{untouched}");
+    assert!(
+        untouched.contains(" ---  emfile_clients: not answered yet"),
+        "{untouched}"
+    );
+    assert!(
+        untouched.contains("3c: 1 of 4 checks pass, 0 of 2 predictions right — not done yet"),
+        "{untouched}"
+    );
+
+    // Work is never overwritten without asking.
+    std::fs::write(
+        &source,
+        "// my work\nfn main() { let broken: u32 = \"not a number\"; }\n",
+    )
+    .unwrap();
+    let again = assert_status(&lab(work, &["start", "3c"]), 1);
+    assert!(
+        again.contains("already holds your work on 3c; nothing was changed"),
+        "{again}"
+    );
+    assert!(std::fs::read_to_string(&source)
+        .unwrap()
+        .starts_with("// my work"));
+
+    // A copy that does not compile: the compiler's errors, and a plain word.
+    let broken = assert_status(&lab(work, &["check", "3c"]), 1);
+    assert!(
+        broken.contains("error[E0308]: mismatched types"),
+        "{broken}"
+    );
+    assert!(
+        broken.contains("lab: your copy does not compile: the compiler's errors are above"),
+        "{broken}"
+    );
+    assert!(!broken.contains("PASS"), "{broken}");
+
+    // Hints come one at a time, mildest first.
+    let first = assert_status(&lab(work, &["hint", "3c"]), 0);
+    assert!(
+        first.contains("Hint 1 of 4 for 3c: Who holds the connection?"),
+        "{first}"
+    );
+    let second = assert_status(&lab(work, &["hint", "3c"]), 0);
+    assert!(
+        second.contains("(seen: 1. Who holds the connection?)") && second.contains("Hint 2 of 4"),
+        "{second}"
+    );
+
+    // The fix (here: the reference itself) and the predictions.
+    std::fs::write(&source, include_str!("../bins/webserver3c.rs")).unwrap();
+    write_right_answers(&copy.join("answers.txt"));
+    let fixed = assert_status(&lab(work, &["check", "3c"]), 0);
+    assert!(!fixed.contains("FAIL"), "{fixed}");
+    assert!(
+        fixed.contains("RIGHT  emfile_clients: you said \"250\"; measured: 252"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("3c: 4 of 4 checks pass, 2 of 2 predictions right — exercise done. Next: `cargo lab start 3e`."), "{fixed}");
+    let listed = assert_status(&lab(work, &["list"]), 0);
+    assert!(
+        listed.contains("done (4 of 4 checks pass, 2 of 2 predictions right) (hints: 2 of 4)"),
+        "{listed}"
+    );
+
+    // A wrong prediction is reported with what was measured.
+    let answers = copy.join("answers.txt");
+    let wrong = std::fs::read_to_string(&answers)
+        .unwrap()
+        .replace("emfile_clients: 250", "emfile_clients: 1000");
+    std::fs::write(&answers, wrong).unwrap();
+    let mispredicted = assert_status(&lab(work, &["check", "3c"]), 1);
+    assert!(
+        mispredicted.contains("WRONG  emfile_clients: you said \"1000\"; measured: 252"),
+        "{mispredicted}"
+    );
+
+    let same = assert_status(&lab(work, &["diff", "3c"]), 0);
+    assert!(same.contains("No differences between your copy"), "{same}");
+    let changed = assert_status(&lab(work, &["diff", "3c", "--starter"]), 0);
+    assert!(
+        changed.contains("-                clients.push(client_connection);"),
+        "{changed}"
+    );
+    assert!(
+        !changed.contains("//! # webserver3d"),
+        "doc headers are left out:\n{changed}"
+    );
+
+    // Starting over, when asked to, keeps the old copy.
+    let forced = assert_status(&lab(work, &["start", "3c", "--force"]), 0);
+    assert!(forced.contains("Moved your previous copy to"), "{forced}");
+    assert_eq!(
+        std::fs::read_to_string(work.join("3c.old-1/src/main.rs")).unwrap(),
+        include_str!("../bins/webserver3c.rs")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&source).unwrap(),
+        include_str!("../bins/webserver3d.rs")
+    );
+}
+
+/// The untouched copy builds and fails the checks the proof table names for
+/// its starter (for the FTP exercises this is the only place those are
+/// proven), while its guards pass; with the reference's code and the
+/// predictions written in, `lab check` passes.
+fn from_start_to_a_passing_check(step: &str) {
+    let exercise = lsbaws::lab::find(step).unwrap();
+    // Every exercise's copy builds a binary of its own name, so these tests
+    // can share one target folder (the label) while each has its own work
+    // folder.
+    let work = ScratchDir::new("exercises").unwrap();
+    let work = work.path();
+    assert_status(&lab(work, &["start", step]), 0);
+    let untouched = assert_status(&lab(work, &["check", step]), 1);
+    let (_, failing) = exercise.proof[0];
+    for id in failing {
+        let title = exercise.check(id).unwrap().title;
+        assert!(
+            untouched.contains(&format!("FAIL  {title}\n")),
+            "{step}: {id} should fail on the starter:\n{untouched}"
+        );
+    }
+    for guard in exercise.guards {
+        assert!(
+            untouched.contains(&format!("PASS  {}\n", guard.title)),
+            "{step}: guard {}:\n{untouched}",
+            guard.id
+        );
+    }
+
+    // What a student ends with: the reference's code, predictions made.
+    let copy = work.join(step);
+    std::fs::write(copy.join(exercise.edited().to), exercise.reference.text).unwrap();
+    write_right_answers(&copy.join("answers.txt"));
+    let checked = assert_status(&lab(work, &["check", step]), 0);
+    assert!(!checked.contains("FAIL"), "{checked}");
+    assert!(
+        checked.contains(&format!("{step}: ")) && checked.contains("exercise done"),
+        "{checked}"
+    );
+}
+
+#[test]
+fn exercise_3c_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("3c");
+}
+
+#[test]
+fn exercise_3e_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("3e");
+}
+
+#[test]
+fn exercise_3f_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("3f");
+}
+
+#[test]
+fn exercise_3g_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("3g");
+}
+
+#[test]
+fn exercise_4d_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4d");
+}
+
+#[test]
+fn exercise_ftp_confine_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("ftp-confine");
+}
+
+#[test]
+fn exercise_ftp_atomic_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("ftp-atomic");
+}
+
+#[test]
+fn every_exercise_is_walked_from_start_to_a_passing_check() {
+    // One test above per exercise: a new exercise needs one too.
+    let this_file = include_str!("lab_cli.rs");
+    for exercise in EXERCISES {
+        let test = format!(
+            "fn exercise_{}_from_start_to_a_passing_check()",
+            exercise.step.replace('-', "_")
+        );
+        assert!(this_file.contains(&test), "no `{test}` in tests/lab_cli.rs");
+    }
+}
