@@ -32,13 +32,9 @@ fi
 echo "building ..." >&2
 cargo build --quiet --bin ftp-server --bin ftp-client
 
-WANT=("$@")
-wanted() {  # is session $1 selected on the command line?
-    [ ${#WANT[@]} -eq 0 ] && return 0
-    local w
-    for w in "${WANT[@]}"; do [[ $1 == *"$w"* ]] && return 0; done
-    return 1
-}
+# wanted, begin, stop (and the cleanup on exit) from the shared helpers;
+# this script runs its clients in $WORK/client and its servers its own way.
+source book/record-lib.sh "$@"
 
 # A fresh library with a small text file, and a folder for the client.
 fresh_library() {
@@ -49,13 +45,6 @@ fresh_library() {
     # The clients run in $WORK/client; let them find target/debug/ftp-client.
     mkdir -p "$WORK/client/target"
     ln -s "$PWD/$B" "$WORK/client/$B"
-}
-
-# begin NAME: the client-side transcript goes to $OUT/NAME.txt from now on.
-begin() {
-    TRANSCRIPT=$OUT/$1.txt
-    : >"$TRANSCRIPT"
-    echo "recording $1" >&2
 }
 
 # run 'COMMAND': print "$ COMMAND" and what it prints, as a terminal would.
@@ -70,7 +59,6 @@ run() {
     if [ "$status" -ne 0 ]; then printf '[exit status %d]\n' "$status" >>"$TRANSCRIPT"; fi
 }
 
-SERVERS=()
 # serve NAME ARGS...: start ftp-server with ARGS in a new session (its own
 # process group), its terminal going to $OUT/NAME.server.txt; wait for the
 # banner; set PORT and SERVER.
@@ -93,26 +81,6 @@ serve() {
     done
     [ -n "$PORT" ] || { echo "no banner from: $cmd" >&2; exit 1; }
 }
-
-# stop: kill the server's process group (it and every child), wait for all.
-stop() {
-    kill -TERM -- "-$SERVER" 2>/dev/null || true
-    wait "$SERVER" 2>/dev/null || true
-    local i
-    for i in $(seq 100); do
-        pgrep -g "$SERVER" >/dev/null || break
-        kill -KILL -- "-$SERVER" 2>/dev/null || true
-        sleep 0.1
-    done
-    # The server's children print their pids: the book's text refers to them
-    # by role, and the transcripts keep the real numbers.
-}
-
-cleanup() {
-    local s
-    for s in "${SERVERS[@]}"; do kill -KILL -- "-$s" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 
 # ---- the sessions ----------------------------------------------------------
 

@@ -37,30 +37,10 @@ done
 echo "building ..." >&2
 cargo build --quiet --bins
 
-WANT=("$@")
-wanted() {  # is experiment $1 selected on the command line?
-    [ ${#WANT[@]} -eq 0 ] && return 0
-    local w
-    for w in "${WANT[@]}"; do [[ $1 == *"$w"* ]] && return 0; done
-    return 1
-}
+# wanted, begin, run, stop (and the cleanup on exit) from the shared
+# helpers; this script starts its servers with a simpler `serve`.
+source book/record-lib.sh "$@"
 
-# begin NAME: the client-side transcript goes to $OUT/NAME.txt from now on.
-begin() {
-    TRANSCRIPT=$OUT/$1.txt
-    : >"$TRANSCRIPT"
-    echo "recording $1" >&2
-}
-
-# run 'COMMAND': print "$ COMMAND" and what it prints, as a terminal would.
-run() {
-    printf '$ %s\n' "$1" >>"$TRANSCRIPT"
-    local status=0
-    eval "$1" >>"$TRANSCRIPT" 2>&1 || status=$?
-    if [ "$status" -ne 0 ]; then printf '[exit status %d]\n' "$status" >>"$TRANSCRIPT"; fi
-}
-
-SERVERS=()
 # serve NAME PROGRAM ARGS...: start the server in a new session with its
 # terminal going to $OUT/NAME.server.txt, wait for the banner, set PORT and
 # SERVER (its pid, also its process group id).
@@ -83,23 +63,6 @@ serve() {
     exit 1
 }
 
-# stop: kill the server's process group and wait until none of it is left.
-stop() {
-    kill -TERM -- "-$SERVER" 2>/dev/null || true
-    wait "$SERVER" 2>/dev/null || true
-    local i
-    for i in $(seq 100); do
-        pgrep -g "$SERVER" >/dev/null || return 0
-        kill -KILL -- "-$SERVER" 2>/dev/null || true
-        sleep 0.1
-    done
-}
-
-cleanup() {
-    local s
-    for s in "${SERVERS[@]}"; do kill -KILL -- "-$s" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 
 # An idle keep-alive client: one request, then it stays connected, silent,
 # until the server closes the connection.

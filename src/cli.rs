@@ -61,13 +61,14 @@ impl SiteArgs {
     }
 }
 
-/// How long a blocking server lets a quiet connection hold its process or
-/// thread.
+/// How long a quiet connection may hold its process, thread or slot. The
+/// blocking servers set it as the socket's SO_RCVTIMEO and SO_SNDTIMEO;
+/// `webserver4g` keeps a deadline per connection.
 #[derive(Args, Debug, Clone)]
 pub struct IdleArgs {
     /// Seconds a connection may stay silent (between keep-alive requests,
     /// or with a client that stops reading) before the server closes it;
-    /// 0 waits forever. Set as the socket's SO_RCVTIMEO and SO_SNDTIMEO.
+    /// 0 waits forever.
     #[arg(long, default_value = "5", value_parser = seconds)]
     pub idle_timeout: std::time::Duration,
 }

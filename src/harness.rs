@@ -94,6 +94,7 @@ pub struct Launch {
     program: Option<PathBuf>,
     args: Vec<OsString>,
     open_files: Option<u64>,
+    open_files_hard: bool,
     processes: Option<u64>,
     uid: Option<u32>,
 }
@@ -107,6 +108,7 @@ impl Launch {
             program: None,
             args: Vec::new(),
             open_files: None,
+            open_files_hard: false,
             processes: None,
             uid: None,
         }
@@ -143,6 +145,15 @@ impl Launch {
     /// `ulimit -n N`: RLIMIT_NOFILE. Above the hard limit only root may go.
     pub fn limit_open_files(mut self, n: u64) -> Launch {
         self.open_files = Some(n);
+        self
+    }
+
+    /// `ulimit -n N` as bash runs it: the soft *and* the hard RLIMIT_NOFILE
+    /// become N, so the server cannot raise its own soft limit past N
+    /// (servers that scale call `lsbaws::net::raise_fd_limit` at start).
+    pub fn limit_open_files_hard(mut self, n: u64) -> Launch {
+        self.open_files = Some(n);
+        self.open_files_hard = true;
         self
     }
 
@@ -206,6 +217,7 @@ impl Launch {
             .stdout(open(&stdout_path)?)
             .stderr(open(&stderr_path)?);
         let (open_files, processes) = (self.open_files, self.processes);
+        let open_files_hard = self.open_files_hard;
         // SAFETY: the closure runs in the forked child before exec. It only
         // makes raw syscalls (setpgid, setrlimit, setgroups, setgid, setuid)
         // and allocates nothing, so it cannot trip over a lock that another
@@ -225,7 +237,8 @@ impl Launch {
                 // root) when N is above it.
                 if let Some(n) = open_files {
                     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-                    setrlimit(Resource::RLIMIT_NOFILE, n, hard.max(n))?;
+                    let hard = if open_files_hard { n } else { hard.max(n) };
+                    setrlimit(Resource::RLIMIT_NOFILE, n, hard)?;
                 }
                 if let Some(n) = processes {
                     let (_, hard) = getrlimit(Resource::RLIMIT_NPROC)?;
@@ -648,13 +661,43 @@ pub mod client {
     }
 
     /// Read one response (head plus Content-Length body) within `timeout`.
-    /// A timeout surfaces as `WouldBlock`/`TimedOut`.
+    /// A timeout surfaces as `WouldBlock`/`TimedOut`. Bytes read past the
+    /// response are dropped: for pipelined responses use [`ResponseReader`].
     pub fn read_response(stream: &mut TcpStream, timeout: Duration) -> io::Result<Response> {
+        read_response_after(stream, &mut Vec::new(), timeout)
+    }
+
+    /// Reads pipelined responses off one connection, one after another:
+    /// bytes that arrived with one response but belong to the next are kept
+    /// for the next [`ResponseReader::next`].
+    #[derive(Debug, Default)]
+    pub struct ResponseReader {
+        buffered: Vec<u8>,
+    }
+
+    impl ResponseReader {
+        pub fn new() -> ResponseReader {
+            ResponseReader::default()
+        }
+
+        /// The next response on `stream` within `timeout`.
+        pub fn next(&mut self, stream: &mut TcpStream, timeout: Duration) -> io::Result<Response> {
+            read_response_after(stream, &mut self.buffered, timeout)
+        }
+    }
+
+    /// Read one response, starting with the bytes in `buffered`; whatever
+    /// follows the response is left in `buffered`.
+    fn read_response_after(
+        stream: &mut TcpStream,
+        buffered: &mut Vec<u8>,
+        timeout: Duration,
+    ) -> io::Result<Response> {
         let deadline = Instant::now() + timeout;
-        let mut data = Vec::new();
+        let data = buffered;
         let mut buf = [0u8; 4096];
         loop {
-            if let Some(end) = find(&data, b"\r\n\r\n") {
+            if let Some(end) = find(data, b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&data[..end]).into_owned();
                 let length = content_length(&head).ok_or_else(|| {
                     io::Error::new(io::ErrorKind::InvalidData, format!("no Content-Length in {head:?}"))
@@ -662,6 +705,7 @@ pub mod client {
                 let body_start = end + 4;
                 if data.len() >= body_start + length {
                     let body = data[body_start..body_start + length].to_vec();
+                    data.drain(..body_start + length);
                     return Ok(Response { head, body });
                 }
             }

@@ -40,13 +40,17 @@ pub fn listen(args: &ServerArgs, step_default_backlog: i32) -> OwnedFd {
 /// [`listen`] for another protocol: the banner reads
 /// `Serving PROTOCOL on port N ...` (`ftp-server` prints `Serving FTP ...`).
 pub fn listen_for(protocol: &str, args: &ServerArgs, step_default_backlog: i32) -> OwnedFd {
-    let addr = resolve(&args.host, args.port);
-    let backlog = args.backlog_or(step_default_backlog);
-    let listener = open_listener(addr, backlog).unwrap_or_else(|(what, errno)| {
-        die(format!("{what} on {addr}"), errno)
-    });
+    let listener = listen_without_banner(args, step_default_backlog);
     print_banner_for(protocol, local_port(&listener));
     listener
+}
+
+/// [`listen`] without the banner, for a server that has more to set up
+/// before it is ready (it then calls [`print_banner`] itself).
+pub fn listen_without_banner(args: &ServerArgs, step_default_backlog: i32) -> OwnedFd {
+    let addr = resolve(&args.host, args.port);
+    let backlog = args.backlog_or(step_default_backlog);
+    open_listener(addr, backlog).unwrap_or_else(|(what, errno)| die(format!("{what} on {addr}"), errno))
 }
 
 /// socket + SO_REUSEADDR + bind + listen, reporting which call failed.
@@ -78,9 +82,9 @@ pub fn open_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, (&'stati
 ///   the connection stays queued in the kernel meanwhile.
 /// * Anything else is a bug or a broken socket: exit.
 pub fn survive_accept_error(errno: Errno) {
-    match errno {
-        Errno::EINTR | Errno::ECONNABORTED | Errno::EPROTO => {}
-        Errno::EMFILE | Errno::ENFILE => {
+    match accept_failure(errno) {
+        AcceptFailure::ConnectionGone => {}
+        AcceptFailure::OutOfResources => {
             eprintln!(
                 "{}: accept() failed: {errno} — {}; retrying in 100 ms",
                 crate::report::program_name(),
@@ -88,7 +92,7 @@ pub fn survive_accept_error(errno: Errno) {
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        _ => die("accept()", errno),
+        AcceptFailure::Fatal => die("accept()", errno),
     }
 }
 
@@ -126,4 +130,95 @@ pub fn print_banner_for(protocol: &str, port: u16) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "Serving {protocol} on port {port} ...");
     let _ = out.flush();
+}
+
+/// Raise this process's soft limit on open descriptors (`RLIMIT_NOFILE`)
+/// to its hard limit, and return the limit now in force.
+///
+/// Every connection costs a descriptor. Shells start programs with a soft
+/// limit of 1024 (`ulimit -Sn`) for the sake of old programs that use
+/// `select(2)`, which cannot watch descriptors above 1023; the hard limit
+/// (`ulimit -Hn`) is usually far higher, and any process may raise its own
+/// soft limit up to it. The servers meant to hold thousands of connections
+/// (epoll, mio, may) call this at start, as nginx's `worker_rlimit_nofile`
+/// does; a server started under `ulimit -n N` (which sets both limits)
+/// keeps N.
+pub fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 0; // cannot happen on Linux; keep whatever limit we have
+    };
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return hard;
+    }
+    soft
+}
+
+/// What a failed `accept(2)` means for an accept loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptFailure {
+    /// No descriptor or memory for the new socket (EMFILE, ENFILE, ENOBUFS,
+    /// ENOMEM): the connection stays queued, and accepting again at once
+    /// fails again. Wait until something is freed.
+    OutOfResources,
+    /// That one connection failed — the client reset it before we took it
+    /// (ECONNABORTED), a signal came (EINTR), or a network error hit it,
+    /// which accept(2) says to treat like EAGAIN: accept the next one.
+    ConnectionGone,
+    /// Anything else (EBADF, EINVAL, ...) is a bug in the server: stop.
+    Fatal,
+}
+
+/// Sort an `accept(2)` error into [`AcceptFailure`].
+pub fn accept_failure(errno: Errno) -> AcceptFailure {
+    match errno {
+        Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM => AcceptFailure::OutOfResources,
+        Errno::ECONNABORTED
+        | Errno::EINTR
+        | Errno::EPROTO
+        | Errno::EPERM
+        | Errno::ENETDOWN
+        | Errno::ENOPROTOOPT
+        | Errno::EHOSTDOWN
+        | Errno::ENONET
+        | Errno::EHOSTUNREACH
+        | Errno::EOPNOTSUPP
+        | Errno::ENETUNREACH => AcceptFailure::ConnectionGone,
+        _ => AcceptFailure::Fatal,
+    }
+}
+
+/// One descriptor kept in reserve (open on `/dev/null`), to give back when
+/// a server runs out.
+///
+/// A server that accepts until `EMFILE` has no descriptor left for the file
+/// a request asks for. Holding a spare makes `accept(2)` fail one
+/// descriptor early; releasing it while accepting is paused leaves one free
+/// for opening files, so the clients already connected are still served.
+#[derive(Debug)]
+pub struct SpareDescriptor(Option<std::fs::File>);
+
+impl SpareDescriptor {
+    /// Open the spare (if even that fails, the server runs without one).
+    pub fn new() -> SpareDescriptor {
+        SpareDescriptor(std::fs::File::open("/dev/null").ok())
+    }
+
+    /// Close it: one descriptor is free for whoever needs it next.
+    pub fn release(&mut self) {
+        self.0 = None;
+    }
+
+    /// Take a descriptor back into reserve, if one is free.
+    pub fn reclaim(&mut self) {
+        if self.0.is_none() {
+            self.0 = std::fs::File::open("/dev/null").ok();
+        }
+    }
+}
+
+impl Default for SpareDescriptor {
+    fn default() -> SpareDescriptor {
+        SpareDescriptor::new()
+    }
 }

@@ -102,3 +102,50 @@ pub fn is_disconnect(errno: Errno) -> bool {
         Errno::EPIPE | Errno::ECONNRESET | Errno::ECONNABORTED | Errno::ENOTCONN | Errno::ETIMEDOUT
     )
 }
+
+/// Lets a message that may repeat through at most once per period, so a
+/// condition that persists (a server out of descriptors) is one line on
+/// stderr, not a flood.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    every: std::time::Duration,
+    last: Option<std::time::Instant>,
+}
+
+impl Throttle {
+    pub const fn new(every: std::time::Duration) -> Throttle {
+        Throttle { every, last: None }
+    }
+
+    /// A line at most every 10 seconds: often enough to see that a
+    /// condition persists, rarely enough to leave the rest of stderr
+    /// readable.
+    pub const fn every_ten_seconds() -> Throttle {
+        Throttle::new(std::time::Duration::from_secs(10))
+    }
+
+    /// True the first time, then again once `every` has passed since the
+    /// last time it said true.
+    pub fn allow(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let due = self.last.map_or(true, |last| now.duration_since(last) >= self.every);
+        if due {
+            self.last = Some(now);
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throttle_lets_one_message_through_per_period() {
+        let mut throttle = Throttle::new(std::time::Duration::from_millis(200));
+        assert!(throttle.allow());
+        assert!(!throttle.allow());
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        assert!(throttle.allow());
+    }
+}

@@ -20,8 +20,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The servers a browser is pointed at: every model that keeps connections
-/// alive (webserver4e, 4f and 4g join this list when they land).
-const KEEP_ALIVE_SERVERS: &[&str] = &["webserver4a", "webserver4b", "webserver4h", "webserver4d"];
+/// alive.
+const KEEP_ALIVE_SERVERS: &[&str] =
+    &["webserver4a", "webserver4b", "webserver4h", "webserver4d", "webserver4e", "webserver4f", "webserver4g"];
 
 /// The browser's names on the usual distributions, tried in order.
 const BROWSERS: &[&str] = &["chromium", "chromium-browser", "google-chrome"];

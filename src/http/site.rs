@@ -23,7 +23,7 @@ use super::response::Response;
 use nix::errno::Errno;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,6 +103,13 @@ impl Site {
                 Ok(bytes) => Response::new(200).with_body(bytes, content_type(&file)),
                 Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Response::error(403),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Response::error(404),
+                // open(2) failed with EMFILE/ENFILE: the process (or the
+                // system) has no descriptor left for the file, because
+                // connections hold them all. That is overload, not a bug:
+                // 503 tells the client to come back shortly.
+                Err(e) if is_out_of_descriptors(&e) => {
+                    Response::error(503).with_header("Retry-After", "1")
+                }
                 Err(_) => Response::error(500),
             },
             Lookup::AddSlash => {
@@ -186,7 +193,9 @@ impl Site {
     pub fn respond_and_log(&self, request: &Request, quiet: bool) -> Response {
         let response = self.respond(request);
         if !quiet {
-            println!("{}", access_log_line(request, &response));
+            // Not println!, which panics when stdout is a closed pipe
+            // (`webserver4g | head`): a log line is not worth the server.
+            let _ = writeln!(std::io::stdout().lock(), "{}", access_log_line(request, &response));
         }
         response
     }
@@ -287,6 +296,11 @@ fn read_up_to(file: &OwnedFd, size: usize) -> nix::Result<Vec<u8>> {
     }
     bytes.truncate(filled);
     Ok(bytes)
+}
+
+/// Did a call fail because no descriptor was free (EMFILE, ENFILE)?
+pub fn is_out_of_descriptors(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
 }
 
 /// The request line, the status and the body's length, as web servers'
