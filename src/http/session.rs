@@ -139,6 +139,10 @@ impl Session {
     }
 }
 
+/// [`serve_blocking`]'s read buffer: its size at first, and at most.
+const READ_BUFFER_START: usize = 4 * 1024;
+const READ_BUFFER_MAX: usize = 16 * 1024;
+
 /// Serve one connection with blocking reads and writes until either side
 /// closes it. Disconnects and timeouts end it quietly (they are normal
 /// events for a server); other errors are returned.
@@ -148,7 +152,11 @@ pub fn serve_blocking(
     mut handler: impl FnMut(&Request) -> Response,
 ) -> io::Result<()> {
     let mut session = Session::new(limits);
-    let mut buf = vec![0u8; 16 * 1024];
+    // The read buffer starts small and grows when a read fills it: every
+    // open connection (a process, a thread, a coroutine) holds one, and a
+    // zeroed 16 KiB buffer is 16 KiB of memory per idle connection, where
+    // a request line and a few headers fit in 4 KiB.
+    let mut buf = vec![0u8; READ_BUFFER_START];
     while !session.is_finished() {
         // Write everything queued before reading more, then answer the
         // requests that waited for it (pipelined past the high-water mark).
@@ -169,6 +177,9 @@ pub fn serve_blocking(
             Err(e) => return Err(e),
         };
         session.receive(&buf[..n], &mut handler);
+        if n == buf.len() && buf.len() < READ_BUFFER_MAX {
+            buf.resize(READ_BUFFER_MAX, 0); // a big request or a pipelined burst
+        }
     }
     Ok(())
 }

@@ -77,6 +77,10 @@ struct BenchArgs {
     /// Use the binaries already built.
     #[arg(long)]
     no_build: bool,
+    /// Re-measure some rows of an earlier run: keep the other rows of the
+    /// CSV already in --out, replace the ones measured now.
+    #[arg(long)]
+    update: bool,
 }
 
 /// One kind of run.
@@ -236,8 +240,22 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
     }
 
     let names: Vec<String> = plan.iter().map(|s| s.name().to_string()).collect();
-    let rows = report::rows(&samples, &names, &chosen);
-    report::write_all(&out, &header, &rows, &chosen)?;
+    let mut rows = report::rows(&samples, &names, &chosen);
+    let mut header = header;
+    let mut drawn = chosen.clone();
+    if args.update {
+        let earlier = std::fs::read_to_string(out.join("benchmarks.csv"))
+            .map_err(|e| format!("--update: reading {}/benchmarks.csv: {e}", out.display()))?;
+        let earlier_text = std::fs::read_to_string(out.join("benchmarks.txt")).unwrap_or_default();
+        let earlier_header = earlier_text.split("\n\n").next().unwrap_or("").to_string();
+        rows = report::merge(report::parse_csv(&earlier), rows);
+        header = format!(
+            "{earlier_header}\nUpdated: these rows were measured again, in a run of their own:\n{}",
+            header.lines().map(|l| format!("  | {l}\n")).collect::<String>()
+        );
+        drawn = SERVERS.iter().filter(|s| rows.iter().any(|r| r.server == s.name)).collect();
+    }
+    report::write_all(&out, &header, &rows, &drawn)?;
     println!("{header}{}", report::table(&rows));
     println!("wrote {0}/benchmarks.csv, {0}/benchmarks.txt, {0}/benchmarks.svg", out.display());
     if args.smoke {

@@ -173,6 +173,58 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
+/// Read back a CSV written by [`csv`] (for `--update`).
+pub fn parse_csv(text: &str) -> Vec<Row> {
+    let number = |cell: &str| cell.parse::<f64>().ok();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let c: Vec<&str> = line.split(',').collect();
+            (c.len() == 16).then(|| Row {
+                scenario: c[0].to_string(),
+                server: c[1].to_string(),
+                kind: c[2].to_string(),
+                runs: c[3].parse().unwrap_or(0),
+                req_per_s: number(c[4]),
+                p99_ms: number(c[5]),
+                cpu_us_per_request: number(c[6]),
+                kib: number(c[7]),
+                threads: number(c[8]),
+                errors: number(c[9]),
+                rps_vs_nginx: number(c[10]),
+                p99_vs_nginx: number(c[11]),
+                cpu_vs_nginx: number(c[12]),
+                kib_per_connection: number(c[13]),
+                open_seconds: number(c[14]),
+                answered: number(c[15]),
+            })
+        })
+        .collect()
+}
+
+/// `old` with the rows of `new` in place of those they re-measure, in the
+/// order of the scenarios first seen and of the server table.
+pub fn merge(old: Vec<Row>, new: Vec<Row>) -> Vec<Row> {
+    let mut scenarios: Vec<String> = Vec::new();
+    for row in old.iter().chain(&new) {
+        if !scenarios.contains(&row.scenario) {
+            scenarios.push(row.scenario.clone());
+        }
+    }
+    let mut all: Vec<Row> = old
+        .into_iter()
+        .filter(|o| !new.iter().any(|n| n.scenario == o.scenario && n.server == o.server))
+        .chain(new)
+        .collect();
+    let order = |r: &Row| {
+        let scenario = scenarios.iter().position(|s| *s == r.scenario).unwrap_or(usize::MAX);
+        let server = crate::servers::SERVERS.iter().position(|s| s.name == r.server).unwrap_or(usize::MAX);
+        (scenario, server)
+    };
+    all.sort_by_key(order);
+    all
+}
+
 /// The table a person reads: one block per scenario.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
@@ -260,6 +312,10 @@ mod tests {
         }
     }
 
+    fn rows_for(samples: &[Sample], servers: &[&'static Spec]) -> Vec<Row> {
+        rows(samples, &["s".into()], servers)
+    }
+
     #[test]
     fn medians_and_ratios_within_rounds() {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
@@ -282,5 +338,14 @@ mod tests {
         assert_eq!(rows[1].cpu_vs_nginx, Some(2.0));
         assert!(csv(&rows).lines().nth(2).unwrap().starts_with("s,4a-fork,model,3,50,"));
         assert!(table(&rows).contains("4a-fork"));
+        // --update: read back, replace what was re-measured, keep the rest.
+        let read = parse_csv(&csv(&rows));
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[1].rps_vs_nginx, Some(0.5));
+        let again = rows_for(&[load(0, "nginx", 100, 10.0), load(0, "4a-fork", 80, 20.0)], &servers);
+        let merged = merge(read, again);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].server, "nginx");
+        assert_eq!(merged[1].rps_vs_nginx, Some(0.8));
     }
 }
