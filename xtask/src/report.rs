@@ -214,8 +214,8 @@ pub fn merge(old: Vec<Row>, new: Vec<Row>) -> Vec<Row> {
     let mut all: Vec<Row> = old
         .into_iter()
         .filter(|o| !new.iter().any(|n| n.scenario == o.scenario && n.server == o.server))
-        .chain(new)
         .collect();
+    all.extend(new);
     let order = |r: &Row| {
         let scenario = scenarios.iter().position(|s| *s == r.scenario).unwrap_or(usize::MAX);
         let server = crate::servers::SERVERS.iter().position(|s| s.name == r.server).unwrap_or(usize::MAX);
@@ -225,54 +225,50 @@ pub fn merge(old: Vec<Row>, new: Vec<Row>) -> Vec<Row> {
     all
 }
 
+/// A column of the text table: title, width, and the cell of a row.
+type Column = (&'static str, usize, fn(&Row) -> String);
+
+/// The columns of a load scenario's block.
+const LOAD_COLUMNS: &[Column] = &[
+    ("req/s", 10, |r| cell(r.req_per_s, 0)),
+    ("×nginx", 6, |r| cell(r.rps_vs_nginx, 2)),
+    ("p99 ms", 9, |r| cell(r.p99_ms, 2)),
+    ("×nginx", 6, |r| cell(r.p99_vs_nginx, 2)),
+    ("CPU µs/req", 10, |r| cell(r.cpu_us_per_request, 2)),
+    ("×nginx", 6, |r| cell(r.cpu_vs_nginx, 2)),
+    ("PSS KiB", 9, |r| cell(r.kib, 0)),
+    ("threads", 8, |r| cell(r.threads, 0)),
+    ("errors", 6, |r| cell(r.errors, 0)),
+];
+
+/// The columns of the idle-connections (and client3) block.
+const IDLE_COLUMNS: &[Column] = &[
+    ("answered", 9, |r| cell(r.answered, 0)),
+    ("KiB/conn", 10, |r| cell(r.kib_per_connection, 2)),
+    ("PSS KiB", 10, |r| cell(r.kib, 0)),
+    ("threads", 8, |r| cell(r.threads, 0)),
+    ("open s", 9, |r| cell(r.open_seconds, 2)),
+];
+
 /// The table a person reads: one block per scenario.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let mut scenario = "";
     for r in rows {
+        let columns = if r.kib_per_connection.is_some() { IDLE_COLUMNS } else { LOAD_COLUMNS };
         if r.scenario != scenario {
             scenario = &r.scenario;
-            if r.kib_per_connection.is_some() {
-                let _ = writeln!(
-                    out,
-                    "\n{scenario}\n  {:<14} {:>9} {:>10} {:>10} {:>8} {:>9}",
-                    "server", "answered", "KiB/conn", "PSS KiB", "threads", "open s"
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "\n{scenario}\n  {:<14} {:>10} {:>6} {:>9} {:>6} {:>9} {:>6} {:>9} {:>8} {:>6}",
-                    "server", "req/s", "×nginx", "p99 ms", "×nginx", "CPU µs/req", "×nginx", "PSS KiB", "threads", "errors"
-                );
+            let _ = write!(out, "\n{scenario}\n  {:<14}", "server");
+            for (title, width, _) in columns {
+                let _ = write!(out, " {title:>width$}");
             }
+            out.push('\n');
         }
-        if r.kib_per_connection.is_some() {
-            let _ = writeln!(
-                out,
-                "  {:<14} {:>9} {:>10} {:>10} {:>8} {:>9}",
-                r.server,
-                cell(r.answered, 0),
-                cell(r.kib_per_connection, 2),
-                cell(r.kib, 0),
-                cell(r.threads, 0),
-                cell(r.open_seconds, 2)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "  {:<14} {:>10} {:>6} {:>9} {:>6} {:>10} {:>6} {:>9} {:>8} {:>6}",
-                r.server,
-                cell(r.req_per_s, 0),
-                cell(r.rps_vs_nginx, 2),
-                cell(r.p99_ms, 2),
-                cell(r.p99_vs_nginx, 2),
-                cell(r.cpu_us_per_request, 2),
-                cell(r.cpu_vs_nginx, 2),
-                cell(r.kib, 0),
-                cell(r.threads, 0),
-                cell(r.errors, 0)
-            );
+        let _ = write!(out, "  {:<14}", r.server);
+        for (_, width, value) in columns {
+            let _ = write!(out, " {:>width$}", value(r));
         }
+        out.push('\n');
     }
     out
 }
