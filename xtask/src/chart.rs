@@ -124,7 +124,7 @@ fn curve(area: &Area, rows: &[Row], servers: &[&'static Spec], prefix: &str, tit
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 12))
