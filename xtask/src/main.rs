@@ -77,6 +77,10 @@ struct BenchArgs {
     /// Use the binaries already built.
     #[arg(long)]
     no_build: bool,
+    /// Use the harness's own load generator even if wrk is installed
+    /// (the fallback, for when wrk cannot be had).
+    #[arg(long)]
+    builtin_load: bool,
     /// Re-measure some rows of an earlier run: keep the other rows of the
     /// CSV already in --out, replace the ones measured now.
     #[arg(long)]
@@ -183,7 +187,7 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
     raise_open_file_limit();
     servers::become_subreaper();
 
-    let generator = Generator::find(!args.smoke);
+    let generator = if args.builtin_load { Generator::Builtin } else { Generator::find(!args.smoke) };
     let pinning = Pinning::detect();
     let chosen: Vec<&'static Spec> = SERVERS
         .iter()

@@ -133,6 +133,10 @@ pub fn rows(samples: &[Sample], scenarios: &[String], servers: &[&'static Spec])
                 row.kib = idle(&|i| i.loaded_kib as f64);
                 row.threads = idle(&|i| i.threads as f64);
             }
+            if row.threads == Some(0.0) {
+                // client3's run: the client is timed, the server not read.
+                (row.kib, row.threads, row.kib_per_connection) = (None, None, None);
+            }
             rows.push(row);
         }
     }
@@ -255,7 +259,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let mut scenario = "";
     for r in rows {
-        let columns = if r.kib_per_connection.is_some() { IDLE_COLUMNS } else { LOAD_COLUMNS };
+        let columns = if r.answered.is_some() { IDLE_COLUMNS } else { LOAD_COLUMNS };
         if r.scenario != scenario {
             scenario = &r.scenario;
             let _ = write!(out, "\n{scenario}\n  {:<14}", "server");
