@@ -490,6 +490,47 @@ impl Server {
         self.try_exit()
     }
 
+    /// After a SIGCHLD: wait up to `timeout` until the server has either
+    /// exited (its accept() failed with EINTR, as 3e's does) or is asleep in
+    /// accept(2) again with no SIGCHLD still pending (its handler ran and
+    /// it went back to accepting, as 3f's does). A fixed short wait would
+    /// misjudge a slow, busy machine; this waits for the verdict itself.
+    pub fn wait_settled_after_sigchld(&mut self, timeout: Duration) -> Option<Exit> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(exit) = self.try_exit() {
+                return Some(exit);
+            }
+            if self.asleep_in_accept() && !self.sigchld_pending() || Instant::now() > deadline {
+                return self.try_exit();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Is the process blocked in accept(2) or accept4(2)? (`/proc/PID/syscall`
+    /// starts with the number of the system call it is blocked in.)
+    fn asleep_in_accept(&self) -> bool {
+        const ACCEPT: &str = "43"; // x86-64 syscall numbers
+        const ACCEPT4: &str = "288";
+        let syscall = fs::read_to_string(format!("/proc/{}/syscall", self.pid)).unwrap_or_default();
+        matches!(syscall.split_whitespace().next(), Some(ACCEPT | ACCEPT4))
+    }
+
+    /// Is a SIGCHLD waiting to be delivered (`SigPnd`/`ShdPnd` in
+    /// `/proc/PID/status`)? Unreadable counts as pending: keep waiting.
+    fn sigchld_pending(&self) -> bool {
+        let Ok(status) = fs::read_to_string(format!("/proc/{}/status", self.pid)) else {
+            return true;
+        };
+        let sigchld = 1u64 << (Signal::SIGCHLD as i32 - 1);
+        status
+            .lines()
+            .filter(|l| l.starts_with("SigPnd:") || l.starts_with("ShdPnd:"))
+            .filter_map(|l| u64::from_str_radix(l.split_whitespace().nth(1)?, 16).ok())
+            .any(|mask| mask & sigchld != 0)
+    }
+
     /// Poll `condition` until it holds or `timeout` passes; the error says
     /// what was awaited and what the server looked like at the end.
     pub fn wait_until(

@@ -7,6 +7,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod book_support;
+use book_support::build_book;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -392,4 +395,258 @@ fn spec_parsing_follows_mdbook() {
     fs::remove_dir_all(&dir).unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].spec, "f.rs:x");
+}
+
+// ---- the built book: links, anchors and images ---------------------------------------
+
+/// Every HTML page of a built book, but the print page (one page made of
+/// all the others) and the 404 page (its links are absolute on purpose).
+fn html_pages(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if name.ends_with(".html") && name != "print.html" && name != "404.html" && name != "toc.html" {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// An HTML page without the contents of its `<pre>` blocks: the HTML that a
+/// transcript or an example shows as text is not the page's own.
+fn without_code_blocks(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<pre") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("</pre>") {
+            Some(end) => rest = &rest[start + end + "</pre>".len()..],
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The values of `attribute="..."` in an HTML page.
+fn attribute_values<'a>(html: &'a str, attribute: &str) -> Vec<&'a str> {
+    let needle = format!(" {attribute}=\"");
+    html.match_indices(&needle)
+        .filter_map(|(at, _)| {
+            let rest = &html[at + needle.len()..];
+            rest.find('"').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+/// Why a link from `page` to `target` is broken, if it is.
+fn check_link(book: &Path, page: &Path, ids: &dyn Fn(&Path) -> BTreeSet<String>, target: &str) -> Option<String> {
+    if target.contains("://") || target.starts_with("mailto:") || target.starts_with("javascript:") || target.is_empty() {
+        return None;
+    }
+    let target = target.replace("&amp;", "&");
+    let (file, fragment) = match target.split_once('#') {
+        Some((file, fragment)) => (file, Some(fragment)),
+        None => (target.as_str(), None),
+    };
+    let file = file.split('?').next().unwrap();
+    let resolved = if file.is_empty() { page.to_path_buf() } else { page.parent().unwrap().join(file) };
+    let resolved = if resolved.is_dir() { resolved.join("index.html") } else { resolved };
+    if !resolved.starts_with(book) || !resolved.is_file() {
+        return Some(format!("{target}: no such file"));
+    }
+    match fragment {
+        Some(fragment) if !fragment.is_empty() && resolved.extension().is_some_and(|e| e == "html") => {
+            (!ids(&resolved).contains(fragment)).then(|| format!("{target}: no id=\"{fragment}\" in that page"))
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn the_built_book_has_no_broken_link_anchor_or_image() {
+    let Some(book) = build_book("links") else { return };
+    let ids_of = |page: &Path| -> BTreeSet<String> {
+        let html = without_code_blocks(&fs::read_to_string(page).unwrap_or_default());
+        attribute_values(&html, "id").into_iter().map(str::to_string).collect()
+    };
+    let mut problems = Vec::new();
+    let pages = html_pages(&book);
+    assert!(pages.len() > 10, "the built book has only {} pages", pages.len());
+    for page in &pages {
+        let html = without_code_blocks(&read(page));
+        let shown = page.strip_prefix(&book).unwrap().display().to_string();
+        for target in attribute_values(&html, "href").into_iter().chain(attribute_values(&html, "src")) {
+            if let Some(problem) = check_link(&book, page, &ids_of, target) {
+                problems.push(format!("{shown}: {problem}"));
+            }
+        }
+        // An image without a text for readers who cannot see it.
+        for img in html.split("<img").skip(1) {
+            let tag = &img[..img.find('>').unwrap_or(img.len())];
+            if !tag.contains(" alt=\"") || tag.contains(" alt=\"\"") {
+                problems.push(format!("{shown}: <img{tag}> has no alt text"));
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&book);
+    fail_if_any(problems, "broken links or images in the built book");
+}
+
+// ---- what every chapter carries ---------------------------------------------------------
+
+/// The chapter about each binary: the first page in SUMMARY.md whose title
+/// or first heading names it, instructor notes and reference pages aside.
+fn chapter_of(bin: &str) -> Option<PathBuf> {
+    summary_links()
+        .into_iter()
+        .filter(|(_, target)| {
+            !target.is_empty() && !target.contains("://") && !target.starts_with("instructors/") && target.contains(".md")
+        })
+        .map(|(title, target)| (title, book_src().join(target.split('#').next().unwrap())))
+        .find(|(title, path)| {
+            let heading = fs::read_to_string(path).ok().and_then(|t| t.lines().find(|l| l.starts_with("# ")).map(str::to_string));
+            mentions(title, bin) || heading.is_some_and(|h| mentions(&h, bin))
+        })
+        .map(|(_, path)| path)
+}
+
+/// The pages nested under `page` in SUMMARY.md (a chapter's sections).
+fn nested_pages(page: &Path) -> Vec<PathBuf> {
+    let summary = read(&book_src().join("SUMMARY.md"));
+    let rel = page.strip_prefix(book_src()).unwrap().display().to_string();
+    let mut found = Vec::new();
+    let mut parent_indent: Option<usize> = None;
+    for line in summary.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let target = line.split("](").nth(1).and_then(|rest| rest.split(')').next());
+        match (parent_indent, target) {
+            (None, Some(t)) if t == rel => parent_indent = Some(indent),
+            (Some(p), Some(t)) if indent > p => found.push(book_src().join(t)),
+            (Some(_), _) => break,
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Every binary's chapter (or the pages nested under it) shows a recorded
+/// transcript and a diagram, and links its instructor notes: a chapter
+/// added on another branch fails here until it has all three.
+#[test]
+fn every_chapter_has_a_transcript_a_diagram_and_instructor_notes() {
+    let mut problems = Vec::new();
+    for bin in cargo_bins() {
+        let Some(chapter) = chapter_of(&bin) else { continue }; // every_binary_has_a_chapter says so
+        let mut text = read(&chapter);
+        for page in nested_pages(&chapter) {
+            text.push_str(&fs::read_to_string(page).unwrap_or_default());
+        }
+        let here = show(&chapter);
+        if !text.contains("output/") {
+            problems.push(format!("{here} ({bin}): no transcript: record one (book/recording/) and {{{{#include}}}} it from output/"));
+        }
+        if !text.contains("diagrams/") || !text.contains(".svg)") {
+            problems.push(format!("{here} ({bin}): no diagram: add an SVG under book/src/diagrams/ and show it with ![alt text](diagrams/NAME.svg)"));
+        }
+        if !read(&chapter).contains("instructors/") {
+            problems.push(format!("{here} ({bin}): no link to its instructor notes (book/src/instructors/)"));
+        }
+    }
+    fail_if_any(problems, "chapters missing a part");
+}
+
+#[test]
+fn every_binary_has_a_row_in_the_table_of_programs() {
+    let table = table_after(&read(&book_src().join("binaries.md")), "Every program");
+    let missing: Vec<String> = cargo_bins()
+        .into_iter()
+        .filter(|bin| !table.iter().any(|row| row.starts_with(&format!("| `{bin}` |"))))
+        .map(|bin| format!("book/src/binaries.md has no row for `{bin}`"))
+        .collect();
+    fail_if_any(missing, "the table of every program");
+}
+
+/// Diagrams are files of our own that render offline: SVG with no
+/// external reference (fonts, images, stylesheets), a title, a size, and
+/// each one shown somewhere in the book.
+#[test]
+fn diagrams_are_self_contained_svg_and_all_shown() {
+    let dir = book_src().join("diagrams");
+    let pages: String = markdown_files(&book_src()).iter().map(|p| read(p)).collect();
+    let mut problems = Vec::new();
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".svg") {
+            problems.push(format!("book/src/diagrams/{name}: only .svg files belong here"));
+            continue;
+        }
+        let svg = read(&path);
+        for needle in ["http://", "https://", "@import", "@font-face", "url(data:"] {
+            let external = svg.replace("http://www.w3.org/2000/svg", "");
+            if external.contains(needle) {
+                problems.push(format!("book/src/diagrams/{name}: refers to something outside the file ({needle})"));
+            }
+        }
+        if !svg.contains("<title>") || !svg.contains("width=\"") || !svg.contains("viewBox=\"") {
+            problems.push(format!("book/src/diagrams/{name}: needs a <title>, a width/height and a viewBox"));
+        }
+        if !pages.contains(&format!("diagrams/{name})")) {
+            problems.push(format!("book/src/diagrams/{name} is shown by no page"));
+        }
+    }
+    fail_if_any(problems, "diagrams");
+}
+
+/// Output shown in the book comes from real runs: a ```console block is
+/// either an included transcript or commands to type (`$ ...`, with
+/// continuation lines), never output typed in by hand.
+#[test]
+fn console_blocks_hold_commands_or_recorded_output() {
+    let mut problems = Vec::new();
+    for page in markdown_files(&book_src()) {
+        let text = read(&page);
+        // Inside a console block: where it starts and its lines; inside
+        // another block: skip to its end.
+        let mut block: Option<(usize, Vec<&str>)> = None;
+        let mut in_other = false;
+        for (i, line) in text.lines().enumerate() {
+            if let Some(fence) = line.strip_prefix("```") {
+                if in_other {
+                    in_other = false;
+                    continue;
+                }
+                match block.take() {
+                    None if fence.trim() == "console" => block = Some((i + 1, Vec::new())),
+                    None => in_other = true,
+                    Some((start, body)) => {
+                        if body.iter().any(|l| l.contains("{{#include")) {
+                            continue;
+                        }
+                        let mut continued = false;
+                        for l in body {
+                            if !(l.trim().is_empty() || l.starts_with("$ ") || continued) {
+                                problems.push(format!(
+                                    "{}:{start}: `{l}` in a console block: record it (book/recording/) and include it",
+                                    show(&page)
+                                ));
+                            }
+                            continued = l.ends_with('\\');
+                        }
+                    }
+                }
+            } else if let Some((_, body)) = block.as_mut() {
+                body.push(line);
+            }
+        }
+    }
+    fail_if_any(problems, "hand-written output in the book");
 }

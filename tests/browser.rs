@@ -11,6 +11,8 @@
 //! browser; `.ci/run` runs it with `cargo test -- --include-ignored`, and
 //! without Chromium it fails with a message that says how to install it.
 
+mod book_support;
+
 use lsbaws::harness::{Launch, ScratchDir};
 use lsbaws::http::site::default_root;
 use std::collections::HashSet;
@@ -84,6 +86,108 @@ fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
         assert!(colours > 5_000, "{name}: the screenshot has only {colours} colours; is it blank?");
         assert_eq!(server.stderr(), "", "{name} wrote to stderr");
     }
+}
+
+/// The book's pages that the browser opens, and whether each has code
+/// blocks: Part 1, chapters with diagrams, step diffs and Rust code, a
+/// Part 4 chapter, and the Part 4 comparison. Each has at least one diagram.
+const BOOK_PAGES: &[(&str, bool)] = &[
+    ("webserver1.html", true),
+    ("webserver3c.html", true),
+    ("webserver3f.html", true),
+    ("part4/webserver4c.html", true),
+    ("part4/comparison.html", true),
+];
+
+/// A page added to the built book: it opens the chapter named in its query
+/// string in a frame and, once it has loaded, writes into its title what
+/// a reader would see go wrong: images that did not load, code blocks that
+/// highlight.js did not colour, a search box that finds nothing.
+const BOOK_CHECK_PAGE: &str = r##"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>not loaded</title></head>
+<body>
+<iframe id="chapter" width="1000" height="800"></iframe>
+<script>
+const frame = document.getElementById("chapter");
+frame.addEventListener("load", () => setTimeout(() => {
+  const page = frame.contentDocument;
+  const images = [...page.querySelectorAll("main img")];
+  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute("src"));
+  const blocks = [...page.querySelectorAll("main pre code")];
+  const plain = blocks.filter(b => !b.classList.contains("hljs")).length;
+  const rust = blocks.filter(b => b.classList.contains("language-rust") || b.classList.contains("language-diff"));
+  const uncoloured = rust.filter(b => !b.querySelector("span[class^='hljs-']")).length;
+  const bar = page.getElementById("searchbar");
+  const report = () => {
+    const hits = page.querySelectorAll("#searchresults li").length;
+    document.title = ["images=" + images.length, "broken=" + broken.join(","), "blocks=" + blocks.length,
+      "unhighlighted=" + plain, "rust=" + rust.length, "uncoloured=" + uncoloured,
+      "searchbox=" + (bar !== null), "hits=" + hits,
+      "heading=" + (page.querySelector("main h1")?.textContent ?? "")].join(";");
+  };
+  if (bar === null) { report(); return; }
+  page.getElementById("search-toggle").click();
+  bar.value = "zombie";
+  bar.dispatchEvent(new KeyboardEvent("keyup", { key: "e", bubbles: true }));
+  setTimeout(report, 1500);
+}, 500));
+frame.src = location.search.slice(1);
+</script>
+</body></html>
+"##;
+
+/// The book, built by mdBook and served by one of our own servers, renders
+/// in a real browser: every image of the chosen pages loads (the diagrams
+/// are SVG files), every code block is highlighted, Rust code and step diffs
+/// are coloured, and the search box finds "zombie".
+#[test]
+#[ignore = "needs headless Chromium and mdbook; run with `cargo test --test browser -- --include-ignored`"]
+fn the_book_renders_with_images_highlighted_code_and_search() {
+    let browser = find_browser();
+    let Some(book) = book_support::build_book("browser") else {
+        panic!("this test needs mdbook: `cargo install mdbook --version 0.4.48 --locked`")
+    };
+    std::fs::write(book.join("book-check.html"), BOOK_CHECK_PAGE).unwrap();
+    let server = Launch::new("webserver4h").arg("--quiet").arg("--root").arg(&book).start().unwrap();
+    let mut problems = Vec::new();
+    for &(page, has_code) in BOOK_PAGES {
+        let url = format!("http://{}/book-check.html?{page}", server.addr());
+        let dom = run_browser(&browser, &["--virtual-time-budget=10000".into(), "--dump-dom".into(), url]);
+        let title = dom
+            .split_once("<title>")
+            .and_then(|(_, rest)| rest.split_once("</title>"))
+            .map(|(title, _)| title.to_string())
+            .unwrap_or_default();
+        let field = |key: &str| {
+            title.split(';').find_map(|kv| kv.strip_prefix(&format!("{key}="))).unwrap_or("?").to_string()
+        };
+        let number = |key: &str| field(key).parse::<usize>().unwrap_or(usize::MAX);
+        if title == "not loaded" || !title.contains("images=") {
+            problems.push(format!("{page}: the check page reported nothing: {title:?}"));
+            continue;
+        }
+        if field("heading").is_empty() {
+            problems.push(format!("{page}: no heading: is the page missing? ({title})"));
+        }
+        if number("images") == 0 {
+            problems.push(format!("{page}: no image: its diagram is missing"));
+        }
+        if !field("broken").is_empty() {
+            problems.push(format!("{page}: images that did not load: {}", field("broken")));
+        }
+        if (has_code && number("blocks") == 0) || number("unhighlighted") != 0 {
+            problems.push(format!("{page}: {} of {} code blocks not highlighted", field("unhighlighted"), field("blocks")));
+        }
+        if number("uncoloured") != 0 {
+            problems.push(format!("{page}: {} of {} Rust and diff blocks have no colours", field("uncoloured"), field("rust")));
+        }
+        if field("searchbox") != "true" || number("hits") == 0 {
+            problems.push(format!("{page}: the search box is missing or finds nothing for \"zombie\" ({title})"));
+        }
+        eprintln!("{page}: {title}");
+    }
+    let _ = std::fs::remove_dir_all(&book);
+    assert!(problems.is_empty(), "the book as Chromium shows it:\n  {}", problems.join("\n  "));
 }
 
 /// The first browser on PATH, or a failure that says how to get one.

@@ -90,6 +90,16 @@ fn exercise_4d_checks_fail_on_4c_and_pass_on_4d() {
 }
 
 #[test]
+fn exercise_4e_checks_fail_on_4d_4c_and_pass_on_4e() {
+    prove("4e");
+}
+
+#[test]
+fn exercise_4f_checks_fail_on_4b_4a_4h_and_pass_on_4f() {
+    prove("4f");
+}
+
+#[test]
 fn exercise_ftp_confine_checks_and_guard_pass_on_ftp_server() {
     // Its starter is not one of our binaries: tests/lab_cli.rs proves the
     // checks fail on the untouched copy.
@@ -149,4 +159,15 @@ fn question_3g_webserver3f_leaves_zombies() {
 #[test]
 fn question_4d_webserver4c_ends_bodies_by_closing_and_takes_two_connections() {
     measure("4d", &[("body_end", "close"), ("connections_for_two", "2")]);
+}
+
+#[test]
+fn question_4e_idle_webserver4d_spins() {
+    measure("4e", &[("idle_cpu", "spins")]);
+}
+
+#[test]
+fn question_4f_webserver4b_runs_a_thread_per_client() {
+    // The main thread, and one per connection.
+    measure("4f", &[("threads_for_200", "201")]);
 }

@@ -66,6 +66,8 @@ fn write_right_answers(answers: &Path) {
         ("zombies_left", "yes"),
         ("body_end", "close"),
         ("connections_for_two", "2"),
+        ("idle_cpu", "spins"),
+        ("threads_for_200", "201"),
         ("cwd_up", "/.."),
         ("symlink_secret", "yes"),
         ("old_file_survives", "no"),
@@ -97,7 +99,7 @@ fn a_student_works_through_exercise_3c() {
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
     assert!(
         unknown.contains(
-            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 4d, ftp-confine, ftp-atomic"
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 4d, 4e, 4f, ftp-confine, ftp-atomic"
         ),
         "{unknown}"
     );
@@ -308,6 +310,16 @@ fn exercise_3g_from_start_to_a_passing_check() {
 #[test]
 fn exercise_4d_from_start_to_a_passing_check() {
     from_start_to_a_passing_check("4d");
+}
+
+#[test]
+fn exercise_4e_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4e");
+}
+
+#[test]
+fn exercise_4f_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4f");
 }
 
 #[test]

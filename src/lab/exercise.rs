@@ -293,6 +293,29 @@ pub static EXERCISES: &[Exercise] = &[
         questions: &[&part4::BODY_END, &part4::CONNECTIONS_FOR_TWO],
         proof: &[("webserver4c", &["content-length", "keep-alive"])],
     ),
+    step_exercise!("4e": "webserver4d" -> "webserver4e",
+        "Sleep in epoll instead of spinning",
+        "Part 4: webserver4e",
+        checks: &[&part4::IDLE_CPU, &part4::EPOLL],
+        guards: &[&part4::NONBLOCKING, &part4::CONTENT_LENGTH, &part4::KEEP_ALIVE, &part4::SERVES_SITE],
+        questions: &[&part4::IDLE_SPINS],
+        proof: &[
+            ("webserver4d", &["idle-cpu", "epoll"]),
+            ("webserver4c", &["idle-cpu", "epoll"]),
+        ],
+    ),
+    step_exercise!("4f": "webserver4b" -> "webserver4f",
+        "A coroutine per connection",
+        "Part 4: webserver4f",
+        checks: &[&part4::FEW_THREADS],
+        guards: &[&part4::KEEP_ALIVE, &part4::SERVES_SITE],
+        questions: &[&part4::THREADS_FOR_200],
+        proof: &[
+            ("webserver4b", &["few-threads"]),
+            ("webserver4a", &["few-threads"]),
+            ("webserver4h", &["few-threads"]),
+        ],
+    ),
     Exercise {
         step: "ftp-confine",
         title: "Confine every name to the library root",
@@ -517,6 +540,9 @@ mod tests {
             find("FTP-confine").map(|e| e.reference_bin),
             Some("ftp-server")
         );
-        assert_eq!(steps(), "3c, 3e, 3f, 3g, 4d, ftp-confine, ftp-atomic");
+        assert_eq!(
+            steps(),
+            "3c, 3e, 3f, 3g, 4d, 4e, 4f, ftp-confine, ftp-atomic"
+        );
     }
 }

@@ -376,8 +376,8 @@ pub fn fate_of_a_child(subject: &Subject) -> Result<ChildRun, String> {
         Some(_) => ChildFate::Orphaned { pid },
     };
     // A handler without SA_RESTART makes accept() fail right after it ran:
-    // give that a moment to show, so the report can say so.
-    server.wait_for_exit(HANG / 4);
+    // wait for that, or for the server to be back in accept().
+    server.wait_settled_after_sigchld(WAIT);
     Ok(run(&mut server, fate))
 }
 
@@ -401,9 +401,11 @@ pub fn serve_while_children_exit(subject: &Subject, rounds: usize) -> Result<Sur
         }
         served += 1;
         server.wait_children_finished(WAIT)?;
+        // Let the SIGCHLD land before the next client: otherwise a quick
+        // client can be accepted before the signal interrupts accept(),
+        // and 3e seems to serve one more than it does.
+        server.wait_settled_after_sigchld(WAIT);
     }
-    // The last child's exit may still be on its way to the parent.
-    server.wait_for_exit(HANG / 2);
     Ok(Survival {
         rounds,
         served,

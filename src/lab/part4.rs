@@ -1,17 +1,18 @@
-//! The checks and questions of Part 4's exercises (the event-loop servers
-//! that serve the sample site): keep-alive with Content-Length (4d).
+//! The checks and questions of Part 4's exercises (the servers that serve
+//! the sample site): keep-alive with Content-Length (4d), epoll instead of
+//! a busy loop (4e), a coroutine per connection instead of a thread (4f).
 //!
-//! To add 4e (epoll) and 4f (coroutines), the experiments they need are
-//! already in the harness: [`crate::harness::Server::descriptors`] shows an
-//! `anon_inode:[eventpoll]` and whether each socket is `O_NONBLOCK`,
-//! [`crate::harness::Server::cpu_time`] and `sched_times` tell a sleeping
-//! loop from a spinning one, and [`crate::harness::Server::threads`] counts
-//! threads (a coroutine server serves many clients on few).
+//! They look at the server through the harness's `/proc` readings:
+//! [`crate::harness::Server::descriptors`] shows an `anon_inode:[eventpoll]`
+//! and whether each socket is `O_NONBLOCK`,
+//! [`crate::harness::Server::sched_times`] tells a sleeping loop from a
+//! spinning one, and [`crate::harness::Server::threads`] counts threads (a
+//! coroutine server serves many clients on few).
 
 use super::check::{Check, Verdict};
 use super::question::{Answer, Measured, Question};
 use super::subject::Subject;
-use crate::harness::client::exchange;
+use crate::harness::client::{exchange, read_response};
 use crate::harness::Server;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -296,6 +297,263 @@ pub static BODY_END: Question = Question {
                 "{}: the response {length}; its body ended by {:?}",
                 starter.name(),
                 seen.first.end
+            ),
+        })
+    },
+};
+
+// ---- 4e: epoll instead of a busy loop -------------------------------------
+
+/// How long an idle server is watched.
+pub const IDLE_WINDOW: Duration = Duration::from_secs(1);
+
+/// What an idle server did with the CPU over [`IDLE_WINDOW`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleCpu {
+    pub window: Duration,
+    /// CPU time used (`ps`'s TIME column grew by this much).
+    pub used: Duration,
+    /// CPU time the main thread *wanted*: time on a CPU plus time runnable
+    /// and waiting for one (`/proc/PID/schedstat`). A spinning loop wants
+    /// the whole window even when a busy machine gives it less.
+    pub wanted: Duration,
+}
+
+impl IdleCpu {
+    /// The share of one core the server wanted, as `ps -o %cpu` would show
+    /// on an idle machine.
+    pub fn percent(&self) -> u128 {
+        self.wanted.as_micros() * 100 / self.window.as_micros().max(1)
+    }
+
+    /// Sleeping, not spinning: it wanted less than a fifth of a core.
+    pub fn sleeps(&self) -> bool {
+        self.percent() < 20
+    }
+}
+
+/// Start the server, connect nobody, and watch its CPU time for
+/// [`IDLE_WINDOW`].
+pub fn idle_cpu(subject: &Subject) -> Result<IdleCpu, String> {
+    let mut server = subject.start()?;
+    let wanted = |s: &Server| {
+        let (on_cpu, waiting) = s.sched_times();
+        on_cpu + waiting
+    };
+    let (used_before, wanted_before, started) =
+        (server.cpu_time(), wanted(&server), Instant::now());
+    std::thread::sleep(IDLE_WINDOW);
+    let (used_after, wanted_after, window) =
+        (server.cpu_time(), wanted(&server), started.elapsed());
+    if !server.is_running() {
+        return Err(format!("{} exited while idle", subject.name()));
+    }
+    let used = used_after.saturating_sub(used_before);
+    Ok(IdleCpu {
+        window,
+        used,
+        // What it got is a floor of what it wanted (and all there is on a
+        // kernel without schedstat).
+        wanted: wanted_after.saturating_sub(wanted_before).max(used),
+    })
+}
+
+/// The server's descriptors while one keep-alive client is connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoopDescriptors {
+    /// `anon_inode:[eventpoll]` descriptors.
+    pub epolls: usize,
+    /// Sockets: the listener and the client's connection.
+    pub sockets: usize,
+    /// Those of them in `O_NONBLOCK` mode.
+    pub nonblocking: usize,
+}
+
+/// Connect, get /hello.txt, and read `/proc/PID/fd` and `fdinfo` while the
+/// connection is still open.
+pub fn loop_descriptors(subject: &Subject) -> Result<LoopDescriptors, String> {
+    let server = subject.start()?;
+    let mut stream =
+        TcpStream::connect(server.addr()).map_err(|e| format!("connecting failed: {e}"))?;
+    get_on(&mut stream, "/hello.txt")?;
+    let descriptors = server.descriptors();
+    let sockets = || descriptors.iter().filter(|d| d.is_socket());
+    Ok(LoopDescriptors {
+        epolls: descriptors.iter().filter(|d| d.is_epoll()).count(),
+        sockets: sockets().count(),
+        nonblocking: sockets().filter(|d| d.is_nonblocking()).count(),
+    })
+}
+
+pub static IDLE_CPU: Check = Check {
+    id: "idle-cpu",
+    title: "an idle server sleeps",
+    expected:
+        "with no client connected, the server wants less than a fifth of a core over a second \
+               (its CPU time, /proc/PID/stat and schedstat, stays nearly flat)",
+    run: |subject| {
+        Verdict::from_observation(idle_cpu(subject), |seen| {
+            Verdict::when(
+                seen.sleeps(),
+                format!(
+                    "idle for {:.1?}: wanted {:.0?} of CPU ({}% of a core), got {:.0?}",
+                    seen.window,
+                    seen.wanted,
+                    seen.percent(),
+                    seen.used
+                ),
+            )
+        })
+    },
+};
+
+pub static EPOLL: Check = Check {
+    id: "epoll",
+    title: "the server waits in epoll",
+    expected:
+        "while a client is connected, /proc/PID/fd holds an `anon_inode:[eventpoll]` descriptor",
+    run: |subject| {
+        Verdict::from_observation(loop_descriptors(subject), |seen| {
+            Verdict::when(
+                seen.epolls >= 1,
+                format!(
+                    "{} eventpoll descriptor(s) beside {} socket(s)",
+                    seen.epolls, seen.sockets
+                ),
+            )
+        })
+    },
+};
+
+pub static NONBLOCKING: Check = Check {
+    id: "nonblocking",
+    title: "every socket is non-blocking",
+    expected:
+        "the listener and the client's connection are both O_NONBLOCK (/proc/PID/fdinfo flags)",
+    run: |subject| {
+        Verdict::from_observation(loop_descriptors(subject), |seen| {
+            Verdict::when(
+                seen.sockets >= 2 && seen.nonblocking == seen.sockets,
+                format!(
+                    "{} of {} socket(s) O_NONBLOCK",
+                    seen.nonblocking, seen.sockets
+                ),
+            )
+        })
+    },
+};
+
+pub static IDLE_SPINS: Question = Question {
+    key: "idle_cpu",
+    ask: "With no client connected for a second, what does webserver4d do with the CPU: sleep \
+          (`sleeps`, close to 0% in `ps -o %cpu`) or spin (`spins`, close to a whole core)?",
+    answer: Answer::Choice(&["sleeps", "spins"]),
+    measure: |starter| {
+        let seen = idle_cpu(starter)?;
+        Ok(Measured {
+            value: if seen.sleeps() { "sleeps" } else { "spins" }.to_string(),
+            story: format!(
+                "{} idle for {:.1?}: it wanted {:.0?} of CPU, {}% of a core",
+                starter.name(),
+                seen.window,
+                seen.wanted,
+                seen.percent()
+            ),
+        })
+    },
+};
+
+// ---- 4f: a coroutine per connection ---------------------------------------
+
+/// Clients held open at once by the 4f check.
+pub const MANY_CLIENTS: usize = 200;
+/// How long the many clients may take, together, to be answered.
+pub const MANY_WAIT: Duration = Duration::from_secs(5);
+
+/// A server with [`MANY_CLIENTS`] connected, each answered once and kept
+/// open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManyClients {
+    pub connected: usize,
+    pub answered: usize,
+    /// Kernel tasks the server runs: its threads, plus one per child
+    /// process (a forking server does not cheat).
+    pub tasks: usize,
+}
+
+/// Threads a server that runs its connections on a few workers may need:
+/// one worker per core, the main thread, and a few helpers (may's timer).
+pub fn few_tasks() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) + 4
+}
+
+/// Connect [`MANY_CLIENTS`] clients, send each `GET /hello.txt`, read
+/// every response within [`MANY_WAIT`], and count the server's tasks while
+/// every connection is still open.
+pub fn many_clients(subject: &Subject) -> Result<ManyClients, String> {
+    let server = subject.start()?;
+    let mut streams = Vec::with_capacity(MANY_CLIENTS);
+    for n in 0..MANY_CLIENTS {
+        let mut stream = TcpStream::connect(server.addr())
+            .map_err(|e| format!("connecting client {} failed: {e}", n + 1))?;
+        stream
+            .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: lab\r\n\r\n")
+            .map_err(|e| format!("client {} could not send its request: {e}", n + 1))?;
+        streams.push(stream);
+    }
+    let deadline = Instant::now() + MANY_WAIT;
+    let mut answered = 0;
+    for stream in &mut streams {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if read_response(stream, left).is_ok_and(|r| r.body == b"Hello, World!") {
+            answered += 1;
+        }
+    }
+    let tasks = server.threads() + server.children().len();
+    Ok(ManyClients {
+        connected: streams.len(),
+        answered,
+        tasks,
+    })
+}
+
+pub static FEW_THREADS: Check = Check {
+    id: "few-threads",
+    title: "many clients are served on a few threads",
+    expected: "200 clients connected at once each get /hello.txt and stay connected, while the \
+               server runs no more threads than its workers and a few helpers (one per core, plus 4)",
+    run: |subject| {
+        Verdict::from_observation(many_clients(subject), |seen| {
+            let limit = few_tasks();
+            let saw = format!(
+                "{} of {} clients answered within {MANY_WAIT:?}; while they were connected the \
+                 server ran {} thread(s), child processes included (at most {limit} expected)",
+                seen.answered, seen.connected, seen.tasks
+            );
+            Verdict::when(seen.answered == seen.connected && seen.tasks <= limit, saw)
+        })
+    },
+};
+
+pub static THREADS_FOR_200: Question = Question {
+    key: "threads_for_200",
+    ask: "200 clients are connected to webserver4b at once, each has had its response and keeps \
+          its connection open. How many threads does webserver4b run (`grep Threads \
+          /proc/PID/status`)?",
+    answer: Answer::Number { tolerance: 2 },
+    measure: |starter| {
+        let seen = many_clients(starter)?;
+        Ok(Measured {
+            value: seen.tasks.to_string(),
+            story: format!(
+                "{}: {} of {} clients answered; it ran {} thread(s) while they were connected",
+                starter.name(),
+                seen.answered,
+                seen.connected,
+                seen.tasks
             ),
         })
     },
