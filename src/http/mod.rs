@@ -4,10 +4,12 @@
 //! * [`request`] parses a request with `httparse` (split reads, pipelining,
 //!   limits, percent-decoding).
 //! * [`response`] builds the status line and headers.
-//! * [`site`] maps a path to a file inside the site root, never outside.
+//! * [`site`] maps a path to a file inside the site root, never outside;
+//!   [`file_cache`] keeps its small files, checked on every request.
 //! * [`session`] is one connection's state: bytes in, responses out,
 //!   keep-alive or close; [`serve_blocking`] drives it over a blocking socket.
 
+pub mod file_cache;
 pub mod request;
 pub mod response;
 pub mod session;

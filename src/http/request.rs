@@ -8,6 +8,7 @@
 //! percent-decoding, and whether the connection stays open.
 
 use super::response::Response;
+use std::mem::MaybeUninit;
 
 /// Bounds on what one request may take; past them the client gets an
 /// error status instead of the server's memory.
@@ -81,11 +82,25 @@ pub enum Parse {
     Invalid(Response),
 }
 
+/// Header slots [`parse_request`] keeps on the stack; more (a larger
+/// [`Limits::max_headers`]) go on the heap.
+const STACK_HEADER_SLOTS: usize = 64;
+
 /// Parse the request at the front of `buf`.
 pub fn parse_request(buf: &[u8], limits: &Limits) -> Parse {
-    let mut header_slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
-    let mut parsed = httparse::Request::new(&mut header_slots);
-    let head_len = match parsed.parse(buf) {
+    // httparse fills slots we lend it. Up to the default 64 they live on
+    // the stack, uninitialised: this runs once per request, and both a 2 KiB
+    // heap allocation and a 2 KiB memset per request showed in the profile.
+    let mut on_stack = [const { MaybeUninit::<httparse::Header>::uninit() }; STACK_HEADER_SLOTS];
+    let mut on_heap = Vec::new();
+    let header_slots: &mut [MaybeUninit<httparse::Header>] = if limits.max_headers <= STACK_HEADER_SLOTS {
+        &mut on_stack[..limits.max_headers]
+    } else {
+        on_heap.resize_with(limits.max_headers, MaybeUninit::uninit);
+        &mut on_heap
+    };
+    let mut parsed = httparse::Request::new(&mut []);
+    let head_len = match parsed.parse_with_uninit_headers(buf, header_slots) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > limits.max_head => {
             return Parse::Invalid(Response::error(431))
@@ -100,7 +115,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Parse {
     }
     // Complete means httparse filled these in.
     let method = parsed.method.unwrap_or_default().to_string();
-    let target = parsed.path.unwrap_or_default().to_string();
+    let target = parsed.path.unwrap_or_default();
     let minor_version = parsed.version.unwrap_or(1);
     let headers: Vec<(String, String)> = parsed
         .headers
@@ -108,11 +123,11 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Parse {
         .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
         .collect();
 
-    let Some((path, query)) = split_target(&target) else {
+    let Some((path, query)) = split_target(target) else {
         return Parse::Invalid(Response::error(400));
     };
-    let mut request =
-        Request { method, target: target.clone(), path, query, minor_version, headers, body: Vec::new() };
+    let target = target.to_string();
+    let mut request = Request { method, target, path, query, minor_version, headers, body: Vec::new() };
 
     // A body we cannot delimit cannot be skipped either, so it ends the
     // connection: chunked request bodies are not supported (501).
@@ -178,6 +193,10 @@ fn split_target(target: &str) -> Option<(String, String)> {
 /// bytes that are not UTF-8: no file name the site serves needs them.
 pub fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
+    // Most paths have no escape: nothing to decode, and `text` is UTF-8.
+    if !bytes.contains(&b'%') {
+        return (!bytes.contains(&0)).then(|| text.to_owned());
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

@@ -18,6 +18,12 @@ use std::io::{self, Read, Write};
 /// 16 KiB of `GET /big-file` lines ask for hundreds of MiB.
 pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 
+/// Buffer capacity a session keeps once its buffer is empty again. Past
+/// it the buffer is freed: an idle keep-alive connection that fetched a
+/// 1 MiB file would otherwise hold 1 MiB of output buffer for as long as it
+/// stays open (10,000 of them: 10 GiB).
+pub const RETAINED_CAPACITY: usize = 64 * 1024;
+
 /// The protocol state of one connection.
 #[derive(Debug, Default)]
 pub struct Session {
@@ -63,6 +69,8 @@ impl Session {
     /// as [`OUTPUT_HIGH_WATER`] allows. Call it after writing: requests that
     /// waited for the output to drain are answered now.
     pub fn answer(&mut self, mut handler: impl FnMut(&Request) -> Response) {
+        // Everything answered in this pass has already arrived.
+        let _batch = super::file_cache::BatchGuard::begin();
         let mut start = 0;
         while !self.closing && self.pending().len() < OUTPUT_HIGH_WATER {
             match parse_request(&self.input[start..], &self.limits) {
@@ -80,6 +88,9 @@ impl Session {
             }
         }
         self.input.drain(..start);
+        if self.input.is_empty() && self.input.capacity() > RETAINED_CAPACITY {
+            self.input = Vec::new();
+        }
     }
 
     /// The client closed its side: finish sending, then close.
@@ -98,6 +109,9 @@ impl Session {
         if self.written == self.output.len() {
             self.output.clear();
             self.written = 0;
+            if self.output.capacity() > RETAINED_CAPACITY {
+                self.output = Vec::new();
+            }
         }
     }
 
@@ -125,6 +139,10 @@ impl Session {
     }
 }
 
+/// [`serve_blocking`]'s read buffer: its size at first, and at most.
+const READ_BUFFER_START: usize = 4 * 1024;
+const READ_BUFFER_MAX: usize = 16 * 1024;
+
 /// Serve one connection with blocking reads and writes until either side
 /// closes it. Disconnects and timeouts end it quietly (they are normal
 /// events for a server); other errors are returned.
@@ -134,7 +152,11 @@ pub fn serve_blocking(
     mut handler: impl FnMut(&Request) -> Response,
 ) -> io::Result<()> {
     let mut session = Session::new(limits);
-    let mut buf = vec![0u8; 16 * 1024];
+    // The read buffer starts small and grows when a read fills it: every
+    // open connection (a process, a thread, a coroutine) holds one, and a
+    // zeroed 16 KiB buffer is 16 KiB of memory per idle connection, where
+    // a request line and a few headers fit in 4 KiB.
+    let mut buf = vec![0u8; READ_BUFFER_START];
     while !session.is_finished() {
         // Write everything queued before reading more, then answer the
         // requests that waited for it (pipelined past the high-water mark).
@@ -155,6 +177,9 @@ pub fn serve_blocking(
             Err(e) => return Err(e),
         };
         session.receive(&buf[..n], &mut handler);
+        if n == buf.len() && buf.len() < READ_BUFFER_MAX {
+            buf.resize(READ_BUFFER_MAX, 0); // a big request or a pipelined burst
+        }
     }
     Ok(())
 }
@@ -279,6 +304,22 @@ mod tests {
         let out = text(&pipe.1);
         assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 300);
         assert!(out.ends_with(&"/299".repeat(200)));
+    }
+
+    #[test]
+    fn an_idle_connection_does_not_keep_a_big_response_buffer() {
+        let big = |_: &Request| Response::new(200).with_body(vec![b'x'; 1024 * 1024], "application/octet-stream");
+        let mut session = Session::new(Limits::default());
+        session.receive(b"GET /big HTTP/1.1\r\n\r\n", big);
+        assert!(session.output.capacity() > 1024 * 1024);
+        session.wrote(session.pending().len());
+        assert!(session.output.capacity() <= RETAINED_CAPACITY, "{}", session.output.capacity());
+        // Small responses keep their buffer: no allocation per request.
+        session.receive(b"GET /small HTTP/1.1\r\n\r\n", echo_path);
+        let kept = session.output.as_ptr();
+        session.wrote(session.pending().len());
+        session.receive(b"GET /small HTTP/1.1\r\n\r\n", echo_path);
+        assert_eq!(session.output.as_ptr(), kept);
     }
 
     #[test]
