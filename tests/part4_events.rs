@@ -388,6 +388,21 @@ fn survives_running_out_of_descriptors(name: &str) {
 }
 for_models!(survives_running_out_of_descriptors: webserver4f, webserver4g);
 
+/// What the 4e chapter shows in /proc and strace: the listening socket is
+/// descriptor 3 and the epoll instance 4, as in any server that opens
+/// nothing else first. The site's root directory, which the server keeps
+/// open, must not take one of those numbers.
+#[test]
+fn webserver4e_listener_is_fd_3_and_epoll_fd_4() {
+    let server = start("webserver4e", &[]);
+    let descriptors = server.descriptors();
+    let target = |fd: i32| descriptors.iter().find(|d| d.fd == fd).map(|d| d.target.clone());
+    assert!(target(3).is_some_and(|t| t.starts_with("socket:")), "fd 3 should be the listener: {descriptors:?}");
+    assert_eq!(target(4).as_deref(), Some("anon_inode:[eventpoll]"), "fd 4 should be epoll: {descriptors:?}");
+    let site = descriptors.iter().find(|d| d.target.ends_with("/site")).expect("the site's root directory is open");
+    assert!(site.fd > 100, "the site's descriptor should be out of the way: {descriptors:?}");
+}
+
 #[test]
 fn webserver4e_spins_at_emfile_level_triggered() {
     let (server, mut held, mut waiting) = fill_every_descriptor("webserver4e");

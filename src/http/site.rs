@@ -70,6 +70,7 @@ impl Site {
         }
         let root_dir = nix::fcntl::open(&canonical, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .ok()
+            .map(out_of_the_way)
             .map(Arc::new);
         Ok(Site { root: canonical, root_dir, cache: Arc::default() })
     }
@@ -255,6 +256,32 @@ enum Fast {
     File { bytes: Vec<u8>, content_type: &'static str },
     /// Not a file to send: a redirect or a refusal.
     Lookup(Lookup),
+}
+
+/// Move a descriptor the server keeps for its whole life to the top of the
+/// descriptor range (the highest number below `min(RLIMIT_NOFILE, 1024)`
+/// that is free), so the descriptors each lesson talks about keep the
+/// numbers the book shows: the listening socket is 3, the epoll instance 4,
+/// the first connection 5, as in a server without a site descriptor.
+/// `fcntl(F_DUPFD_CLOEXEC, n)` returns the lowest free descriptor ≥ n; the
+/// cap at 1024 keeps the kernel's descriptor table at its usual size when
+/// the limit is huge. If no number up there is free, the descriptor stays
+/// where it is.
+fn out_of_the_way(fd: OwnedFd) -> OwnedFd {
+    use nix::fcntl::{fcntl, FcntlArg};
+    use nix::sys::resource::{getrlimit, Resource};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft.min(1024));
+    let Ok(top) = i32::try_from(limit.saturating_sub(1)) else { return fd };
+    if fd.as_raw_fd() >= top {
+        return fd;
+    }
+    match fcntl(fd.as_fd(), FcntlArg::F_DUPFD_CLOEXEC(top)) {
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing
+        // else owns; the original is closed when `fd` drops here.
+        Ok(moved) => unsafe { OwnedFd::from_raw_fd(moved) },
+        Err(_) => fd,
+    }
 }
 
 /// `openat2(root, relative)` for reading, never leaving the root and never
