@@ -184,7 +184,7 @@ fn build_response(
         }
         response.headers.push((name, value));
     }
-    response.body = body;
+    response.body = body.into();
     response.head_only = head_only;
     Ok((status.to_string(), response))
 }

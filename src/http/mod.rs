@@ -5,7 +5,7 @@
 //!   limits, percent-decoding).
 //! * [`response`] builds the status line and headers.
 //! * [`site`] maps a path to a file inside the site root, never outside;
-//!   [`file_cache`] keeps its small files, checked on every request.
+//!   [`file_cache`] keeps the files it served (up to 4 MiB each), checked on every request.
 //! * [`session`] is one connection's state: bytes in, responses out,
 //!   keep-alive or close; [`serve_blocking`] drives it over a blocking socket.
 
@@ -16,6 +16,6 @@ pub mod session;
 pub mod site;
 
 pub use request::{parse_request, Limits, Parse, Request};
-pub use response::Response;
+pub use response::{Body, Response};
 pub use session::{serve_blocking, serve_site, Session};
 pub use site::Site;

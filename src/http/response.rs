@@ -1,5 +1,7 @@
 //! Building a response: status line, headers, blank line, body.
 
+use std::sync::Arc;
+
 /// A response about to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -7,7 +9,7 @@ pub struct Response {
     /// Headers other than `Content-Length` and `Connection`, which
     /// [`Response::to_bytes`] writes itself.
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub body: Body,
     /// Send the headers but not the body (the answer to HEAD).
     pub head_only: bool,
     /// Declare the body's length. Without it the client can only find the
@@ -18,7 +20,7 @@ pub struct Response {
 impl Response {
     /// An empty response with this status.
     pub fn new(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: Vec::new(), head_only: false, content_length: true }
+        Response { status, headers: Vec::new(), body: Body::default(), head_only: false, content_length: true }
     }
 
     /// A small `text/plain` error page: `404 Not Found`.
@@ -32,8 +34,8 @@ impl Response {
         self
     }
 
-    pub fn with_body(mut self, body: Vec<u8>, content_type: &str) -> Response {
-        self.body = body;
+    pub fn with_body(mut self, body: impl Into<Body>, content_type: &str) -> Response {
+        self.body = body.into();
         self.with_header("Content-Type", content_type)
     }
 
@@ -78,6 +80,91 @@ impl Response {
         let mut out = Vec::with_capacity(self.body.len() + 160);
         self.write_to(&mut out, keep_alive);
         out
+    }
+}
+
+/// A response's body: bytes of its own, or bytes shared with the file
+/// cache (a cached 1 MiB file is sent from the cache's copy, not copied
+/// for every request). Either way it reads, and compares, as a `[u8]`.
+#[derive(Clone)]
+pub enum Body {
+    Owned(Vec<u8>),
+    Shared(Arc<[u8]>),
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body::Owned(Vec::new())
+    }
+}
+
+impl Body {
+    /// The bytes, as a vector of their own (a copy if they are shared).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Body::Owned(bytes) => bytes,
+            Body::Shared(bytes) => bytes.to_vec(),
+        }
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Body::Owned(bytes) => bytes,
+            Body::Shared(bytes) => bytes,
+        }
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Body {
+        Body::Owned(bytes)
+    }
+}
+
+impl From<Arc<[u8]>> for Body {
+    fn from(bytes: Arc<[u8]>) -> Body {
+        Body::Shared(bytes)
+    }
+}
+
+impl From<Body> for Vec<u8> {
+    fn from(body: Body) -> Vec<u8> {
+        body.into_vec()
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Body {}
+
+impl PartialEq<[u8]> for Body {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Body {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        **self == other[..]
+    }
+}
+
+impl PartialEq<Vec<u8>> for Body {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        **self == other[..]
     }
 }
 

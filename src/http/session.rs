@@ -8,7 +8,8 @@
 //! [`serve_blocking`]; the event loops drive it from readiness events.
 
 use super::request::{parse_request, Limits, Parse, Request};
-use super::response::Response;
+use super::response::{Body, Response};
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 
 /// Answers queued and not yet written, in bytes, past which a session stops
@@ -24,15 +25,25 @@ pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 /// stays open (10,000 of them: 10 GiB).
 pub const RETAINED_CAPACITY: usize = 64 * 1024;
 
+/// Bodies at least this big are queued as they are, not copied behind
+/// their head: a cached 1 MiB file goes to `write(2)` straight from the
+/// cache. Smaller ones are copied, so that the answers to a batch of
+/// pipelined requests still leave in one `write`.
+pub const SEPARATE_BODY: usize = 16 * 1024;
+
 /// The protocol state of one connection.
 #[derive(Debug, Default)]
 pub struct Session {
     limits: Limits,
     /// Bytes received and not yet parsed into a request.
     input: Vec<u8>,
-    /// Responses queued, and how much of them has been written.
-    output: Vec<u8>,
+    /// Responses queued, in order: heads and small bodies copied into
+    /// owned buffers, big bodies as they came (see [`SEPARATE_BODY`]).
+    output: VecDeque<Body>,
+    /// How much of the first buffer of `output` has been written.
     written: usize,
+    /// Bytes queued and not yet written, over all of `output`.
+    queued: usize,
     /// No more requests will be read: the last response says
     /// `Connection: close`, or the client went away.
     closing: bool,
@@ -72,17 +83,17 @@ impl Session {
         // Everything answered in this pass has already arrived.
         let _batch = super::file_cache::BatchGuard::begin();
         let mut start = 0;
-        while !self.closing && self.pending().len() < OUTPUT_HIGH_WATER {
+        while !self.closing && self.queued < OUTPUT_HIGH_WATER {
             match parse_request(&self.input[start..], &self.limits) {
                 Parse::Complete { request, consumed } => {
                     start += consumed;
                     let keep_alive = request.keep_alive() && !self.no_keep_alive;
-                    handler(&request).write_to(&mut self.output, keep_alive);
+                    self.queue(handler(&request), keep_alive);
                     self.closing = !keep_alive;
                 }
                 Parse::Incomplete => break,
                 Parse::Invalid(response) => {
-                    response.write_to(&mut self.output, false);
+                    self.queue(response, false);
                     self.closing = true;
                 }
             }
@@ -98,19 +109,51 @@ impl Session {
         self.closing = true;
     }
 
-    /// Bytes queued and not yet written.
+    /// Queue `response`: its head, and its body unless it answers a HEAD.
+    fn queue(&mut self, mut response: Response, keep_alive: bool) {
+        if response.head_only || response.body.len() < SEPARATE_BODY {
+            response.write_to(self.last_buffer(), keep_alive);
+        } else {
+            response.head_only = true; // the head alone, with the body's length
+            response.write_to(self.last_buffer(), keep_alive);
+            self.output.push_back(std::mem::take(&mut response.body));
+        }
+        // A handful of buffers at most: answering stops at OUTPUT_HIGH_WATER.
+        self.queued = self.output.iter().map(|b| b.len()).sum::<usize>() - self.written;
+    }
+
+    /// The owned buffer at the end of the queue, for heads and small bodies.
+    fn last_buffer(&mut self) -> &mut Vec<u8> {
+        if !matches!(self.output.back(), Some(Body::Owned(_))) {
+            self.output.push_back(Body::Owned(Vec::new()));
+        }
+        match self.output.back_mut() {
+            Some(Body::Owned(buffer)) => buffer,
+            _ => unreachable!("an owned buffer was just pushed"),
+        }
+    }
+    /// Bytes queued and not yet written: the rest of the first buffer of
+    /// the queue (a writer that wrote all of it asks again for the next).
     pub fn pending(&self) -> &[u8] {
-        &self.output[self.written..]
+        self.output.front().map_or(&[], |first| &first[self.written..])
     }
 
     /// `n` bytes of [`Session::pending`] were written.
     pub fn wrote(&mut self, n: usize) {
         self.written += n;
-        if self.written == self.output.len() {
-            self.output.clear();
-            self.written = 0;
-            if self.output.capacity() > RETAINED_CAPACITY {
-                self.output = Vec::new();
+        self.queued -= n;
+        let last = self.output.len() == 1;
+        let Some(first) = self.output.front_mut() else { return };
+        if self.written < first.len() {
+            return;
+        }
+        self.written = 0;
+        match first {
+            // The last buffer, written out: keep it for the next answers
+            // unless it grew big (see RETAINED_CAPACITY).
+            Body::Owned(buffer) if last && buffer.capacity() <= RETAINED_CAPACITY => buffer.clear(),
+            _ => {
+                self.output.pop_front();
             }
         }
     }
@@ -120,12 +163,12 @@ impl Session {
     /// [`OUTPUT_HIGH_WATER`]: a client that sends without reading is then
     /// held back by TCP's flow control instead of by our memory.
     pub fn wants_read(&self) -> bool {
-        !self.closing && self.pending().len() < OUTPUT_HIGH_WATER
+        !self.closing && self.queued < OUTPUT_HIGH_WATER
     }
 
     /// Is there anything to write?
     pub fn wants_write(&self) -> bool {
-        !self.pending().is_empty()
+        self.queued > 0
     }
 
     /// Everything is written and no more requests will come: close now.
@@ -265,7 +308,7 @@ mod tests {
         let mut session = Session::new(Limits::default());
         session.receive(&b"GET /big HTTP/1.1\r\n\r\n".repeat(100), big);
         // Two answers pass the high-water mark; the other 98 wait.
-        assert!(session.pending().len() < OUTPUT_HIGH_WATER + 41 * 1024);
+        assert!(session.queued < OUTPUT_HIGH_WATER + 41 * 1024);
         assert!(!session.wants_read());
         let mut answered = 0;
         while session.wants_write() {
@@ -306,20 +349,81 @@ mod tests {
         assert!(out.ends_with(&"/299".repeat(200)));
     }
 
+    /// Everything a session holds for its output: buffer capacities, and
+    /// the bodies it queued.
+    fn output_memory(session: &Session) -> usize {
+        session.output.iter().map(|b| if let Body::Owned(v) = b { v.capacity() } else { b.len() }).sum()
+    }
+
+    /// Write out everything queued, as a writer does: `pending`, then
+    /// `wrote`, until nothing is left.
+    fn drain(session: &mut Session) -> Vec<u8> {
+        let mut out = Vec::new();
+        while session.wants_write() {
+            let chunk = session.pending().to_vec();
+            assert!(!chunk.is_empty(), "wants_write with nothing pending");
+            out.extend_from_slice(&chunk);
+            session.wrote(chunk.len());
+        }
+        out
+    }
+
     #[test]
     fn an_idle_connection_does_not_keep_a_big_response_buffer() {
         let big = |_: &Request| Response::new(200).with_body(vec![b'x'; 1024 * 1024], "application/octet-stream");
         let mut session = Session::new(Limits::default());
         session.receive(b"GET /big HTTP/1.1\r\n\r\n", big);
-        assert!(session.output.capacity() > 1024 * 1024);
-        session.wrote(session.pending().len());
-        assert!(session.output.capacity() <= RETAINED_CAPACITY, "{}", session.output.capacity());
+        assert!(output_memory(&session) > 1024 * 1024);
+        drain(&mut session);
+        assert!(output_memory(&session) <= RETAINED_CAPACITY, "{}", output_memory(&session));
         // Small responses keep their buffer: no allocation per request.
         session.receive(b"GET /small HTTP/1.1\r\n\r\n", echo_path);
-        let kept = session.output.as_ptr();
+        let kept = session.pending().as_ptr();
         session.wrote(session.pending().len());
         session.receive(b"GET /small HTTP/1.1\r\n\r\n", echo_path);
-        assert_eq!(session.output.as_ptr(), kept);
+        assert_eq!(session.pending().as_ptr(), kept);
+    }
+
+    #[test]
+    fn a_big_shared_body_is_written_from_where_it_is() {
+        let file: std::sync::Arc<[u8]> = vec![b'x'; 2 * SEPARATE_BODY].into();
+        let shared = file.clone();
+        let mut session = Session::new(Limits::default());
+        session.receive(b"GET /big HTTP/1.1\r\n\r\n", |_| Response::new(200).with_body(shared.clone(), "text/plain"));
+        let head = text(session.pending());
+        assert!(head.starts_with("HTTP/1.1 200 OK") && head.ends_with("\r\n\r\n"), "{head}");
+        assert!(head.contains(&format!("Content-Length: {}\r\n", file.len())), "{head}");
+        session.wrote(head.len());
+        // No copy: the next bytes to write are the cache's own.
+        assert_eq!(session.pending().as_ptr(), file.as_ptr());
+        assert_eq!(session.pending().len(), file.len());
+        session.wrote(100);
+        assert_eq!(session.pending().as_ptr(), file[100..].as_ptr());
+    }
+
+    #[test]
+    fn big_and_small_answers_leave_in_the_order_asked() {
+        let answer = |r: &Request| match r.path.as_str() {
+            "/big" => {
+                let mut big = Response::new(200).with_body(vec![b'B'; SEPARATE_BODY], "text/plain");
+                big.head_only = r.method == "HEAD";
+                big
+            }
+            path => echo_path(r).with_header("X-Path", path),
+        };
+        let mut session = Session::new(Limits::default());
+        session.receive(b"GET /a HTTP/1.1\r\n\r\nGET /big HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nHEAD /big HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n", answer);
+        let out = text(&drain(&mut session));
+        let big = "B".repeat(SEPARATE_BODY);
+        let bodies: Vec<&str> = out
+            .split("\r\n\r\n")
+            .skip(1)
+            .map(|rest| rest.split("HTTP/1.1").next().unwrap())
+            .map(|body| if body == big { "big" } else { body })
+            .collect();
+        assert_eq!(bodies, ["/a", "big", "/b", "", "/c"]);
+        assert_eq!(out.matches(&format!("Content-Length: {SEPARATE_BODY}\r\n")).count(), 2, "HEAD declares the length too");
+        assert!(session.wants_read() && !session.wants_write());
     }
 
     #[test]

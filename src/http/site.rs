@@ -19,7 +19,7 @@
 
 use super::file_cache::FileCache;
 use super::request::Request;
-use super::response::Response;
+use super::response::{Body, Response};
 use nix::errno::Errno;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
@@ -36,7 +36,7 @@ pub struct Site {
     /// to it. `None` if it could not be opened (then every request takes
     /// the canonicalising path).
     root_dir: Option<Arc<OwnedFd>>,
-    /// Small files read by the fast path, checked by `fstatat` on each hit
+    /// Files read by the fast path, checked by `fstatat` on each hit
     /// (see [`super::file_cache`]); shared by the clones of this site.
     cache: Arc<FileCache>,
 }
@@ -133,7 +133,7 @@ impl Site {
     fn open_fast(&self, path: &str) -> Option<Fast> {
         let root = self.root_dir.as_deref()?;
         if let Some(hit) = self.cache.get(root, path) {
-            return Some(Fast::File { bytes: hit.bytes, content_type: hit.content_type });
+            return Some(Fast::File { bytes: hit.bytes.into(), content_type: hit.content_type });
         }
         if path.contains('\\') || path.contains('\0') {
             return Some(Fast::Lookup(Lookup::Refused(400)));
@@ -182,7 +182,7 @@ impl Site {
         match read_up_to(&file, size) {
             Ok(bytes) => {
                 let content_type = content_type(Path::new(name_for_type));
-                self.cache.offer(path, &relative, &stat, content_type, &bytes);
+                let bytes = self.cache.offer(path, &relative, &stat, content_type, bytes);
                 Some(Fast::File { bytes, content_type })
             }
             Err(_) => None, // let the slow path read it again and choose the status
@@ -253,7 +253,7 @@ impl Site {
 /// What the fast path found.
 enum Fast {
     /// A regular file's bytes and their Content-Type.
-    File { bytes: Vec<u8>, content_type: &'static str },
+    File { bytes: Body, content_type: &'static str },
     /// Not a file to send: a redirect or a refusal.
     Lookup(Lookup),
 }
@@ -472,7 +472,22 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// Cached small files are never served stale: every change on disk
+    /// A big file is read once and then sent from the cache's copy: the
+    /// same bytes, shared, for every request (no read, no allocation).
+    #[test]
+    fn a_big_file_is_served_from_the_cache_without_a_copy() {
+        let site = Site::open(default_root()).unwrap();
+        let first = get(&site, "/files/one-mebibyte.bin");
+        let second = get(&site, "/files/one-mebibyte.bin");
+        assert_eq!(first.body.len(), 1 << 20);
+        assert_eq!(*first.body, std::fs::read(default_root().join("files/one-mebibyte.bin")).unwrap()[..]);
+        match (&first.body, &second.body) {
+            (Body::Shared(a), Body::Shared(b)) => assert!(Arc::ptr_eq(a, b), "two copies of the cached file"),
+            _ => panic!("the 1 MiB file was not kept by the cache"),
+        }
+    }
+
+    /// Cached files are never served stale: every change on disk
     /// (content, rename over, a directory swapped for a symlink out) shows
     /// in the next response, exactly as the uncached lookup sees it.
     #[test]
