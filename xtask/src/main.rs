@@ -212,6 +212,14 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
 
     let mut samples = Vec::new();
     let mut failures = Vec::new();
+    // Every run, round by round, as printed: benchmarks-runs.txt, so the
+    // page's medians can be checked against the values they came from.
+    let mut runs = format!("# Every measured run of `cargo xtask bench-models`, in the order they ran.\n{header}");
+    let mut log = |line: String| {
+        eprintln!("{line}");
+        runs.push_str(&line);
+        runs.push('\n');
+    };
     for round in 0..args.rounds {
         for scenario in &plan {
             let mut order: Vec<&'static Spec> = chosen.iter().copied().filter(|s| scenario.applies_to(s)).collect();
@@ -223,7 +231,7 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
                 let started = Instant::now();
                 match run_one(spec, scenario, &places, &generator, &pinning, &args) {
                     Ok(result) => {
-                        eprintln!(
+                        log(format!(
                             "[round {}/{}] {:<16} {:<13} {}  ({:.0} s)",
                             round + 1,
                             args.rounds,
@@ -231,11 +239,11 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
                             spec.name,
                             describe(&result),
                             started.elapsed().as_secs_f64()
-                        );
+                        ));
                         samples.push(Sample { round, scenario: scenario.name().to_string(), server: spec, result });
                     }
                     Err(e) => {
-                        eprintln!("[round {}/{}] {:<16} {:<13} FAILED: {e}", round + 1, args.rounds, scenario.name(), spec.name);
+                        log(format!("[round {}/{}] {:<16} {:<13} FAILED: {e}", round + 1, args.rounds, scenario.name(), spec.name));
                         failures.push(format!("{} {}: {e}", scenario.name(), spec.name));
                     }
                 }
@@ -260,8 +268,11 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
         drawn = SERVERS.iter().filter(|s| rows.iter().any(|r| r.server == s.name)).collect();
     }
     report::write_all(&out, &header, &rows, &drawn)?;
+    let runs_path = out.join("benchmarks-runs.txt");
+    let runs = if args.update { std::fs::read_to_string(&runs_path).unwrap_or_default() + "\n" + &runs } else { runs };
+    std::fs::write(&runs_path, runs).map_err(|e| format!("writing {}: {e}", runs_path.display()))?;
     println!("{header}{}", report::table(&rows));
-    println!("wrote {0}/benchmarks.csv, {0}/benchmarks.txt, {0}/benchmarks.svg", out.display());
+    println!("wrote {0}/benchmarks.csv, {0}/benchmarks.txt, {0}/benchmarks.svg, {0}/benchmarks-runs.txt", out.display());
     if args.smoke {
         // A smoke run passes when every run answered requests without errors.
         let bad = samples.iter().filter(|s| !smoke_ok(&s.result)).count() + failures.len();
