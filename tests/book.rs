@@ -344,10 +344,8 @@ fn the_tests_the_book_names_exist() {
                 }
             }
             // A bare test name such as `webserver3d_runs_out_of_descriptors_emfile`.
-            if words.len() == 1 && span.starts_with("webserver") && span.contains('_') {
-                if !exists(None, span) {
-                    problems.push(format!("{}: `{span}` is not a test in tests/", show(&page)));
-                }
+            if words.len() == 1 && span.starts_with("webserver") && span.contains('_') && !exists(None, span) {
+                problems.push(format!("{}: `{span}` is not a test in tests/", show(&page)));
             }
         }
     }

@@ -538,7 +538,7 @@ fn transcripts_match_a_fresh_run() {
         };
         let (a, b) = (normalise(name, &old), normalise(name, &new));
         if a != b {
-            problems.push(unified_diff(&format!("book/src/output/{name} (normalised)"), &a, &format!("fresh run (normalised)"), &b));
+            problems.push(unified_diff(&format!("book/src/output/{name} (normalised)"), &a, "fresh run (normalised)", &b));
         }
     }
     let skipped = fs::read_to_string(fresh_base.join("skipped.txt")).unwrap_or_default();
