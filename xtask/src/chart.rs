@@ -88,6 +88,10 @@ fn curve(area: &Area, rows: &[Row], servers: &[&'static Spec], prefix: &str, tit
         .filter(|(_, points): &(String, Vec<(f64, f64)>)| !points.is_empty())
         .collect();
     let top = lines.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y)).fold(1.0, f64::max) * 1.1;
+    // The legend sits in the upper left and takes about the upper half of
+    // the panel: keep the leftmost points below it.
+    let left = lines.iter().flat_map(|(_, p)| p.iter().filter(|(x, _)| *x == 0.0).map(|(_, y)| *y)).fold(0.0, f64::max);
+    let top = top.max(left * 2.1);
     let last = counts.len().saturating_sub(1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))

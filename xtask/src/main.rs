@@ -85,6 +85,10 @@ struct BenchArgs {
     /// CSV already in --out, replace the ones measured now.
     #[arg(long)]
     update: bool,
+    /// Measure nothing: redraw the chart from the CSV already in --out
+    /// (after changing how the chart is drawn).
+    #[arg(long)]
+    redraw: bool,
 }
 
 /// One kind of run.
@@ -173,6 +177,15 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
         (None, true) => scratch.join("out"),
         (None, false) => repo.join("book/src/part4"),
     };
+    if args.redraw {
+        let csv = out.join("benchmarks.csv");
+        let text = std::fs::read_to_string(&csv).map_err(|e| format!("--redraw: reading {}: {e}", csv.display()))?;
+        let rows = report::parse_csv(&text);
+        let drawn: Vec<&'static Spec> = SERVERS.iter().filter(|s| rows.iter().any(|r| r.server == s.name)).collect();
+        chart::draw(&out.join("benchmarks.svg"), &rows, &drawn)?;
+        println!("redrew {}", out.join("benchmarks.svg").display());
+        return Ok(());
+    }
     let profile = if args.smoke { "debug" } else { "release" };
     let places = Places {
         lab_bins: repo.join("target").join(profile),
