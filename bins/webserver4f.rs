@@ -131,7 +131,8 @@ fn accept_loop(listener: TcpListener, mut spare: SpareDescriptor, site: Site, qu
         // thread after any may I/O call, so a thread-local read before a
         // switch and used after it would be the wrong thread's. `serve_site` and
         // what it calls keep no thread-local state across may I/O: stdout's
-        // lock and errno are taken and released between switches. (2) Stack
+        // lock, errno and the file cache's batch number are taken and
+        // released between switches. (2) Stack
         // overflow: the stack has a fixed size, and a guard page turns an
         // overflow into a crash; serving a request needs at most 16 KiB of
         // it (see STACK_WORDS), an eighth of what each coroutine gets.

@@ -98,16 +98,6 @@ impl Default for Body {
     }
 }
 
-impl Body {
-    /// The bytes, as a vector of their own (a copy if they are shared).
-    pub fn into_vec(self) -> Vec<u8> {
-        match self {
-            Body::Owned(bytes) => bytes,
-            Body::Shared(bytes) => bytes.to_vec(),
-        }
-    }
-}
-
 impl std::ops::Deref for Body {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
@@ -136,12 +126,6 @@ impl From<Arc<[u8]>> for Body {
     }
 }
 
-impl From<Body> for Vec<u8> {
-    fn from(body: Body) -> Vec<u8> {
-        body.into_vec()
-    }
-}
-
 impl PartialEq for Body {
     fn eq(&self, other: &Body) -> bool {
         **self == **other
@@ -149,12 +133,6 @@ impl PartialEq for Body {
 }
 
 impl Eq for Body {}
-
-impl PartialEq<[u8]> for Body {
-    fn eq(&self, other: &[u8]) -> bool {
-        **self == *other
-    }
-}
 
 impl<const N: usize> PartialEq<&[u8; N]> for Body {
     fn eq(&self, other: &&[u8; N]) -> bool {

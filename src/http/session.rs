@@ -111,27 +111,31 @@ impl Session {
 
     /// Queue `response`: its head, and its body unless it answers a HEAD.
     fn queue(&mut self, mut response: Response, keep_alive: bool) {
-        if response.head_only || response.body.len() < SEPARATE_BODY {
-            response.write_to(self.last_buffer(), keep_alive);
-        } else {
-            response.head_only = true; // the head alone, with the body's length
-            response.write_to(self.last_buffer(), keep_alive);
+        let separate = !response.head_only && response.body.len() >= SEPARATE_BODY;
+        response.head_only |= separate; // then the head alone, with the body's length
+        let buffer = self.last_buffer();
+        let before = buffer.len();
+        response.write_to(buffer, keep_alive);
+        self.queued += buffer.len() - before;
+        if separate {
+            self.queued += response.body.len();
             self.output.push_back(std::mem::take(&mut response.body));
+            // The next heads go into a buffer of their own, not behind the body.
+            self.output.push_back(Body::Owned(Vec::new()));
         }
-        // A handful of buffers at most: answering stops at OUTPUT_HIGH_WATER.
-        self.queued = self.output.iter().map(|b| b.len()).sum::<usize>() - self.written;
     }
 
     /// The owned buffer at the end of the queue, for heads and small bodies.
     fn last_buffer(&mut self) -> &mut Vec<u8> {
-        if !matches!(self.output.back(), Some(Body::Owned(_))) {
+        if self.output.is_empty() {
             self.output.push_back(Body::Owned(Vec::new()));
         }
         match self.output.back_mut() {
             Some(Body::Owned(buffer)) => buffer,
-            _ => unreachable!("an owned buffer was just pushed"),
+            _ => unreachable!("a separate body is always followed by an owned buffer"),
         }
     }
+
     /// Bytes queued and not yet written: the rest of the first buffer of
     /// the queue (a writer that wrote all of it asks again for the next).
     pub fn pending(&self) -> &[u8] {
@@ -399,6 +403,24 @@ mod tests {
         assert_eq!(session.pending().len(), file.len());
         session.wrote(100);
         assert_eq!(session.pending().as_ptr(), file[100..].as_ptr());
+    }
+
+    #[test]
+    fn a_head_queued_after_a_big_body_does_not_move_it() {
+        let answer = |r: &Request| match r.path.as_str() {
+            "/big" => Response::new(200).with_body(vec![b'B'; 4 * OUTPUT_HIGH_WATER], "text/plain"),
+            _ => echo_path(r),
+        };
+        let mut session = Session::new(Limits::default());
+        session.receive(b"GET /big HTTP/1.1\r\n\r\nGET /small HTTP/1.1\r\n\r\n", answer);
+        session.wrote(session.pending().len()); // the head
+        let body = session.pending().as_ptr();
+        // Nearly all of the body written: below the high-water mark again,
+        // so the waiting request is answered behind it.
+        session.wrote(session.pending().len() - 10);
+        session.answer(answer);
+        assert_eq!(session.pending().as_ptr(), body.wrapping_add(4 * OUTPUT_HIGH_WATER - 10), "the body was moved");
+        assert!(text(&drain(&mut session)).ends_with("/small"));
     }
 
     #[test]

@@ -181,7 +181,7 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
         let csv = out.join("benchmarks.csv");
         let text = std::fs::read_to_string(&csv).map_err(|e| format!("--redraw: reading {}: {e}", csv.display()))?;
         let rows = report::parse_csv(&text);
-        let drawn: Vec<&'static Spec> = SERVERS.iter().filter(|s| rows.iter().any(|r| r.server == s.name)).collect();
+        let drawn = servers_in(&rows);
         chart::draw(&out.join("benchmarks.svg"), &rows, &drawn)?;
         println!("redrew {}", out.join("benchmarks.svg").display());
         return Ok(());
@@ -278,7 +278,7 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
             "{earlier_header}\nUpdated: these rows were measured again, in a run of their own:\n{}",
             header.lines().map(|l| format!("  | {l}\n")).collect::<String>()
         );
-        drawn = SERVERS.iter().filter(|s| rows.iter().any(|r| r.server == s.name)).collect();
+        drawn = servers_in(&rows);
     }
     report::write_all(&out, &header, &rows, &drawn)?;
     let runs_path = out.join("benchmarks-runs.txt");
@@ -295,6 +295,11 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The servers that have rows in `rows`, in the table's order.
+fn servers_in(rows: &[report::Row]) -> Vec<&'static Spec> {
+    SERVERS.iter().filter(|s| rows.iter().any(|r| r.server == s.name)).collect()
 }
 
 fn smoke_ok(result: &Measured) -> bool {
