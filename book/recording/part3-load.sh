@@ -103,16 +103,20 @@ record_webserver3f_backlog() {
         serve "webserver3f-backlog$backlog" -- "$B/webserver3f --port 0 --quiet --backlog $backlog"
         begin "webserver3f-backlog$backlog"
         run "PORT=$PORT"
-        run "nstat -az TcpExtListenOverflows"
+        run "nstat -az TcpExtListenOverflows TcpExtTCPReqQFullDoCookies"
         # --read-timeout 30: a SYN dropped twice comes back only after 1 + 3 s,
         # and the default 5 s would count a slow machine's late ones as hung.
         run "time $C --max-clients 128 --quiet --read-timeout 30 --port \$PORT"
-        run "nstat -az TcpExtListenOverflows"
+        run "nstat -az TcpExtListenOverflows TcpExtTCPReqQFullDoCookies"
         stop
     done
     # With a queue of 5 the burst takes a second or more (dropped SYNs are
     # sent again after a second), unless this run happened to overflow less.
     grep -qE '^real\s+0m0\.' "$OUT/webserver3f-backlog5.txt" && AGAIN=1
+    # On a busy machine the retransmissions of clients turned away together
+    # can be turned away together again, wave after wave, past the 30 s; the
+    # book shows the usual outcome and says this one can happen.
+    grep -qE '^hung .*:\s+[1-9]' "$OUT/webserver3f-backlog5.txt" && AGAIN=1
     return 0
 }
 
