@@ -22,8 +22,8 @@
 //! Loopback has ~28,000 ephemeral ports (`net.ipv4.ip_local_port_range`),
 //! plenty for 10,000.
 
-use lsbaws::harness::client::read_response;
-use lsbaws::harness::Launch;
+use lsbaws_harness::client::read_response;
+use lsbaws_harness::Launch;
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

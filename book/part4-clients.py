@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Clients for the Part 4 experiments (book/record-part4-events.sh).
+"""Clients for the Part 4 experiments (book/recording/part4-events.sh).
 
     part4-clients.py hold PORT N SECONDS   N kept-alive connections, one GET each, held open
     part4-clients.py crowd PORT N          N clients at once; the answered ones leave, then

@@ -57,7 +57,8 @@ pub struct SiteArgs {
 impl SiteArgs {
     /// Open the site root, or exit with one clear line.
     pub fn open(&self) -> crate::http::Site {
-        crate::http::Site::open(&self.root).unwrap_or_else(|message| crate::report::die_msg(message))
+        crate::http::Site::open(&self.root)
+            .unwrap_or_else(|message| crate::report::die_msg(message))
     }
 }
 

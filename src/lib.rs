@@ -27,12 +27,11 @@
 //!   writer for the applications and HTTPServer 2.0.
 //! * [`report`] — turn a failed syscall into one clear line and an exit
 //!   status: `webserver3e: accept() failed: EINTR: Interrupted system call — …`.
-//! * [`lab`] — the course exercises: their checks (built on [`harness`])
-//!   and predict-then-run questions, used by the `lab` command.
-//! * [`harness`] — start a server or client in its own process group under
-//!   resource limits, wait for its banner, inspect it through `/proc`, and
-//!   kill and reap it and everything it forked. The integration tests and the
-//!   `lab` checker use this one implementation.
+//!
+//! What is not a server's lives in crates of its own: the test harness
+//! (`tests/harness`, crate `lsbaws_harness`) and the exercise checker
+//! (`lab/`, crate `lsbaws_lab`). A student's exercise copy depends on this
+//! crate alone.
 //!
 //! The lab targets Linux: the servers use `fork(2)`, `sigaction(2)` and
 //! `epoll(7)`, and the harness reads `/proc`.
@@ -49,10 +48,8 @@ pub mod compose;
 pub mod echo;
 pub mod ftp;
 pub mod gateway;
-pub mod harness;
 pub mod hello;
 pub mod http;
-pub mod lab;
 pub mod json;
 pub mod net;
 pub mod report;

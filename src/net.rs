@@ -22,9 +22,13 @@ pub fn resolve(host: &str, port: u16) -> SocketAddr {
     }
     match (host, port).to_socket_addrs() {
         Ok(mut addrs) => addrs.next().unwrap_or_else(|| {
-            die_msg(format!("cannot resolve host {host:?}: no addresses — check --host"))
+            die_msg(format!(
+                "cannot resolve host {host:?}: no addresses — check --host"
+            ))
         }),
-        Err(err) => die_msg(format!("cannot resolve host {host:?}: {err} — check --host")),
+        Err(err) => die_msg(format!(
+            "cannot resolve host {host:?}: {err} — check --host"
+        )),
     }
 }
 
@@ -50,7 +54,8 @@ pub fn listen_for(protocol: &str, args: &ServerArgs, step_default_backlog: i32) 
 pub fn listen_without_banner(args: &ServerArgs, step_default_backlog: i32) -> OwnedFd {
     let addr = resolve(&args.host, args.port);
     let backlog = args.backlog_or(step_default_backlog);
-    open_listener(addr, backlog).unwrap_or_else(|(what, errno)| die(format!("{what} on {addr}"), errno))
+    open_listener(addr, backlog)
+        .unwrap_or_else(|(what, errno)| die(format!("{what} on {addr}"), errno))
 }
 
 /// socket + SO_REUSEADDR + bind + listen, reporting which call failed.
@@ -109,13 +114,17 @@ pub fn accept_connection(listener: &std::net::TcpListener) -> std::net::TcpStrea
 
 /// The port a socket is bound to (what `--port 0` turned into).
 pub fn local_port(fd: &OwnedFd) -> u16 {
-    let addr: SockaddrStorage = socket::getsockname(fd.as_raw_fd()).unwrap_or_else(|e| die("getsockname()", e));
+    let addr: SockaddrStorage =
+        socket::getsockname(fd.as_raw_fd()).unwrap_or_else(|e| die("getsockname()", e));
     if let Some(v4) = addr.as_sockaddr_in() {
         v4.port()
     } else if let Some(v6) = addr.as_sockaddr_in6() {
         v6.port()
     } else {
-        die_msg(format!("getsockname() returned a non-IP address ({:?})", addr.family()))
+        die_msg(format!(
+            "getsockname() returned a non-IP address ({:?})",
+            addr.family()
+        ))
     }
 }
 
@@ -172,7 +181,9 @@ pub enum AcceptFailure {
 /// Sort an `accept(2)` error into [`AcceptFailure`].
 pub fn accept_failure(errno: Errno) -> AcceptFailure {
     match errno {
-        Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM => AcceptFailure::OutOfResources,
+        Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM => {
+            AcceptFailure::OutOfResources
+        }
         Errno::ECONNABORTED
         | Errno::EINTR
         | Errno::EPROTO

@@ -128,7 +128,9 @@ impl Throttle {
     /// last time it said true.
     pub fn allow(&mut self) -> bool {
         let now = std::time::Instant::now();
-        let due = self.last.map_or(true, |last| now.duration_since(last) >= self.every);
+        let due = self
+            .last
+            .is_none_or(|last| now.duration_since(last) >= self.every);
         if due {
             self.last = Some(now);
         }

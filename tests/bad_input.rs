@@ -2,8 +2,8 @@
 //! server fails only in the way its lesson intends.
 
 use assert_cmd::Command;
-use lsbaws::harness::client::{get, reset_on_close, send_get};
-use lsbaws::harness::{Exit, Launch};
+use lsbaws_harness::client::{get, reset_on_close, send_get};
+use lsbaws_harness::{Exit, Launch};
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
@@ -22,9 +22,19 @@ const SERVERS: &[(&str, &[&str])] = &[
 ];
 
 fn assert_one_clear_line(stderr: &str, expected: &str) {
-    assert!(stderr.contains(expected), "expected {expected:?} in stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "a panic instead of an error: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line, got: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected {expected:?} in stderr: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic instead of an error: {stderr}"
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line, got: {stderr}"
+    );
 }
 
 #[test]
@@ -40,7 +50,10 @@ fn a_busy_port_is_one_clear_line() {
         assert_eq!(output.status.code(), Some(1), "{name}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_one_clear_line(&stderr, "EADDRINUSE");
-        assert!(stderr.starts_with(&format!("{name}: bind() on 127.0.0.1:")), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("{name}: bind() on 127.0.0.1:")),
+            "{stderr}"
+        );
     }
 }
 
@@ -53,21 +66,41 @@ fn an_unknown_host_is_one_clear_line() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert_one_clear_line(&String::from_utf8_lossy(&output.stderr), "cannot resolve host");
+    assert_one_clear_line(
+        &String::from_utf8_lossy(&output.stderr),
+        "cannot resolve host",
+    );
 }
 
 #[test]
 fn bad_flags_are_usage_errors() {
     let cases: &[(&str, &[&str], &str)] = &[
-        ("webserver3g", &["--port", "http"], "invalid value 'http' for '--port"),
+        (
+            "webserver3g",
+            &["--port", "http"],
+            "invalid value 'http' for '--port",
+        ),
         ("webserver3g", &["--port", "70000"], "--port"),
         ("webserver3g", &["--backlog", "0"], "--backlog"),
-        ("webserver3b", &["--sleep=-1"], "must be a finite, non-negative number of seconds"),
-        ("webserver3c", &["--sleep", "soon"], "is not a number of seconds"),
+        (
+            "webserver3b",
+            &["--sleep=-1"],
+            "must be a finite, non-negative number of seconds",
+        ),
+        (
+            "webserver3c",
+            &["--sleep", "soon"],
+            "is not a number of seconds",
+        ),
         ("webserver3a", &["--no-such-flag"], "unexpected argument"),
     ];
     for (name, args, expected) in cases {
-        let output = Command::cargo_bin(name).unwrap().args(*args).timeout(WAIT).output().unwrap();
+        let output = Command::cargo_bin(name)
+            .unwrap()
+            .args(*args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(2), "{name} {args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{name} {args:?}: {stderr}");
@@ -81,7 +114,9 @@ fn servers_listen_on_loopback_by_default() {
     let listening = std::fs::read_to_string("/proc/net/tcp").unwrap();
     let local = format!("0100007F:{:04X}", server.port());
     assert!(
-        listening.lines().any(|l| l.split_whitespace().nth(1) == Some(local.as_str())),
+        listening
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(local.as_str())),
         "no socket bound to 127.0.0.1:{} in /proc/net/tcp",
         server.port()
     );
@@ -99,7 +134,9 @@ fn rude_clients_do_not_stop_any_server() {
         drop(TcpStream::connect(addr).unwrap()); // connect, say nothing, close
 
         let mut garbage = TcpStream::connect(addr).unwrap();
-        garbage.write_all(b"\x00\xff\xfe garbage \xc3\x28\r\n\r\n").unwrap();
+        garbage
+            .write_all(b"\x00\xff\xfe garbage \xc3\x28\r\n\r\n")
+            .unwrap();
         drop(garbage);
 
         let mut flood = TcpStream::connect(addr).unwrap();
@@ -111,7 +148,10 @@ fn rude_clients_do_not_stop_any_server() {
         drop(reset);
 
         let answered = get(addr, WAIT).unwrap_or_else(|e| {
-            panic!("{name} stopped serving after rude clients: {e}; stderr: {}", server.stderr())
+            panic!(
+                "{name} stopped serving after rude clients: {e}; stderr: {}",
+                server.stderr()
+            )
         });
         assert_eq!(answered.body, b"Hello, World!\n", "{name}");
         assert!(server.is_running(), "{name} exited: {}", server.stderr());

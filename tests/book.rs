@@ -42,7 +42,10 @@ fn markdown_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn show(path: &Path) -> String {
-    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// One `{{#include ...}}` (or `#rustdoc_include`, `#playground`) link.
@@ -72,7 +75,11 @@ fn includes_in(path: &Path) -> Vec<Include> {
             let body = after[..end].trim();
             let (kind, spec) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
             if !escaped && matches!(kind, "include" | "rustdoc_include" | "playground") {
-                found.push(Include { from: path.to_path_buf(), line: i + 1, spec: spec.trim().to_string() });
+                found.push(Include {
+                    from: path.to_path_buf(),
+                    line: i + 1,
+                    spec: spec.trim().to_string(),
+                });
             }
             offset += at + 3 + end + 2;
             rest = &line[offset..];
@@ -97,7 +104,13 @@ fn parse_spec(spec: &str) -> (String, Part) {
     let path = pieces.next().unwrap_or("").to_string();
     let first = pieces.next();
     let second = pieces.next();
-    let number = |s: &str| if s.is_empty() { Ok(None) } else { s.parse::<usize>().map(Some) };
+    let number = |s: &str| {
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            s.parse::<usize>().map(Some)
+        }
+    };
     let part = match (first, second) {
         (None, _) => Part::Whole,
         (Some(a), None) => match number(a) {
@@ -126,7 +139,12 @@ fn anchor_on(line: &str, marker: &str) -> Option<String> {
 /// Why this include would break the book, if it would.
 fn check_include(include: &Include) -> Option<String> {
     let (path, part) = parse_spec(&include.spec);
-    let here = format!("{}:{}: {{{{#include {}}}}}", show(&include.from), include.line, include.spec);
+    let here = format!(
+        "{}:{}: {{{{#include {}}}}}",
+        show(&include.from),
+        include.line,
+        include.spec
+    );
     if path.is_empty() {
         return Some(format!("{here}: no file named"));
     }
@@ -148,7 +166,9 @@ fn check_include(include: &Include) -> Option<String> {
         }
         Part::Anchor(name) => {
             let lines: Vec<&str> = text.lines().collect();
-            let start = lines.iter().position(|l| anchor_on(l, "ANCHOR:").as_deref() == Some(&*name));
+            let start = lines
+                .iter()
+                .position(|l| anchor_on(l, "ANCHOR:").as_deref() == Some(&*name));
             let Some(start) = start else {
                 return Some(format!("{here}: no `ANCHOR: {name}` in {}", show(&target)));
             };
@@ -181,7 +201,10 @@ fn every_include_points_at_an_existing_file_and_anchor() {
         }
     }
     fail_if_any(problems, "broken includes in book/src");
-    assert!(count > 0, "no {{{{#include}}}} found in book/src: is the parser broken?");
+    assert!(
+        count > 0,
+        "no {{{{#include}}}} found in book/src: is the parser broken?"
+    );
 }
 
 /// The `[title](file.md)` links of SUMMARY.md, in order.
@@ -191,7 +214,9 @@ fn summary_links() -> Vec<(String, String)> {
     for line in summary.lines() {
         let mut rest = line;
         while let Some(open) = rest.find('[') {
-            let Some(close) = rest[open..].find("](") else { break };
+            let Some(close) = rest[open..].find("](") else {
+                break;
+            };
             let title = rest[open + 1..open + close].to_string();
             let after = &rest[open + close + 2..];
             let Some(end) = after.find(')') else { break };
@@ -210,7 +235,9 @@ fn summary_links_only_existing_files_and_every_page_is_linked() {
     let mut linked = BTreeSet::new();
     for (title, target) in &links {
         if target.is_empty() {
-            problems.push(format!("SUMMARY.md: [{title}]() is a draft chapter with no file"));
+            problems.push(format!(
+                "SUMMARY.md: [{title}]() is a draft chapter with no file"
+            ));
             continue;
         }
         if target.contains("://") {
@@ -219,13 +246,19 @@ fn summary_links_only_existing_files_and_every_page_is_linked() {
         let file = target.split('#').next().unwrap();
         let path = book_src().join(file);
         if !path.is_file() {
-            problems.push(format!("SUMMARY.md: [{title}]({target}): {} does not exist", show(&path)));
+            problems.push(format!(
+                "SUMMARY.md: [{title}]({target}): {} does not exist",
+                show(&path)
+            ));
         }
         linked.insert(path);
     }
     for md in markdown_files(&book_src()) {
         if md.file_name().unwrap() != "SUMMARY.md" && !linked.contains(&md) {
-            problems.push(format!("{} is not linked from SUMMARY.md (mdBook would skip it)", show(&md)));
+            problems.push(format!(
+                "{} is not linked from SUMMARY.md (mdBook would skip it)",
+                show(&md)
+            ));
         }
     }
     fail_if_any(problems, "SUMMARY.md");
@@ -265,7 +298,10 @@ fn mentions(text: &str, word: &str) -> bool {
 #[test]
 fn every_binary_has_a_chapter() {
     let bins = cargo_bins();
-    assert!(bins.len() >= 2, "found only {bins:?} in Cargo.toml's [[bin]] tables");
+    assert!(
+        bins.len() >= 2,
+        "found only {bins:?} in Cargo.toml's [[bin]] tables"
+    );
     // A chapter is "about" a binary when its title in SUMMARY.md or its
     // first heading names it (the introduction mentions them all, which
     // does not count).
@@ -274,7 +310,9 @@ fn every_binary_has_a_chapter() {
         .filter(|(_, target)| !target.is_empty() && !target.contains("://"))
         .flat_map(|(title, target)| {
             let text = fs::read_to_string(book_src().join(target.split('#').next().unwrap()));
-            let heading = text.ok().and_then(|t| t.lines().find(|l| l.starts_with("# ")).map(str::to_string));
+            let heading = text
+                .ok()
+                .and_then(|t| t.lines().find(|l| l.starts_with("# ")).map(str::to_string));
             [Some(title), heading].into_iter().flatten()
         })
         .collect();
@@ -295,8 +333,10 @@ fn test_functions() -> Vec<(String, String)> {
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
             for line in read(&path).lines() {
                 if let Some(at) = line.find("fn ") {
-                    let name: String =
-                        line[at + 3..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    let name: String = line[at + 3..]
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
                     if line[at + 3 + name.len()..].starts_with('(') {
                         found.push((stem.clone(), name));
                     }
@@ -323,7 +363,9 @@ fn code_spans(text: &str) -> Vec<&str> {
 fn the_tests_the_book_names_exist() {
     let functions = test_functions();
     let exists = |file: Option<&str>, name: &str| {
-        functions.iter().any(|(stem, f)| f == name && file.map_or(true, |file| stem == file))
+        functions
+            .iter()
+            .any(|(stem, f)| f == name && file.is_none_or(|file| stem == file))
     };
     let mut problems = Vec::new();
     for page in pages() {
@@ -333,23 +375,40 @@ fn the_tests_the_book_names_exist() {
             // `cargo test --test FILE [NAME]`: the file, and a test in it
             // (NAME may be a prefix, as cargo's filter is).
             if let Some(i) = words.iter().position(|w| *w == "--test") {
-                let Some(file) = words.get(i + 1) else { continue };
+                let Some(file) = words.get(i + 1) else {
+                    continue;
+                };
                 if !root().join("tests").join(format!("{file}.rs")).is_file() {
-                    problems.push(format!("{}: `{span}`: there is no tests/{file}.rs", show(&page)));
+                    problems.push(format!(
+                        "{}: `{span}`: there is no tests/{file}.rs",
+                        show(&page)
+                    ));
                 } else if let Some(filter) = words.get(i + 2).filter(|w| !w.starts_with('-')) {
-                    let matched = functions.iter().any(|(stem, f)| stem == file && f.contains(filter));
+                    let matched = functions
+                        .iter()
+                        .any(|(stem, f)| stem == file && f.contains(filter));
                     if !matched && *filter != "NAME" {
-                        problems.push(format!("{}: `{span}`: no test in tests/{file}.rs matches {filter}", show(&page)));
+                        problems.push(format!(
+                            "{}: `{span}`: no test in tests/{file}.rs matches {filter}",
+                            show(&page)
+                        ));
                     }
                 }
             }
             // A bare test name such as `webserver3d_runs_out_of_descriptors_emfile`.
-            if words.len() == 1 && span.starts_with("webserver") && span.contains('_') && !exists(None, span) {
+            if words.len() == 1
+                && span.starts_with("webserver")
+                && span.contains('_')
+                && !exists(None, span)
+            {
                 problems.push(format!("{}: `{span}` is not a test in tests/", show(&page)));
             }
         }
     }
-    fail_if_any(problems, "tests named in the book or README that do not exist");
+    fail_if_any(
+        problems,
+        "tests named in the book or README that do not exist",
+    );
 }
 
 /// The rows of the first markdown table after the heading `heading`.
@@ -365,30 +424,61 @@ fn table_after(text: &str, heading: &str) -> Vec<String> {
 
 #[test]
 fn readme_and_book_have_the_same_failure_catalogue() {
-    let book = table_after(&read(&book_src().join("failure-modes.md")), "Failure-mode catalogue");
+    let book = table_after(
+        &read(&book_src().join("reference/failure-modes.md")),
+        "Failure-mode catalogue",
+    );
     let readme = table_after(&read(&root().join("README.md")), "Failure-mode catalogue");
-    assert!(book.len() > 2, "no table under '# Failure-mode catalogue' in book/src/failure-modes.md");
+    assert!(
+        book.len() > 2,
+        "no table under '# Failure-mode catalogue' in book/src/reference/failure-modes.md"
+    );
     for (i, (r, b)) in readme.iter().zip(&book).enumerate() {
-        assert_eq!(r, b, "row {} of the catalogue differs between README.md (left) and book/src/failure-modes.md (right)", i + 1);
+        assert_eq!(r, b, "row {} of the catalogue differs between README.md (left) and book/src/reference/failure-modes.md (right)", i + 1);
     }
-    assert_eq!(readme.len(), book.len(), "README.md's catalogue has {} rows, the book's {}", readme.len(), book.len());
+    assert_eq!(
+        readme.len(),
+        book.len(),
+        "README.md's catalogue has {} rows, the book's {}",
+        readme.len(),
+        book.len()
+    );
 }
 
 #[test]
 fn spec_parsing_follows_mdbook() {
     assert_eq!(parse_spec("a.rs"), ("a.rs".into(), Part::Whole));
-    assert_eq!(parse_spec("a.rs:main"), ("a.rs".into(), Part::Anchor("main".into())));
-    assert_eq!(parse_spec("a.rs:3"), ("a.rs".into(), Part::Lines(Some(3), Some(3))));
-    assert_eq!(parse_spec("a.rs:3:"), ("a.rs".into(), Part::Lines(Some(3), None)));
-    assert_eq!(parse_spec("a.rs::9"), ("a.rs".into(), Part::Lines(None, Some(9))));
-    assert_eq!(anchor_on("    // ANCHOR: child", "ANCHOR:"), Some("child".into()));
+    assert_eq!(
+        parse_spec("a.rs:main"),
+        ("a.rs".into(), Part::Anchor("main".into()))
+    );
+    assert_eq!(
+        parse_spec("a.rs:3"),
+        ("a.rs".into(), Part::Lines(Some(3), Some(3)))
+    );
+    assert_eq!(
+        parse_spec("a.rs:3:"),
+        ("a.rs".into(), Part::Lines(Some(3), None))
+    );
+    assert_eq!(
+        parse_spec("a.rs::9"),
+        ("a.rs".into(), Part::Lines(None, Some(9)))
+    );
+    assert_eq!(
+        anchor_on("    // ANCHOR: child", "ANCHOR:"),
+        Some("child".into())
+    );
     assert_eq!(anchor_on("// ANCHOR_END: child", "ANCHOR:"), None);
     assert!(mentions("# webserver3c: a child", "webserver3c"));
     assert!(!mentions("# webserver3cd", "webserver3c"));
     let dir = std::env::temp_dir().join(format!("book-test-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     let md = dir.join("x.md");
-    fs::write(&md, "a {{#include f.rs:x}} b \\{{#include no.rs}} {{#title T}}\n").unwrap();
+    fs::write(
+        &md,
+        "a {{#include f.rs:x}} b \\{{#include no.rs}} {{#title T}}\n",
+    )
+    .unwrap();
     let found = includes_in(&md);
     fs::remove_dir_all(&dir).unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
@@ -408,7 +498,11 @@ fn html_pages(dir: &Path) -> Vec<PathBuf> {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if path.is_dir() {
                 pending.push(path);
-            } else if name.ends_with(".html") && name != "print.html" && name != "404.html" && name != "toc.html" {
+            } else if name.ends_with(".html")
+                && name != "print.html"
+                && name != "404.html"
+                && name != "toc.html"
+            {
                 found.push(path);
             }
         }
@@ -445,8 +539,17 @@ fn attribute_values<'a>(html: &'a str, attribute: &str) -> Vec<&'a str> {
 }
 
 /// Why a link from `page` to `target` is broken, if it is.
-fn check_link(book: &Path, page: &Path, ids: &dyn Fn(&Path) -> BTreeSet<String>, target: &str) -> Option<String> {
-    if target.contains("://") || target.starts_with("mailto:") || target.starts_with("javascript:") || target.is_empty() {
+fn check_link(
+    book: &Path,
+    page: &Path,
+    ids: &dyn Fn(&Path) -> BTreeSet<String>,
+    target: &str,
+) -> Option<String> {
+    if target.contains("://")
+        || target.starts_with("mailto:")
+        || target.starts_with("javascript:")
+        || target.is_empty()
+    {
         return None;
     }
     let target = target.replace("&amp;", "&");
@@ -455,14 +558,25 @@ fn check_link(book: &Path, page: &Path, ids: &dyn Fn(&Path) -> BTreeSet<String>,
         None => (target.as_str(), None),
     };
     let file = file.split('?').next().unwrap();
-    let resolved = if file.is_empty() { page.to_path_buf() } else { page.parent().unwrap().join(file) };
-    let resolved = if resolved.is_dir() { resolved.join("index.html") } else { resolved };
+    let resolved = if file.is_empty() {
+        page.to_path_buf()
+    } else {
+        page.parent().unwrap().join(file)
+    };
+    let resolved = if resolved.is_dir() {
+        resolved.join("index.html")
+    } else {
+        resolved
+    };
     if !resolved.starts_with(book) || !resolved.is_file() {
         return Some(format!("{target}: no such file"));
     }
     match fragment {
-        Some(fragment) if !fragment.is_empty() && resolved.extension().is_some_and(|e| e == "html") => {
-            (!ids(&resolved).contains(fragment)).then(|| format!("{target}: no id=\"{fragment}\" in that page"))
+        Some(fragment)
+            if !fragment.is_empty() && resolved.extension().is_some_and(|e| e == "html") =>
+        {
+            (!ids(&resolved).contains(fragment))
+                .then(|| format!("{target}: no id=\"{fragment}\" in that page"))
         }
         _ => None,
     }
@@ -470,18 +584,30 @@ fn check_link(book: &Path, page: &Path, ids: &dyn Fn(&Path) -> BTreeSet<String>,
 
 #[test]
 fn the_built_book_has_no_broken_link_anchor_or_image() {
-    let Some(book) = build_book("links") else { return };
+    let Some(book) = build_book("links") else {
+        return;
+    };
     let ids_of = |page: &Path| -> BTreeSet<String> {
         let html = without_code_blocks(&fs::read_to_string(page).unwrap_or_default());
-        attribute_values(&html, "id").into_iter().map(str::to_string).collect()
+        attribute_values(&html, "id")
+            .into_iter()
+            .map(str::to_string)
+            .collect()
     };
     let mut problems = Vec::new();
     let pages = html_pages(&book);
-    assert!(pages.len() > 10, "the built book has only {} pages", pages.len());
+    assert!(
+        pages.len() > 10,
+        "the built book has only {} pages",
+        pages.len()
+    );
     for page in &pages {
         let html = without_code_blocks(&read(page));
         let shown = page.strip_prefix(&book).unwrap().display().to_string();
-        for target in attribute_values(&html, "href").into_iter().chain(attribute_values(&html, "src")) {
+        for target in attribute_values(&html, "href")
+            .into_iter()
+            .chain(attribute_values(&html, "src"))
+        {
             if let Some(problem) = check_link(&book, page, &ids_of, target) {
                 problems.push(format!("{shown}: {problem}"));
             }
@@ -506,11 +632,17 @@ fn chapter_of(bin: &str) -> Option<PathBuf> {
     summary_links()
         .into_iter()
         .filter(|(_, target)| {
-            !target.is_empty() && !target.contains("://") && !target.starts_with("instructors/") && target.contains(".md")
+            !target.is_empty()
+                && !target.contains("://")
+                && !target.starts_with("instructors/")
+                && !target.starts_with("reference/")
+                && target.contains(".md")
         })
         .map(|(title, target)| (title, book_src().join(target.split('#').next().unwrap())))
         .find(|(title, path)| {
-            let heading = fs::read_to_string(path).ok().and_then(|t| t.lines().find(|l| l.starts_with("# ")).map(str::to_string));
+            let heading = fs::read_to_string(path)
+                .ok()
+                .and_then(|t| t.lines().find(|l| l.starts_with("# ")).map(str::to_string));
             mentions(title, bin) || heading.is_some_and(|h| mentions(&h, bin))
         })
         .map(|(_, path)| path)
@@ -524,7 +656,10 @@ fn nested_pages(page: &Path) -> Vec<PathBuf> {
     let mut parent_indent: Option<usize> = None;
     for line in summary.lines() {
         let indent = line.len() - line.trim_start().len();
-        let target = line.split("](").nth(1).and_then(|rest| rest.split(')').next());
+        let target = line
+            .split("](")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next());
         match (parent_indent, target) {
             (None, Some(t)) if t == rel => parent_indent = Some(indent),
             (Some(p), Some(t)) if indent > p => found.push(book_src().join(t)),
@@ -542,7 +677,9 @@ fn nested_pages(page: &Path) -> Vec<PathBuf> {
 fn every_chapter_has_a_transcript_a_diagram_and_instructor_notes() {
     let mut problems = Vec::new();
     for bin in cargo_bins() {
-        let Some(chapter) = chapter_of(&bin) else { continue }; // every_binary_has_a_chapter says so
+        let Some(chapter) = chapter_of(&bin) else {
+            continue;
+        }; // every_binary_has_a_chapter says so
         let mut text = read(&chapter);
         for page in nested_pages(&chapter) {
             text.push_str(&fs::read_to_string(page).unwrap_or_default());
@@ -555,7 +692,9 @@ fn every_chapter_has_a_transcript_a_diagram_and_instructor_notes() {
             problems.push(format!("{here} ({bin}): no diagram: add an SVG under book/src/diagrams/ and show it with ![alt text](diagrams/NAME.svg)"));
         }
         if !read(&chapter).contains("instructors/") {
-            problems.push(format!("{here} ({bin}): no link to its instructor notes (book/src/instructors/)"));
+            problems.push(format!(
+                "{here} ({bin}): no link to its instructor notes (book/src/instructors/)"
+            ));
         }
     }
     fail_if_any(problems, "chapters missing a part");
@@ -563,11 +702,18 @@ fn every_chapter_has_a_transcript_a_diagram_and_instructor_notes() {
 
 #[test]
 fn every_binary_has_a_row_in_the_table_of_programs() {
-    let table = table_after(&read(&book_src().join("binaries.md")), "Every program");
+    let table = table_after(
+        &read(&book_src().join("reference/binaries.md")),
+        "Every program",
+    );
     let missing: Vec<String> = cargo_bins()
         .into_iter()
-        .filter(|bin| !table.iter().any(|row| row.starts_with(&format!("| `{bin}` |"))))
-        .map(|bin| format!("book/src/binaries.md has no row for `{bin}`"))
+        .filter(|bin| {
+            !table
+                .iter()
+                .any(|row| row.starts_with(&format!("| `{bin}` |")))
+        })
+        .map(|bin| format!("book/src/reference/binaries.md has no row for `{bin}`"))
         .collect();
     fail_if_any(missing, "the table of every program");
 }
@@ -578,24 +724,33 @@ fn every_binary_has_a_row_in_the_table_of_programs() {
 #[test]
 fn diagrams_are_self_contained_svg_and_all_shown() {
     let dir = book_src().join("diagrams");
-    let pages: String = markdown_files(&book_src()).iter().map(|p| read(p)).collect();
+    let pages: String = markdown_files(&book_src())
+        .iter()
+        .map(|p| read(p))
+        .collect();
     let mut problems = Vec::new();
     for entry in fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if !name.ends_with(".svg") {
-            problems.push(format!("book/src/diagrams/{name}: only .svg files belong here"));
+            problems.push(format!(
+                "book/src/diagrams/{name}: only .svg files belong here"
+            ));
             continue;
         }
         let svg = read(&path);
         for needle in ["http://", "https://", "@import", "@font-face", "url(data:"] {
             let external = svg.replace("http://www.w3.org/2000/svg", "");
             if external.contains(needle) {
-                problems.push(format!("book/src/diagrams/{name}: refers to something outside the file ({needle})"));
+                problems.push(format!(
+                    "book/src/diagrams/{name}: refers to something outside the file ({needle})"
+                ));
             }
         }
         if !svg.contains("<title>") || !svg.contains("width=\"") || !svg.contains("viewBox=\"") {
-            problems.push(format!("book/src/diagrams/{name}: needs a <title>, a width/height and a viewBox"));
+            problems.push(format!(
+                "book/src/diagrams/{name}: needs a <title>, a width/height and a viewBox"
+            ));
         }
         if !pages.contains(&format!("diagrams/{name})")) {
             problems.push(format!("book/src/diagrams/{name} is shown by no page"));

@@ -13,8 +13,8 @@
 
 mod book_support;
 
-use lsbaws::harness::{Launch, ScratchDir};
 use lsbaws::http::site::default_root;
+use lsbaws_harness::{Launch, ScratchDir};
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
@@ -23,8 +23,15 @@ use std::time::{Duration, Instant};
 
 /// The servers a browser is pointed at: every model that keeps connections
 /// alive.
-const KEEP_ALIVE_SERVERS: &[&str] =
-    &["webserver4a", "webserver4b", "webserver4h", "webserver4d", "webserver4e", "webserver4f", "webserver4g"];
+const KEEP_ALIVE_SERVERS: &[&str] = &[
+    "webserver4a",
+    "webserver4b",
+    "webserver4h",
+    "webserver4d",
+    "webserver4e",
+    "webserver4f",
+    "webserver4g",
+];
 
 /// The browser's names on the usual distributions, tried in order.
 const BROWSERS: &[&str] = &["chromium", "chromium-browser", "google-chrome"];
@@ -62,28 +69,50 @@ fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
     let site = ScratchDir::new("browser-site").unwrap();
     copy_dir(&default_root(), site.path());
     std::fs::write(site.path().join("browser-check.html"), CHECK_PAGE).unwrap();
-    let images = count_images(&site.path().join("index.html")) + count_images(&site.path().join("guide/index.html"));
+    let images = count_images(&site.path().join("index.html"))
+        + count_images(&site.path().join("guide/index.html"));
 
     for name in KEEP_ALIVE_SERVERS {
-        let server = Launch::new(name).arg("--quiet").arg("--root").arg(site.path()).start().unwrap();
+        let server = Launch::new(name)
+            .arg("--quiet")
+            .arg("--root")
+            .arg(site.path())
+            .start()
+            .unwrap();
         let base = format!("http://{}", server.addr());
 
-        let dom = run_browser(&browser, &["--dump-dom".into(), format!("{base}/browser-check.html")]);
+        let dom = run_browser(
+            &browser,
+            &["--dump-dom".into(), format!("{base}/browser-check.html")],
+        );
         let title = dom
             .split_once("<title>")
             .and_then(|(_, rest)| rest.split_once("</title>"))
             .map(|(title, _)| title.to_string())
             .unwrap_or_else(|| panic!("{name}: no <title> in the page the browser loaded:\n{dom}"));
-        let loaded = title.split(", ").filter(|entry| entry.starts_with("ok ")).count();
+        let loaded = title
+            .split(", ")
+            .filter(|entry| entry.starts_with("ok "))
+            .count();
         assert_eq!(loaded, images, "{name}: images the browser loaded: {title}");
 
         let shot = ScratchDir::new("browser-shot").unwrap();
         let png = shot.path().join("page.png");
-        run_browser(&browser, &["--window-size=800,600".into(), format!("--screenshot={}", png.display()), format!("{base}/")]);
+        run_browser(
+            &browser,
+            &[
+                "--window-size=800,600".into(),
+                format!("--screenshot={}", png.display()),
+                format!("{base}/"),
+            ],
+        );
         let colours = distinct_colours(&png);
         // The page's gradient banner and noise image give a screenshot of
         // about 100,000 colours; a blank page has one, text alone a few hundred.
-        assert!(colours > 5_000, "{name}: the screenshot has only {colours} colours; is it blank?");
+        assert!(
+            colours > 5_000,
+            "{name}: the screenshot has only {colours} colours; is it blank?"
+        );
         assert_eq!(server.stderr(), "", "{name} wrote to stderr");
     }
 }
@@ -148,52 +177,93 @@ fn the_book_renders_with_images_highlighted_code_and_search() {
         panic!("this test needs mdbook: `cargo install mdbook --version 0.4.48 --locked`")
     };
     std::fs::write(book.join("book-check.html"), BOOK_CHECK_PAGE).unwrap();
-    let server = Launch::new("webserver4h").arg("--quiet").arg("--root").arg(&book).start().unwrap();
+    let server = Launch::new("webserver4h")
+        .arg("--quiet")
+        .arg("--root")
+        .arg(&book)
+        .start()
+        .unwrap();
     let mut problems = Vec::new();
     for &(page, has_code) in BOOK_PAGES {
         let url = format!("http://{}/book-check.html?{page}", server.addr());
-        let dom = run_browser(&browser, &["--virtual-time-budget=10000".into(), "--dump-dom".into(), url]);
+        let dom = run_browser(
+            &browser,
+            &[
+                "--virtual-time-budget=10000".into(),
+                "--dump-dom".into(),
+                url,
+            ],
+        );
         let title = dom
             .split_once("<title>")
             .and_then(|(_, rest)| rest.split_once("</title>"))
             .map(|(title, _)| title.to_string())
             .unwrap_or_default();
         let field = |key: &str| {
-            title.split(';').find_map(|kv| kv.strip_prefix(&format!("{key}="))).unwrap_or("?").to_string()
+            title
+                .split(';')
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                .unwrap_or("?")
+                .to_string()
         };
         let number = |key: &str| field(key).parse::<usize>().unwrap_or(usize::MAX);
         if title == "not loaded" || !title.contains("images=") {
-            problems.push(format!("{page}: the check page reported nothing: {title:?}"));
+            problems.push(format!(
+                "{page}: the check page reported nothing: {title:?}"
+            ));
             continue;
         }
         if field("heading").is_empty() {
-            problems.push(format!("{page}: no heading: is the page missing? ({title})"));
+            problems.push(format!(
+                "{page}: no heading: is the page missing? ({title})"
+            ));
         }
         if number("images") == 0 {
             problems.push(format!("{page}: no image: its diagram is missing"));
         }
         if !field("broken").is_empty() {
-            problems.push(format!("{page}: images that did not load: {}", field("broken")));
+            problems.push(format!(
+                "{page}: images that did not load: {}",
+                field("broken")
+            ));
         }
         if (has_code && number("blocks") == 0) || number("unhighlighted") != 0 {
-            problems.push(format!("{page}: {} of {} code blocks not highlighted", field("unhighlighted"), field("blocks")));
+            problems.push(format!(
+                "{page}: {} of {} code blocks not highlighted",
+                field("unhighlighted"),
+                field("blocks")
+            ));
         }
         if number("uncoloured") != 0 {
-            problems.push(format!("{page}: {} of {} Rust and diff blocks have no colours", field("uncoloured"), field("rust")));
+            problems.push(format!(
+                "{page}: {} of {} Rust and diff blocks have no colours",
+                field("uncoloured"),
+                field("rust")
+            ));
         }
         if field("searchbox") != "true" || number("hits") == 0 {
-            problems.push(format!("{page}: the search box is missing or finds nothing for \"zombie\" ({title})"));
+            problems.push(format!(
+                "{page}: the search box is missing or finds nothing for \"zombie\" ({title})"
+            ));
         }
         eprintln!("{page}: {title}");
     }
     let _ = std::fs::remove_dir_all(&book);
-    assert!(problems.is_empty(), "the book as Chromium shows it:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "the book as Chromium shows it:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 /// The first browser on PATH, or a failure that says how to get one.
 fn find_browser() -> String {
     for name in BROWSERS {
-        let found = Command::new(name).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let found = Command::new(name)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         if found.is_ok_and(|status| status.success()) {
             return name.to_string();
         }
@@ -225,7 +295,10 @@ fn run_browser(browser: &str, args: &[String]) -> String {
             "--disable-component-update",
             "--disable-sync",
         ])
-        .arg(format!("--user-data-dir={}", scratch.path().join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            scratch.path().join("profile").display()
+        ))
         .args(args)
         .stdin(Stdio::null())
         .stdout(File::create(&stdout_path).unwrap())
@@ -247,26 +320,35 @@ fn run_browser(browser: &str, args: &[String]) -> String {
         std::thread::sleep(Duration::from_millis(50));
     };
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    assert!(status.success(), "{browser} {args:?} failed ({status}):\n{stderr}");
+    assert!(
+        status.success(),
+        "{browser} {args:?} failed ({status}):\n{stderr}"
+    );
     std::fs::read_to_string(&stdout_path).unwrap_or_default()
 }
 
 /// How many different RGB colours the PNG at `path` has.
 fn distinct_colours(path: &Path) -> usize {
-    let file = File::open(path).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
+    let file =
+        File::open(path).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
     let mut decoder = png::Decoder::new(file);
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size()];
     let frame = reader.next_frame(&mut pixels).unwrap();
     let channels = frame.color_type.samples();
-    let colours: HashSet<&[u8]> =
-        pixels[..frame.buffer_size()].chunks(channels).map(|pixel| &pixel[..channels.min(3)]).collect();
+    let colours: HashSet<&[u8]> = pixels[..frame.buffer_size()]
+        .chunks(channels)
+        .map(|pixel| &pixel[..channels.min(3)])
+        .collect();
     colours.len()
 }
 
 fn count_images(page: &Path) -> usize {
-    std::fs::read_to_string(page).unwrap().matches("<img ").count()
+    std::fs::read_to_string(page)
+        .unwrap()
+        .matches("<img ")
+        .count()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

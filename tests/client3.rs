@@ -261,14 +261,21 @@ fn every_client_opens_all_its_connections() {
     // --max-conns each. Nobody accepts here: the kernel completes the
     // handshakes into the listen queue, and we count them afterwards.
     let (listener, port) = listener();
-    let (output, _) = client3(port, &["--max-clients", "3", "--max-conns", "5", "--read-timeout", "0"]);
+    let (output, _) = client3(
+        port,
+        &[
+            "--max-clients",
+            "3",
+            "--max-conns",
+            "5",
+            "--read-timeout",
+            "0",
+        ],
+    );
     let summary = assert_success(&output);
     assert_eq!(value(&summary, "connections attempted"), 15, "{summary}");
     assert_eq!(value(&summary, "established"), 15, "{summary}");
-    assert!(
-        summary.contains("not read (--read-timeout 0)"),
-        "{summary}"
-    );
+    assert!(summary.contains("not read (--read-timeout 0)"), "{summary}");
 
     let mut streams = accept_all(&listener, 15);
     assert_eq!(streams.len(), 15, "connections the server saw");
@@ -287,7 +294,16 @@ fn client3_exits_only_after_its_clients_have_closed_their_connections() {
     let (listener, port) = listener();
     let (output, elapsed) = client3(
         port,
-        &["--max-clients", "3", "--max-conns", "2", "--hold", "1", "--read-timeout", "0"],
+        &[
+            "--max-clients",
+            "3",
+            "--max-conns",
+            "2",
+            "--hold",
+            "1",
+            "--read-timeout",
+            "0",
+        ],
     );
     assert_success(&output);
     // The clients held their connections 1 s; client3 waited for them.

@@ -6,7 +6,7 @@ mod ftp_support;
 
 use assert_cmd::Command;
 use ftp_support::{assert_same_bytes, pattern, Ftp, TEN_MIB, WAIT};
-use lsbaws::harness::names_in;
+use lsbaws_harness::names_in;
 use std::sync::{Arc, Barrier};
 
 /// The library every client test starts with: a 10 MiB file and a small one.
@@ -49,7 +49,12 @@ fn stdout_of(output: &std::process::Output, what: &str) -> String {
 }
 
 fn curl(args: &[&str]) -> String {
-    let output = Command::new("curl").args(["--silent", "--show-error"]).args(args).timeout(WAIT).output().unwrap();
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error"])
+        .args(args)
+        .timeout(WAIT)
+        .output()
+        .unwrap();
     stdout_of(&output, &format!("curl {args:?}"))
 }
 
@@ -62,7 +67,10 @@ fn curl_lists_downloads_and_uploads_10_mib() {
     let listing = curl(&[&ftp.url("")]);
     let lines: Vec<&str> = listing.lines().collect();
     assert_eq!(lines.len(), 2, "{listing}");
-    assert!(lines[0].starts_with("-rw-") && lines[0].contains(&format!(" {TEN_MIB} ")), "{listing}");
+    assert!(
+        lines[0].starts_with("-rw-") && lines[0].contains(&format!(" {TEN_MIB} ")),
+        "{listing}"
+    );
     assert!(lines[0].ends_with(" big.bin"), "{listing}");
     assert!(lines[1].ends_with(" hello.txt"), "{listing}");
     // --list-only: NLST, names only (curl turns the CRLFs of an ASCII
@@ -71,13 +79,21 @@ fn curl_lists_downloads_and_uploads_10_mib() {
 
     let downloaded = local.join("downloaded.bin");
     curl(&["-o", downloaded.to_str().unwrap(), &ftp.url("big.bin")]);
-    assert_same_bytes(&std::fs::read(&downloaded).unwrap(), &big, "curl's download");
+    assert_same_bytes(
+        &std::fs::read(&downloaded).unwrap(),
+        &big,
+        "curl's download",
+    );
 
     let upload = pattern(TEN_MIB, 2);
     let source = local.join("upload.bin");
     std::fs::write(&source, &upload).unwrap();
     curl(&["-T", source.to_str().unwrap(), &ftp.url("uploaded.bin")]);
-    assert_same_bytes(&std::fs::read(ftp.library().join("uploaded.bin")).unwrap(), &upload, "curl's upload");
+    assert_same_bytes(
+        &std::fs::read(ftp.library().join("uploaded.bin")).unwrap(),
+        &upload,
+        "curl's upload",
+    );
     assert!(curl(&["--list-only", &ftp.url("")]).contains("uploaded.bin"));
     ftp.assert_no_panic();
 }
@@ -109,19 +125,42 @@ fn ftplib_lists_downloads_and_uploads_10_mib() {
     let (local, upload) = local_upload(&ftp, 3);
 
     let output = Command::new("python3")
-        .args(["-c", FTPLIB_SCRIPT, &ftp.server.port().to_string(), local.to_str().unwrap()])
+        .args([
+            "-c",
+            FTPLIB_SCRIPT,
+            &ftp.server.port().to_string(),
+            local.to_str().unwrap(),
+        ])
         .timeout(WAIT)
         .output()
         .unwrap();
     let stdout = stdout_of(&output, "python3 ftplib");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0], "names big.bin hello.txt", "{stdout}");
-    assert!(lines[1].starts_with("line -rw") && lines[1].ends_with(" big.bin"), "{stdout}");
-    assert!(lines[2].starts_with("line -rw") && lines[2].ends_with(" hello.txt"), "{stdout}");
-    assert_eq!(lines[3..], [&format!("size {TEN_MIB}")[..], "pwd /", "quit 221 Goodbye."], "{stdout}");
+    assert!(
+        lines[1].starts_with("line -rw") && lines[1].ends_with(" big.bin"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("line -rw") && lines[2].ends_with(" hello.txt"),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[3..],
+        [&format!("size {TEN_MIB}")[..], "pwd /", "quit 221 Goodbye."],
+        "{stdout}"
+    );
 
-    assert_same_bytes(&std::fs::read(local.join("downloaded.bin")).unwrap(), &big, "ftplib's download");
-    assert_same_bytes(&std::fs::read(ftp.library().join("uploaded.bin")).unwrap(), &upload, "ftplib's upload");
+    assert_same_bytes(
+        &std::fs::read(local.join("downloaded.bin")).unwrap(),
+        &big,
+        "ftplib's download",
+    );
+    assert_same_bytes(
+        &std::fs::read(ftp.library().join("uploaded.bin")).unwrap(),
+        &upload,
+        "ftplib's upload",
+    );
     ftp.assert_no_panic();
 }
 
@@ -131,7 +170,8 @@ fn ftp_client_lists_gets_and_puts_10_mib() {
     let (local, upload) = local_upload(&ftp, 4);
 
     // Piped commands: no prompt, one result line per command.
-    let commands = "list\nget big.bin\nput upload.bin uploaded.bin\nget uploaded.bin round-trip.bin\nquit\n";
+    let commands =
+        "list\nget big.bin\nput upload.bin uploaded.bin\nget uploaded.bin round-trip.bin\nquit\n";
     let output = run_client(&ftp, &local, commands);
     let stdout = stdout_of(&output, "ftp-client");
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
@@ -139,22 +179,55 @@ fn ftp_client_lists_gets_and_puts_10_mib() {
     assert_eq!(lines.len(), 8, "{stdout}");
     assert_eq!(
         lines[0],
-        format!("Connected to 127.0.0.1:{}: 220 lsbaws ftp-server ready; log in as anonymous.", ftp.server.port())
+        format!(
+            "Connected to 127.0.0.1:{}: 220 lsbaws ftp-server ready; log in as anonymous.",
+            ftp.server.port()
+        )
     );
     assert_eq!(lines[1], "230 Logged in as anonymous; the library is /.");
-    assert!(lines[2].starts_with("-rw") && lines[2].ends_with(" big.bin"), "{stdout}");
+    assert!(
+        lines[2].starts_with("-rw") && lines[2].ends_with(" big.bin"),
+        "{stdout}"
+    );
     assert!(lines[3].ends_with(" hello.txt"), "{stdout}");
-    assert!(lines[4].starts_with(&format!("big.bin: {TEN_MIB} bytes received in ")), "{stdout}");
-    assert!(lines[5].starts_with(&format!("uploaded.bin: {TEN_MIB} bytes sent in ")), "{stdout}");
-    assert!(lines[6].starts_with(&format!("uploaded.bin: {TEN_MIB} bytes received in ")), "{stdout}");
+    assert!(
+        lines[4].starts_with(&format!("big.bin: {TEN_MIB} bytes received in ")),
+        "{stdout}"
+    );
+    assert!(
+        lines[5].starts_with(&format!("uploaded.bin: {TEN_MIB} bytes sent in ")),
+        "{stdout}"
+    );
+    assert!(
+        lines[6].starts_with(&format!("uploaded.bin: {TEN_MIB} bytes received in ")),
+        "{stdout}"
+    );
     assert_eq!(lines[7], "221 Goodbye.");
-    assert!(!stdout.contains("ftp>"), "no prompt when stdin is not a terminal");
+    assert!(
+        !stdout.contains("ftp>"),
+        "no prompt when stdin is not a terminal"
+    );
 
-    assert_same_bytes(&std::fs::read(local.join("big.bin")).unwrap(), &big, "ftp-client's download");
-    assert_same_bytes(&std::fs::read(ftp.library().join("uploaded.bin")).unwrap(), &upload, "ftp-client's upload");
-    assert_same_bytes(&std::fs::read(local.join("round-trip.bin")).unwrap(), &upload, "the round trip");
+    assert_same_bytes(
+        &std::fs::read(local.join("big.bin")).unwrap(),
+        &big,
+        "ftp-client's download",
+    );
+    assert_same_bytes(
+        &std::fs::read(ftp.library().join("uploaded.bin")).unwrap(),
+        &upload,
+        "ftp-client's upload",
+    );
+    assert_same_bytes(
+        &std::fs::read(local.join("round-trip.bin")).unwrap(),
+        &upload,
+        "the round trip",
+    );
     // The downloads went through temporary files: none is left.
-    assert_eq!(names_in(&local), ["big.bin", "round-trip.bin", "upload.bin"]);
+    assert_eq!(
+        names_in(&local),
+        ["big.bin", "round-trip.bin", "upload.bin"]
+    );
     ftp.assert_no_panic();
 }
 
@@ -162,7 +235,8 @@ fn ftp_client_lists_gets_and_puts_10_mib() {
 fn ftp_client_reports_failures_and_goes_on() {
     let (ftp, _) = start_with_files("ftp-client-failures");
     let local = ftp.local();
-    let commands = "get missing.txt\nput no-such-local-file\ncd ..\nfrobnicate\nget\nget hello.txt\n";
+    let commands =
+        "get missing.txt\nput no-such-local-file\ncd ..\nfrobnicate\nget\nget hello.txt\n";
     let output = run_client(&ftp, &local, commands);
     // Every failure is one line on stderr; the good command still runs;
     // end of input logs out; the exit status says something failed.
@@ -181,7 +255,10 @@ fn ftp_client_reports_failures_and_goes_on() {
         "{stderr}"
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("hello.txt: 14 bytes received in "), "{stdout}");
+    assert!(
+        stdout.contains("hello.txt: 14 bytes received in "),
+        "{stdout}"
+    );
     assert!(stdout.ends_with("221 Goodbye.\n"), "{stdout}");
     // A failed download leaves no file and no temporary file.
     assert_eq!(names_in(&local), ["hello.txt"]);
@@ -201,7 +278,12 @@ fn ftp_client_without_a_server_is_one_clear_line() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with(&format!("ftp-client: connecting to 127.0.0.1:{port} failed: ECONNREFUSED")), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "ftp-client: connecting to 127.0.0.1:{port} failed: ECONNREFUSED"
+        )),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
@@ -241,7 +323,9 @@ fn twenty_concurrent_clients_transfer_at_once() {
     logged_in.wait();
     // A process per control connection: 20 children, all alive.
     ftp.server
-        .wait_until(WAIT, "20 children", |s| s.children().iter().filter(|c| !c.is_zombie()).count() == CLIENTS)
+        .wait_until(WAIT, "20 children", |s| {
+            s.children().iter().filter(|c| !c.is_zombie()).count() == CLIENTS
+        })
         .unwrap();
     go.wait();
     for thread in threads {
@@ -249,7 +333,11 @@ fn twenty_concurrent_clients_transfer_at_once() {
     }
     for i in 0..CLIENTS {
         let stored = std::fs::read(ftp.library().join(format!("client-{i}.bin"))).unwrap();
-        assert_same_bytes(&stored, &pattern(SIZE, i as u64 + 1), &format!("client-{i}.bin on disk"));
+        assert_same_bytes(
+            &stored,
+            &pattern(SIZE, i as u64 + 1),
+            &format!("client-{i}.bin on disk"),
+        );
     }
     // Every child exited and was reaped: no zombies.
     ftp.wait_sessions_over();

@@ -5,8 +5,8 @@ mod ftp_support;
 
 use assert_cmd::Command;
 use ftp_support::{assert_same_bytes, pattern, Ftp, WAIT};
-use lsbaws::harness::names_in;
 use lsbaws::ftp::client::{reset_on_close, Error};
+use lsbaws_harness::names_in;
 use std::io::Write;
 use std::net::{Shutdown, TcpListener};
 use std::time::{Duration, Instant};
@@ -18,7 +18,9 @@ fn each_client_gets_its_own_process_and_is_reaped() {
     let ftp = Ftp::start("ftp-fork", &["--quiet"]);
     let first = ftp.client();
     let second = ftp.client();
-    ftp.server.wait_until(WAIT, "two children", |s| s.children().len() == 2).unwrap();
+    ftp.server
+        .wait_until(WAIT, "two children", |s| s.children().len() == 2)
+        .unwrap();
     first.quit().unwrap();
     drop(second); // no QUIT: the child sees EOF and ends all the same
     ftp.wait_sessions_over();
@@ -50,7 +52,10 @@ fn the_server_prints_the_protocol_it_speaks() {
     ] {
         assert!(log.contains(expected), "{expected:?} missing from:\n{log}");
     }
-    assert!(!log.contains("test@example.com"), "the password is not printed");
+    assert!(
+        !log.contains("test@example.com"),
+        "the password is not printed"
+    );
 }
 
 // ---- no lost data ---------------------------------------------------------
@@ -76,18 +81,35 @@ fn an_upload_killed_halfway_leaves_nothing_behind() {
     std::fs::write(ftp.library().join("precious.bin"), &precious).unwrap();
 
     let output = Command::new("python3")
-        .args(["-c", KILLED_UPLOAD, &ftp.server.port().to_string(), &(512 * 1024).to_string()])
+        .args([
+            "-c",
+            KILLED_UPLOAD,
+            &ftp.server.port().to_string(),
+            &(512 * 1024).to_string(),
+        ])
         .timeout(WAIT)
         .output()
         .unwrap();
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(output.status.signal(), Some(9), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.signal(),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     ftp.wait_sessions_over();
     // The old file is intact, and no partial or temporary file is left.
     assert_eq!(ftp.library_names(), ["precious.bin"]);
-    assert_same_bytes(&std::fs::read(ftp.library().join("precious.bin")).unwrap(), &precious, "precious.bin");
-    assert!(ftp.server.stdout().contains("the client left during the upload: /precious.bin discarded"));
+    assert_same_bytes(
+        &std::fs::read(ftp.library().join("precious.bin")).unwrap(),
+        &precious,
+        "precious.bin",
+    );
+    assert!(ftp
+        .server
+        .stdout()
+        .contains("the client left during the upload: /precious.bin discarded"));
     ftp.assert_no_panic();
 }
 
@@ -102,12 +124,22 @@ fn an_upload_reset_halfway_is_discarded_and_the_session_goes_on() {
     reset_on_close(&data);
     drop(data); // RST: the upload was cut off
     match client.finish_transfer() {
-        Err(Error::Reply(reply)) => assert_eq!(reply.to_string(), "426 Data connection reset by the client; upload discarded."),
+        Err(Error::Reply(reply)) => assert_eq!(
+            reply.to_string(),
+            "426 Data connection reset by the client; upload discarded."
+        ),
         other => panic!("expected 426, got {other:?}"),
     }
     assert_eq!(ftp.library_names(), ["precious.bin"]);
-    assert_eq!(std::fs::read(ftp.library().join("precious.bin")).unwrap(), b"old contents");
-    assert_eq!(client.command("NOOP").unwrap().code, 200, "the session goes on");
+    assert_eq!(
+        std::fs::read(ftp.library().join("precious.bin")).unwrap(),
+        b"old contents"
+    );
+    assert_eq!(
+        client.command("NOOP").unwrap().code,
+        200,
+        "the session goes on"
+    );
 }
 
 /// Two clients upload the same name at once, their bytes interleaved on
@@ -130,14 +162,21 @@ fn two_uploads_of_one_name_never_mix() {
             data_b.write_all(chunk_b).unwrap();
         }
         // Finish in a different order each round.
-        let (done_first, done_second) = if round % 2 == 0 { (data_a, data_b) } else { (data_b, data_a) };
+        let (done_first, done_second) = if round % 2 == 0 {
+            (data_a, data_b)
+        } else {
+            (data_b, data_a)
+        };
         done_first.shutdown(Shutdown::Write).unwrap();
         done_second.shutdown(Shutdown::Write).unwrap();
         drop((done_first, done_second));
         first.finish_transfer().unwrap();
         second.finish_transfer().unwrap();
         let stored = std::fs::read(ftp.library().join("same.bin")).unwrap();
-        assert!(stored == a || stored == b, "round {round}: the file is neither upload, but a mix");
+        assert!(
+            stored == a || stored == b,
+            "round {round}: the file is neither upload, but a mix"
+        );
         assert_eq!(ftp.library_names(), ["same.bin"]);
     }
 }
@@ -152,12 +191,18 @@ fn an_upload_over_the_size_limit_is_refused_and_discarded() {
     let too_big = pattern((1 << 20) + 1, 6);
     match client.store("big.bin", &mut &too_big[..]) {
         Err(Error::Reply(reply)) => {
-            assert_eq!(reply.to_string(), "552 Upload larger than the limit of 1048576 bytes: discarded.")
+            assert_eq!(
+                reply.to_string(),
+                "552 Upload larger than the limit of 1048576 bytes: discarded."
+            )
         }
         other => panic!("expected 552, got {other:?}"),
     }
     assert_eq!(ftp.library_names(), ["big.bin", "ok.bin"]);
-    assert_eq!(std::fs::read(ftp.library().join("big.bin")).unwrap(), b"old");
+    assert_eq!(
+        std::fs::read(ftp.library().join("big.bin")).unwrap(),
+        b"old"
+    );
     assert_eq!(client.command("NOOP").unwrap().code, 200);
 }
 
@@ -167,7 +212,10 @@ fn ascii_mode_converts_line_ends() {
     std::fs::write(ftp.library().join("unix.txt"), "one\ntwo\n").unwrap();
     let mut client = ftp.client();
     assert_eq!(client.command("TYPE A").unwrap().code, 200);
-    assert_eq!(client.command("SIZE unix.txt").unwrap().to_string(), "213 10");
+    assert_eq!(
+        client.command("SIZE unix.txt").unwrap().to_string(),
+        "213 10"
+    );
     let mut data = client.start_transfer("RETR unix.txt").unwrap();
     let mut wire = Vec::new();
     std::io::copy(&mut data, &mut wire).unwrap();
@@ -179,7 +227,10 @@ fn ascii_mode_converts_line_ends() {
     data.write_all(b"three\r\nfour\r\n").unwrap();
     drop(data);
     client.finish_transfer().unwrap();
-    assert_eq!(std::fs::read(ftp.library().join("dos.txt")).unwrap(), b"three\nfour\n");
+    assert_eq!(
+        std::fs::read(ftp.library().join("dos.txt")).unwrap(),
+        b"three\nfour\n"
+    );
 }
 
 #[test]
@@ -192,15 +243,26 @@ fn size_mdtm_dele_cwd_and_pwd() {
     client.cwd("music").unwrap();
     assert_eq!(client.pwd().unwrap(), "/music");
     assert_eq!(client.size("song.txt").unwrap(), 9);
-    assert!(client.command("MDTM song.txt").unwrap().to_string().starts_with("213 20"));
+    assert!(client
+        .command("MDTM song.txt")
+        .unwrap()
+        .to_string()
+        .starts_with("213 20"));
     assert_eq!(client.names(None).unwrap(), ["song.txt"]);
     client.delete("song.txt").unwrap();
     assert!(!ftp.library().join("music/song.txt").exists());
     assert_eq!(client.command("CDUP").unwrap().code, 250);
     assert_eq!(client.pwd().unwrap(), "/");
     let listing = String::from_utf8(client.list(None).unwrap()).unwrap();
-    assert!(listing.starts_with("drwx") && listing.ends_with(" music\r\n"), "{listing}");
-    assert_eq!(client.command("DELE music").unwrap().code, 550, "DELE removes files only");
+    assert!(
+        listing.starts_with("drwx") && listing.ends_with(" music\r\n"),
+        "{listing}"
+    );
+    assert_eq!(
+        client.command("DELE music").unwrap().code,
+        550,
+        "DELE removes files only"
+    );
 }
 
 // ---- confined to the library ----------------------------------------------
@@ -245,11 +307,21 @@ fn traversal_attempts_are_refused() {
         }
     }
     for name in ["../escaped.txt", "door/escaped.txt", "/../escaped.txt"] {
-        let err = client.start_transfer(&format!("STOR {name}")).map(drop).unwrap_err();
-        assert!(matches!(err, Error::Reply(ref r) if r.code == 550), "STOR {name}: {err}");
+        let err = client
+            .start_transfer(&format!("STOR {name}"))
+            .map(drop)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Reply(ref r) if r.code == 550),
+            "STOR {name}: {err}"
+        );
     }
     for dir in ["..", "door", "/..", "/tmp"] {
-        assert_eq!(client.command(&format!("CWD {dir}")).unwrap().code, 550, "CWD {dir}");
+        assert_eq!(
+            client.command(&format!("CWD {dir}")).unwrap().code,
+            550,
+            "CWD {dir}"
+        );
     }
     assert_eq!(client.pwd().unwrap(), "/");
 
@@ -264,7 +336,10 @@ fn traversal_attempts_are_refused() {
     // DELE removes a link (a name in the library), never what it points at.
     client.delete("absolute-link").unwrap();
     assert!(!library.join("absolute-link").exists());
-    assert_eq!(std::fs::read(outside.join("secret.txt")).unwrap(), b"secret");
+    assert_eq!(
+        std::fs::read(outside.join("secret.txt")).unwrap(),
+        b"secret"
+    );
     ftp.assert_no_panic();
 }
 
@@ -276,19 +351,33 @@ fn uploads_in_progress_are_hidden_and_their_names_reserved() {
     let mut data = client.start_transfer("STOR growing.bin").unwrap();
     data.write_all(b"first half").unwrap();
     // The temporary file exists, but no client can see or touch it.
-    ftp.server.wait_until(WAIT, "the temporary file", |_| ftp.library_names().len() == 1).unwrap();
+    ftp.server
+        .wait_until(WAIT, "the temporary file", |_| {
+            ftp.library_names().len() == 1
+        })
+        .unwrap();
     let temp = ftp.library_names().remove(0);
-    assert!(temp.starts_with(".upload-") && temp.ends_with(".part"), "{temp}");
+    assert!(
+        temp.starts_with(".upload-") && temp.ends_with(".part"),
+        "{temp}"
+    );
     let mut other = ftp.client();
     assert_eq!(other.names(None).unwrap(), Vec::<String>::new());
     for verb in ["DELE", "STOR"] {
-        assert_eq!(other.command(&format!("{verb} {temp}")).unwrap().code, 553, "{verb}");
+        assert_eq!(
+            other.command(&format!("{verb} {temp}")).unwrap().code,
+            553,
+            "{verb}"
+        );
     }
     data.write_all(b", second half").unwrap();
     drop(data);
     client.finish_transfer().unwrap();
     assert_eq!(ftp.library_names(), ["growing.bin"]);
-    assert_eq!(std::fs::read(ftp.library().join("growing.bin")).unwrap(), b"first half, second half");
+    assert_eq!(
+        std::fs::read(ftp.library().join("growing.bin")).unwrap(),
+        b"first half, second half"
+    );
 }
 
 // ---- bounded waits --------------------------------------------------------
@@ -300,10 +389,20 @@ fn an_idle_control_connection_times_out() {
     raw.login();
     let started = Instant::now();
     let reply = raw.next().unwrap();
-    assert_eq!(reply.to_string(), "421 Idle for 1 s: closing the control connection.");
+    assert_eq!(
+        reply.to_string(),
+        "421 Idle for 1 s: closing the control connection."
+    );
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(10), "{waited:?}");
-    assert_eq!(raw.next().unwrap_err().kind(), std::io::ErrorKind::UnexpectedEof, "then the server closes");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    assert_eq!(
+        raw.next().unwrap_err().kind(),
+        std::io::ErrorKind::UnexpectedEof,
+        "then the server closes"
+    );
     ftp.wait_sessions_over();
 }
 
@@ -315,9 +414,16 @@ fn a_client_that_never_opens_the_data_connection_gets_425() {
     raw.login();
     assert_eq!(raw.cmd("PASV").code, 227);
     let started = Instant::now();
-    assert_eq!(raw.cmd("RETR a.txt").to_string(), "425 No data connection within 1 s.");
+    assert_eq!(
+        raw.cmd("RETR a.txt").to_string(),
+        "425 No data connection within 1 s."
+    );
     assert!(started.elapsed() >= Duration::from_millis(900));
-    assert_eq!(raw.cmd("RETR a.txt").to_string(), "425 Use PASV or EPSV first.", "one PASV, one transfer");
+    assert_eq!(
+        raw.cmd("RETR a.txt").to_string(),
+        "425 Use PASV or EPSV first.",
+        "one PASV, one transfer"
+    );
     assert_eq!(raw.cmd("NOOP").code, 200);
 }
 
@@ -331,12 +437,21 @@ fn passive_ports_come_from_the_configured_range() {
     let mut raw = ftp.raw();
     raw.login();
     let [p1, p2] = port.to_be_bytes();
-    assert_eq!(raw.cmd("PASV").text(), format!("Entering Passive Mode (127,0,0,1,{p1},{p2})."));
-    assert_eq!(raw.cmd("EPSV").text(), format!("Entering Extended Passive Mode (|||{port}|)"));
+    assert_eq!(
+        raw.cmd("PASV").text(),
+        format!("Entering Passive Mode (127,0,0,1,{p1},{p2}).")
+    );
+    assert_eq!(
+        raw.cmd("EPSV").text(),
+        format!("Entering Extended Passive Mode (|||{port}|)")
+    );
     // Another client holds the range's only port: 425, not a port outside it.
     let mut other = ftp.raw();
     other.login();
-    assert_eq!(other.cmd("PASV").to_string(), format!("425 Cannot open a passive port: every passive port in {range} is in use."));
+    assert_eq!(
+        other.cmd("PASV").to_string(),
+        format!("425 Cannot open a passive port: every passive port in {range} is in use.")
+    );
 }
 
 // ---- bad input --------------------------------------------------------------
@@ -346,12 +461,12 @@ fn commands_get_the_standard_codes() {
     let ftp = Ftp::start("ftp-codes", &["--quiet"]);
     let mut raw = ftp.raw();
     let before_login = [
-        ("PASS secret", 503),  // out of order: USER comes first
-        ("RETR a.txt", 530),   // not logged in
+        ("PASS secret", 503), // out of order: USER comes first
+        ("RETR a.txt", 530),  // not logged in
         ("LIST", 530),
-        ("USER", 501),         // missing argument
-        ("USER root", 530),    // anonymous only
-        ("FROBNICATE", 500),   // unknown
+        ("USER", 501),       // missing argument
+        ("USER root", 530),  // anonymous only
+        ("FROBNICATE", 500), // unknown
         ("SYST", 215),
         ("NOOP", 200),
     ];
@@ -360,7 +475,7 @@ fn commands_get_the_standard_codes() {
         ("SIZE missing.txt", 550),
         ("CWD missing", 550),
         ("PASS again", 503),
-        ("LIST", 425),         // no PASV first
+        ("LIST", 425), // no PASV first
         ("PORT 127,0,0,1,4,1", 502),
         ("EPRT |1|127.0.0.1|1025|", 502),
         ("RNFR a.txt", 502),
@@ -385,7 +500,10 @@ fn commands_get_the_standard_codes() {
     }
     let features = raw.cmd("FEAT");
     assert_eq!(features.code, 211);
-    assert!(features.lines.contains(&" EPSV".to_string()), "{features:?}");
+    assert!(
+        features.lines.contains(&" EPSV".to_string()),
+        "{features:?}"
+    );
     assert_eq!(raw.cmd("QUIT").code, 221);
     assert!(raw.next().is_err(), "QUIT closes the connection");
 }
@@ -410,7 +528,10 @@ fn garbage_never_stops_the_server() {
     raw.send_bytes(b"\r\nNOOP\r\n");
     loop {
         let reply = raw.reply();
-        assert!(matches!(reply.code, 200 | 500 | 530 | 503 | 501 | 221), "{reply:?}");
+        assert!(
+            matches!(reply.code, 200 | 500 | 530 | 503 | 501 | 221),
+            "{reply:?}"
+        );
         if reply.to_string() == "200 OK." {
             break;
         }
@@ -418,7 +539,10 @@ fn garbage_never_stops_the_server() {
     // A line that never ends is cut off after a bounded amount.
     let mut endless = ftp.raw();
     let _ = endless.stream.write_all(&vec![b'B'; 2 << 20]);
-    assert_eq!(endless.next().unwrap().to_string(), "500 Command line without an end: closing the control connection.");
+    assert_eq!(
+        endless.next().unwrap().to_string(),
+        "500 Command line without an end: closing the control connection."
+    );
     // Half a command, then a hang-up; a reset.
     let mut half = ftp.raw();
     half.send_bytes(b"RET");
@@ -444,7 +568,12 @@ fn bad_flags_and_a_bad_root_are_one_clear_line() {
         (&["--data-timeout=-1"][..], "non-negative"),
     ];
     for (args, expected) in usage {
-        let output = Command::cargo_bin("ftp-server").unwrap().args(args).timeout(WAIT).output().unwrap();
+        let output = Command::cargo_bin("ftp-server")
+            .unwrap()
+            .args(args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -452,19 +581,27 @@ fn bad_flags_and_a_bad_root_are_one_clear_line() {
     let file = tempfile_in_scratch();
     let output = Command::cargo_bin("ftp-server")
         .unwrap()
-        .args(["--port", "0", "--root", file.path().join("file").to_str().unwrap()])
+        .args([
+            "--port",
+            "0",
+            "--root",
+            file.path().join("file").to_str().unwrap(),
+        ])
         .timeout(WAIT)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("ftp-server: cannot create the library "), "{stderr}");
+    assert!(
+        stderr.starts_with("ftp-server: cannot create the library "),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 /// A scratch directory holding a regular file named `file`.
-fn tempfile_in_scratch() -> lsbaws::harness::ScratchDir {
-    let scratch = lsbaws::harness::ScratchDir::new("ftp-bad-root").unwrap();
+fn tempfile_in_scratch() -> lsbaws_harness::ScratchDir {
+    let scratch = lsbaws_harness::ScratchDir::new("ftp-bad-root").unwrap();
     std::fs::write(scratch.path().join("file"), "not a directory").unwrap();
     scratch
 }
@@ -474,11 +611,69 @@ fn a_busy_port_is_one_clear_line() {
     let ftp = Ftp::start("ftp-busy", &["--quiet"]);
     let output = Command::cargo_bin("ftp-server")
         .unwrap()
-        .args(["--port", &ftp.server.port().to_string(), "--root", ftp.library().to_str().unwrap()])
+        .args([
+            "--port",
+            &ftp.server.port().to_string(),
+            "--root",
+            ftp.library().to_str().unwrap(),
+        ])
         .timeout(WAIT)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("ftp-server: bind() on 127.0.0.1:") && stderr.contains("EADDRINUSE"), "{stderr}");
+    assert!(
+        stderr.starts_with("ftp-server: bind() on 127.0.0.1:") && stderr.contains("EADDRINUSE"),
+        "{stderr}"
+    );
+}
+
+/// The atomic upload, on its own: the target changes only at commit, and
+/// an upload dropped before it leaves nothing behind.
+mod atomic_file {
+    use lsbaws::ftp::atomic_file::AtomicFile;
+    use lsbaws_harness::{names_in, ScratchDir};
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+
+    fn scratch(label: &str) -> ScratchDir {
+        ScratchDir::new(label).unwrap()
+    }
+
+    fn dir_fd(path: &std::path::Path) -> OwnedFd {
+        nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).unwrap()
+    }
+
+    #[test]
+    fn the_target_changes_only_at_commit() {
+        let dir = scratch("atomic-commit");
+        std::fs::write(dir.path().join("a.txt"), "old").unwrap();
+        let mut file = AtomicFile::create(dir_fd(dir.path()), "a.txt").unwrap();
+        file.file().write_all(b"new contents").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"old");
+        assert_eq!(
+            names_in(dir.path()).len(),
+            2,
+            "the temporary file is beside the target"
+        );
+        file.commit().unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("a.txt")).unwrap(),
+            b"new contents"
+        );
+        assert_eq!(names_in(dir.path()), ["a.txt"]);
+    }
+
+    #[test]
+    fn dropping_an_uncommitted_file_leaves_nothing_behind() {
+        let dir = scratch("atomic-drop");
+        std::fs::write(dir.path().join("a.txt"), "old").unwrap();
+        let mut file = AtomicFile::create(dir_fd(dir.path()), "a.txt").unwrap();
+        file.file().write_all(b"half of it").unwrap();
+        drop(file);
+        assert_eq!(names_in(dir.path()), ["a.txt"]);
+        assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"old");
+    }
 }

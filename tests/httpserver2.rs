@@ -1,10 +1,10 @@
 //! HTTPServer 2.0: the shipped site and the JSON endpoints, under many
 //! clients at once, with keep-alive, an idle timeout and a thread cap.
 
-use lsbaws::harness::client::{read_response, wait_for_eof, AfterResponse, Response};
-use lsbaws::harness::site_check::{assert_curl_fetches_site, assert_keep_alive};
-use lsbaws::harness::{Launch, Server};
 use lsbaws::http::site::default_root;
+use lsbaws_harness::client::{read_response, wait_for_eof, AfterResponse, Response};
+use lsbaws_harness::site_check::{assert_curl_fetches_site, assert_keep_alive};
+use lsbaws_harness::{Launch, Server};
 use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;

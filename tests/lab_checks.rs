@@ -7,9 +7,9 @@
 //! on the reference could never be passed. These tests run the same check
 //! functions `cargo lab check` runs, on this package's own binaries.
 
-use lsbaws::lab::exercise::STARTER_COPY;
-use lsbaws::lab::question::Grade;
-use lsbaws::lab::{find, Exercise, Subject};
+use lsbaws_lab::exercise::STARTER_COPY;
+use lsbaws_lab::question::Grade;
+use lsbaws_lab::{find, Exercise, Subject};
 
 /// Run every check of `step` on the reference (each must pass) and every
 /// check the proof table names on each broken binary (each must fail).

@@ -8,8 +8,8 @@
 //! not share one: both would build their `webserver3c` to the same path.)
 
 use assert_cmd::Command;
-use lsbaws::harness::ScratchDir;
-use lsbaws::lab::EXERCISES;
+use lsbaws_harness::ScratchDir;
+use lsbaws_lab::EXERCISES;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
@@ -22,7 +22,7 @@ fn target_for(work: &Path) -> PathBuf {
     // The scratch folder's name starts with its label: lsbaws-LABEL-...
     let name = work.file_name().unwrap().to_string_lossy();
     let label = name.split('-').nth(1).unwrap_or("lab");
-    lsbaws::harness::bin_dir()
+    lsbaws_harness::bin_dir()
         .parent()
         .expect("target/")
         .join(format!("lab-work-{label}"))
@@ -126,7 +126,7 @@ fn a_student_works_through_exercise_3c() {
     let source = copy.join("src/main.rs");
     assert_eq!(
         std::fs::read_to_string(&source).unwrap(),
-        include_str!("../bins/webserver3d.rs")
+        include_str!("../bins/part3/webserver3d.rs")
     );
 
     // The untouched copy compiles, runs, and fails the checks the lesson is
@@ -194,7 +194,7 @@ fn a_student_works_through_exercise_3c() {
     );
 
     // The fix (here: the reference itself) and the predictions.
-    std::fs::write(&source, include_str!("../bins/webserver3c.rs")).unwrap();
+    std::fs::write(&source, include_str!("../bins/part3/webserver3c.rs")).unwrap();
     write_right_answers(&copy.join("answers.txt"));
     let fixed = assert_status(&lab(work, &["check", "3c"]), 0);
     assert!(!fixed.contains("FAIL"), "{fixed}");
@@ -238,11 +238,11 @@ fn a_student_works_through_exercise_3c() {
     assert!(forced.contains("Moved your previous copy to"), "{forced}");
     assert_eq!(
         std::fs::read_to_string(work.join("3c.old-1/src/main.rs")).unwrap(),
-        include_str!("../bins/webserver3c.rs")
+        include_str!("../bins/part3/webserver3c.rs")
     );
     assert_eq!(
         std::fs::read_to_string(&source).unwrap(),
-        include_str!("../bins/webserver3d.rs")
+        include_str!("../bins/part3/webserver3d.rs")
     );
 }
 
@@ -251,7 +251,7 @@ fn a_student_works_through_exercise_3c() {
 /// proven), while its guards pass; with the reference's code and the
 /// predictions written in, `lab check` passes.
 fn from_start_to_a_passing_check(step: &str) {
-    let exercise = lsbaws::lab::find(step).unwrap();
+    let exercise = lsbaws_lab::find(step).unwrap();
     // Every exercise's copy builds a binary of its own name, so these tests
     // can share one target folder (the label) while each has its own work
     // folder.

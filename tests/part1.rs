@@ -1,8 +1,8 @@
 //! Part 1: the smallest server answers like a web server and shows the
 //! request it received.
 
-use lsbaws::harness::client::{get, wait_for_eof, AfterResponse, read_response, send_get};
-use lsbaws::harness::Launch;
+use lsbaws_harness::client::{get, read_response, send_get, wait_for_eof, AfterResponse};
+use lsbaws_harness::Launch;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);

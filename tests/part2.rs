@@ -5,8 +5,8 @@
 //! garbage.
 
 use assert_cmd::Command;
-use lsbaws::harness::client::{burst, read_response, reset_on_close, Response};
-use lsbaws::harness::{Launch, Server};
+use lsbaws_harness::client::{burst, read_response, reset_on_close, Response};
+use lsbaws_harness::{Launch, Server};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;

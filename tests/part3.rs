@@ -3,10 +3,10 @@
 //! Every test starts the real binary on port 0 through the harness, which
 //! kills and reaps the server and everything it forked when the test ends.
 
-use lsbaws::harness::client::{get, read_response, send_get, AfterResponse};
-use lsbaws::harness::{Exit, Launch, Server};
-use lsbaws::lab::observe::{self, ChildFate, SigchldHandling};
-use lsbaws::lab::Subject;
+use lsbaws_harness::client::{get, read_response, send_get, AfterResponse};
+use lsbaws_harness::{Exit, Launch, Server};
+use lsbaws_lab::observe::{self, ChildFate, SigchldHandling};
+use lsbaws_lab::Subject;
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ fn assert_hello(stream: &mut TcpStream) {
     assert_eq!(response.body, b"Hello, World!\n");
 }
 
-fn assert_hung(result: std::io::Result<lsbaws::harness::client::Response>) {
+fn assert_hung(result: std::io::Result<lsbaws_harness::client::Response>) {
     match result {
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
         other => panic!("expected no response within {HANG:?}, got {other:?}"),
@@ -45,7 +45,9 @@ fn webserver3a_second_client_waits_for_the_first() {
     assert_hung(read_response(&mut second, HANG));
 
     // As soon as the first client speaks, both are served, in order.
-    silent.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    silent
+        .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
     assert_hello(&mut silent);
     assert_hello(&mut second);
 }
@@ -62,26 +64,35 @@ fn webserver3b_second_client_waits_out_the_sleep() {
     let mut second = send_get(server.addr()).unwrap();
     assert_hello(&mut second);
     let waited = asked.elapsed();
-    assert!(waited >= Duration::from_millis(1800), "second client answered after only {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(1800),
+        "second client answered after only {waited:?}"
+    );
 }
 
 // ---- 3c: fork per connection ---------------------------------------------
 //
 // From here on the tests call the same experiments as the exercise checks
-// of `cargo lab check` (lsbaws::lab::observe): one implementation. Servers
+// of `cargo lab check` (lsbaws_lab::observe): one implementation. Servers
 // with a --sleep flag run with a short one (Subject::QUICK_FLAGS).
 
 #[test]
 fn webserver3c_serves_two_clients_at_once() {
     let seen = observe::second_client_while_first_is_silent(&Subject::bin("webserver3c")).unwrap();
-    assert!(seen.answered_in.is_some(), "the second client waited for the silent first");
+    assert!(
+        seen.answered_in.is_some(),
+        "the second client waited for the silent first"
+    );
     assert!(seen.children >= 1, "one child per connection: {seen:?}");
 }
 
 #[test]
 fn webserver3c_client_gets_eof() {
     // Parent and child both closed their copies: the socket really closes.
-    assert_eq!(observe::after_the_response(&Subject::bin("webserver3c")).unwrap(), AfterResponse::Eof);
+    assert_eq!(
+        observe::after_the_response(&Subject::bin("webserver3c")).unwrap(),
+        AfterResponse::Eof
+    );
 }
 
 #[test]
@@ -95,7 +106,10 @@ fn webserver3c_leaves_zombies() {
     // Nobody calls wait(): the finished child stays in the process table.
     let run = observe::fate_of_a_child(&Subject::bin("webserver3c")).unwrap();
     assert!(matches!(run.fate, ChildFate::Zombie { .. }), "{run:?}");
-    assert_eq!(observe::sigchld_handling(&Subject::bin("webserver3c")).unwrap(), SigchldHandling::Default);
+    assert_eq!(
+        observe::sigchld_handling(&Subject::bin("webserver3c")).unwrap(),
+        SigchldHandling::Default
+    );
 }
 
 // ---- 3d: the parent keeps every descriptor and reaps nobody ---------------
@@ -104,7 +118,10 @@ fn webserver3c_leaves_zombies() {
 fn webserver3d_client_gets_response_but_no_eof() {
     // The child closed its copy and exited, but the parent's copy keeps the
     // connection open: the client never sees the end of the stream.
-    assert_eq!(observe::after_the_response(&Subject::bin("webserver3d")).unwrap(), AfterResponse::Hung);
+    assert_eq!(
+        observe::after_the_response(&Subject::bin("webserver3d")).unwrap(),
+        AfterResponse::Hung
+    );
 }
 
 #[test]
@@ -143,7 +160,10 @@ fn webserver3d_fork_fails_eagain_under_nproc_limit() {
 #[test]
 fn webserver3e_reaps_its_child_then_dies_of_eintr() {
     let subject = Subject::bin("webserver3e");
-    assert_eq!(observe::sigchld_handling(&subject).unwrap(), SigchldHandling::Caught);
+    assert_eq!(
+        observe::sigchld_handling(&subject).unwrap(),
+        SigchldHandling::Caught
+    );
     let run = observe::fate_of_a_child(&subject).unwrap();
     assert!(matches!(run.fate, ChildFate::Reaped { .. }), "{run:?}");
     assert_eq!(run.server_exit, Some(Exit::Code(1)), "{run:?}");
@@ -155,7 +175,12 @@ fn webserver3e_dies_of_eintr_after_one_request() {
     assert_eq!(run.served, 1, "{run:?}");
     assert_eq!(run.exit, Some(Exit::Code(1)), "{run:?}");
     assert!(run.stderr.contains("accept() failed: EINTR"), "{run:?}");
-    assert_eq!(run.stderr.lines().count(), 1, "one clear line, got: {}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "one clear line, got: {}",
+        run.stderr
+    );
 }
 
 // ---- 3f: restart on EINTR, but one wait() per signal -----------------------
@@ -175,7 +200,10 @@ fn webserver3f_burst_leaves_zombies() {
     // merge is a race; that race is the lesson. Each burst gives it 128
     // chances.
     let bursts = observe::zombies_after_bursts(&Subject::bin("webserver3f"), 5, 128).unwrap();
-    assert!(bursts.zombies > 0, "no zombie after 5 bursts of 128 clients: {bursts:?}");
+    assert!(
+        bursts.zombies > 0,
+        "no zombie after 5 bursts of 128 clients: {bursts:?}"
+    );
 }
 
 // ---- 3g: reap every child ----------------------------------------------------
@@ -199,7 +227,12 @@ fn client3(server: &Server, args: &[&str]) -> String {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(output.status.code(), Some(0), "client3 {args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "client3 {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     stdout
 }
 
@@ -219,10 +252,20 @@ fn webserver3d_client3_300_clients_under_ulimit_n_256() {
     let summary = client3(&server, &["--max-clients", "300"]);
     let exit = server.wait_for_exit(WAIT);
     let stderr = server.stderr();
-    assert_eq!(exit, Some(Exit::Code(1)), "stderr: {stderr}\nclient3: {summary}");
-    assert!(stderr.contains("accept() failed: EMFILE: Too many open files"), "stderr: {stderr}");
+    assert_eq!(
+        exit,
+        Some(Exit::Code(1)),
+        "stderr: {stderr}\nclient3: {summary}"
+    );
+    assert!(
+        stderr.contains("accept() failed: EMFILE: Too many open files"),
+        "stderr: {stderr}"
+    );
     // The server died with connections in its listen queue: those are reset.
-    assert!(summary.contains("ECONNRESET"), "client3 summary:\n{summary}");
+    assert!(
+        summary.contains("ECONNRESET"),
+        "client3 summary:\n{summary}"
+    );
 }
 
 #[test]
@@ -232,7 +275,10 @@ fn webserver3f_and_3g_under_client3_128_clients() {
         let mut zombies = 0;
         for _ in 0..5 {
             let summary = client3(&server, &["--max-clients", "128"]);
-            assert!(summary.contains("responses received:     128"), "{name}:\n{summary}");
+            assert!(
+                summary.contains("responses received:     128"),
+                "{name}:\n{summary}"
+            );
             server.wait_children_finished(WAIT).unwrap();
             zombies = server.zombies();
             if zombies > 0 || !zombies_expected {
@@ -240,7 +286,10 @@ fn webserver3f_and_3g_under_client3_128_clients() {
             }
         }
         if zombies_expected {
-            assert!(zombies > 0, "{name}: no zombie after 5 runs of client3 --max-clients 128");
+            assert!(
+                zombies > 0,
+                "{name}: no zombie after 5 runs of client3 --max-clients 128"
+            );
         } else {
             server
                 .wait_until(WAIT, "no children left", |s| s.children().is_empty())

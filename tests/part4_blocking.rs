@@ -6,10 +6,12 @@
 //! them short-lived, and the one test that measures CPU time runs alone
 //! (it takes [`exclusive`]; every other test takes [`shared`]).
 
-use lsbaws::harness::client::{exchange, read_response, wait_for_eof, AfterResponse};
-use lsbaws::harness::site_check::{assert_curl_fetches_site, assert_keep_alive, assert_traversal_refused, TrapSite};
-use lsbaws::harness::{Launch, Server};
 use lsbaws::http::site::default_root;
+use lsbaws_harness::client::{exchange, read_response, wait_for_eof, AfterResponse};
+use lsbaws_harness::site_check::{
+    assert_curl_fetches_site, assert_keep_alive, assert_traversal_refused, TrapSite,
+};
+use lsbaws_harness::{Launch, Server};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
@@ -22,7 +24,13 @@ const WAIT: Duration = Duration::from_secs(10);
 const HANG: Duration = Duration::from_secs(1);
 
 /// Every server of this file.
-const ALL: &[&str] = &["webserver4a", "webserver4b", "webserver4c", "webserver4d", "webserver4h"];
+const ALL: &[&str] = &[
+    "webserver4a",
+    "webserver4b",
+    "webserver4c",
+    "webserver4d",
+    "webserver4h",
+];
 /// The ones that keep a connection open between requests.
 const KEEP_ALIVE: &[&str] = &["webserver4a", "webserver4b", "webserver4d", "webserver4h"];
 
@@ -55,7 +63,10 @@ fn assert_hello_on(stream: &mut TcpStream) {
     stream.write_all(get("/hello.txt").as_bytes()).unwrap();
     let response = read_response(stream, WAIT).unwrap();
     assert_eq!(response.status_line(), "HTTP/1.1 200 OK");
-    assert_eq!(response.body, std::fs::read(default_root().join("hello.txt")).unwrap());
+    assert_eq!(
+        response.body,
+        std::fs::read(default_root().join("hello.txt")).unwrap()
+    );
 }
 
 /// Nothing on stderr: disconnects and bad requests are not errors.
@@ -138,7 +149,10 @@ fn next_body(reader: &mut std::io::BufReader<TcpStream>) -> std::io::Result<Vec<
 fn keep_alive_models_answer_pipelined_requests_in_order() {
     let _shared = shared();
     let files = ["/hello.txt", "/style.css", "/guide/checker.png"];
-    let bodies: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(default_root().join(&f[1..])).unwrap()).collect();
+    let bodies: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(default_root().join(&f[1..])).unwrap())
+        .collect();
     for name in KEEP_ALIVE {
         let server = start(name, &[]);
         let mut stream = server.connect();
@@ -148,8 +162,13 @@ fn keep_alive_models_answer_pipelined_requests_in_order() {
         stream.set_read_timeout(Some(WAIT)).unwrap();
         let mut reader = std::io::BufReader::new(stream);
         for i in 0..300 {
-            let body = next_body(&mut reader).unwrap_or_else(|e| panic!("{name}: response {i}: {e}"));
-            assert!(body == bodies[i % 3], "{name}: response {i} is not {}", files[i % 3]);
+            let body =
+                next_body(&mut reader).unwrap_or_else(|e| panic!("{name}: response {i}: {e}"));
+            assert!(
+                body == bodies[i % 3],
+                "{name}: response {i} is not {}",
+                files[i % 3]
+            );
         }
         assert_quiet_stderr(&server);
     }
@@ -167,19 +186,26 @@ fn a_client_that_pipelines_without_reading_does_not_make_a_server_grow() {
         stream.write_all(flood.as_bytes()).unwrap();
         std::thread::sleep(Duration::from_millis(500)); // time to (wrongly) build them all
         let rss_mib = server.rss_kib() / 1024;
-        assert!(rss_mib < 64, "{name} holds {rss_mib} MiB for a client that reads nothing");
+        assert!(
+            rss_mib < 64,
+            "{name} holds {rss_mib} MiB for a client that reads nothing"
+        );
         // Reading, the client gets its answers; here the first few.
         stream.set_read_timeout(Some(WAIT)).unwrap();
         if *name == "webserver4c" {
             // One answer, no Content-Length, then the connection closes.
             let mut answer = Vec::new();
             stream.read_to_end(&mut answer).unwrap();
-            assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n") && answer.len() > 1024 * 1024, "{name}");
+            assert!(
+                answer.starts_with(b"HTTP/1.1 200 OK\r\n") && answer.len() > 1024 * 1024,
+                "{name}"
+            );
             continue;
         }
         let mut reader = std::io::BufReader::new(stream);
         for i in 0..3 {
-            let body = next_body(&mut reader).unwrap_or_else(|e| panic!("{name}: response {i}: {e}"));
+            let body =
+                next_body(&mut reader).unwrap_or_else(|e| panic!("{name}: response {i}: {e}"));
             assert_eq!(body.len(), 1024 * 1024, "{name}");
         }
     }
@@ -197,7 +223,10 @@ fn webserver4c_closes_every_connection_after_one_response() {
     let answer = String::from_utf8(answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
-    assert!(!answer.contains("Content-Length"), "4c lets the close end the body: {answer}");
+    assert!(
+        !answer.contains("Content-Length"),
+        "4c lets the close end the body: {answer}"
+    );
     assert!(answer.ends_with("\r\n\r\nHello, World!"), "{answer}");
 }
 
@@ -212,10 +241,14 @@ fn webserver4a_forks_a_child_per_connection_and_reaps_it() {
         assert_hello_on(client);
     }
     // Three idle keep-alive connections: three children, each blocked in read().
-    server.wait_until(WAIT, "3 children", |s| s.children().len() == 3).unwrap();
+    server
+        .wait_until(WAIT, "3 children", |s| s.children().len() == 3)
+        .unwrap();
     drop(clients);
     // Each child sees EOF and exits; the SIGCHLD handler reaps it.
-    server.wait_until(WAIT, "every child reaped", |s| s.children().is_empty()).unwrap();
+    server
+        .wait_until(WAIT, "every child reaped", |s| s.children().is_empty())
+        .unwrap();
     assert_quiet_stderr(&server);
 }
 
@@ -228,17 +261,23 @@ fn webserver4b_runs_a_thread_per_connection() {
     for client in &mut clients {
         assert_hello_on(client);
     }
-    server.wait_until(WAIT, "main + 3 threads", |s| s.threads() == 4).unwrap();
+    server
+        .wait_until(WAIT, "main + 3 threads", |s| s.threads() == 4)
+        .unwrap();
     assert!(server.children().is_empty(), "threads, not processes");
     drop(clients);
-    server.wait_until(WAIT, "the connection threads to end", |s| s.threads() == 1).unwrap();
+    server
+        .wait_until(WAIT, "the connection threads to end", |s| s.threads() == 1)
+        .unwrap();
 }
 
 #[test]
 fn webserver4h_thread_count_stays_fixed() {
     let _shared = shared();
     let server = start("webserver4h", &["--threads", "3"]);
-    server.wait_until(WAIT, "main + 3 workers", |s| s.threads() == 4).unwrap();
+    server
+        .wait_until(WAIT, "main + 3 workers", |s| s.threads() == 4)
+        .unwrap();
     let mut clients: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
     for client in &mut clients {
         assert_hello_on(client);
@@ -246,7 +285,11 @@ fn webserver4h_thread_count_stays_fixed() {
     // Seven more connections: they wait in the queue, no thread is added.
     let waiting: Vec<TcpStream> = (0..7).map(|_| server.connect()).collect();
     std::thread::sleep(Duration::from_millis(200)); // time to (wrongly) grow, if it did
-    assert_eq!(server.threads(), 4, "the pool does not grow with the clients");
+    assert_eq!(
+        server.threads(),
+        4,
+        "the pool does not grow with the clients"
+    );
     drop((clients, waiting));
 }
 
@@ -263,7 +306,9 @@ fn webserver4h_idle_keep_alive_clients_hold_every_worker_until_the_idle_timeout(
     let idle_since = Instant::now();
     // A third client is accepted and queued, but no worker is free.
     let mut third = server.connect();
-    third.write_all(get_and_close("/hello.txt").as_bytes()).unwrap();
+    third
+        .write_all(get_and_close("/hello.txt").as_bytes())
+        .unwrap();
     match read_response(&mut third, HANG) {
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
         other => panic!("expected the third client to wait, got {other:?}"),
@@ -273,9 +318,16 @@ fn webserver4h_idle_keep_alive_clients_hold_every_worker_until_the_idle_timeout(
     let response = read_response(&mut third, WAIT).unwrap();
     assert_eq!(response.status_line(), "HTTP/1.1 200 OK");
     let waited = idle_since.elapsed();
-    assert!(waited >= Duration::from_millis(2500), "served after only {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(2500),
+        "served after only {waited:?}"
+    );
     for client in &mut idle {
-        assert_eq!(wait_for_eof(client, WAIT).unwrap(), AfterResponse::Eof, "the idle client is closed");
+        assert_eq!(
+            wait_for_eof(client, WAIT).unwrap(),
+            AfterResponse::Eof,
+            "the idle client is closed"
+        );
     }
     assert_quiet_stderr(&server);
 }
@@ -318,7 +370,10 @@ fn webserver4c_burns_a_core_while_idle() {
             let sleeping = s.spawn(|| cpu_use(&blocking, Duration::from_secs(2)));
             (spinning.join().unwrap(), sleeping.join().unwrap())
         });
-        assert!(sleeping.got < 0.05 && sleeping.wanted < 0.05, "idle webserver4h: {sleeping:?}");
+        assert!(
+            sleeping.got < 0.05 && sleeping.wanted < 0.05,
+            "idle webserver4h: {sleeping:?}"
+        );
         seen.push(spinning);
         if spinning.got > 0.5 || (spinning.got > 0.2 && spinning.wanted > 0.9) {
             return;
@@ -336,11 +391,22 @@ fn webserver4d_with_content_length_the_client_knows_where_the_body_ends() {
     let mut stream = server.connect();
     stream.write_all(get("/hello.txt").as_bytes()).unwrap();
     let response = read_response(&mut stream, HANG).unwrap(); // stops after Content-Length bytes
-    assert!(response.head.contains("Content-Length: 13"), "{}", response.head);
-    assert!(response.head.contains("Connection: keep-alive"), "{}", response.head);
+    assert!(
+        response.head.contains("Content-Length: 13"),
+        "{}",
+        response.head
+    );
+    assert!(
+        response.head.contains("Connection: keep-alive"),
+        "{}",
+        response.head
+    );
     // And curl is done as soon as the body is in.
     let url = format!("http://{}/hello.txt", server.addr());
-    let curl = Command::new("curl").args(["--silent", "--max-time", "5", &url]).output().unwrap();
+    let curl = Command::new("curl")
+        .args(["--silent", "--max-time", "5", &url])
+        .output()
+        .unwrap();
     assert_eq!(curl.status.code(), Some(0));
     assert_eq!(curl.stdout, b"Hello, World!");
 }
@@ -366,13 +432,19 @@ fn webserver4d_without_content_length_a_keep_alive_client_never_sees_the_end_of_
         }
     };
     let received = String::from_utf8(received).unwrap();
-    assert!(received.ends_with("\r\n\r\nHello, World!"), "the whole body arrived: {received}");
+    assert!(
+        received.ends_with("\r\n\r\nHello, World!"),
+        "the whole body arrived: {received}"
+    );
     assert!(!received.contains("Content-Length"), "{received}");
     assert!(received.contains("Connection: keep-alive"), "{received}");
     assert_eq!(end, "still waiting", "after the body");
     // curl, too, has the body and waits until --max-time: exit status 28.
     let url = format!("http://{}/hello.txt", server.addr());
-    let curl = Command::new("curl").args(["--silent", "--max-time", "1", &url]).output().unwrap();
+    let curl = Command::new("curl")
+        .args(["--silent", "--max-time", "1", &url])
+        .output()
+        .unwrap();
     assert_eq!(curl.status.code(), Some(28), "curl timed out");
     assert_eq!(curl.stdout, b"Hello, World!");
 }
@@ -408,14 +480,20 @@ fn raise_open_file_limit() -> u64 {
 fn webserver4h_serves_1000_concurrent_connections() {
     let _shared = shared();
     let limit = raise_open_file_limit();
-    assert!(limit >= 2100, "RLIMIT_NOFILE hard limit {limit} is too low for 1,000 connections");
+    assert!(
+        limit >= 2100,
+        "RLIMIT_NOFILE hard limit {limit} is too low for 1,000 connections"
+    );
     let server = start("webserver4h", &[]);
     let hello = std::fs::read(default_root().join("hello.txt")).unwrap();
     // All 1,000 connect and send their request before any answer is read.
     let mut clients: Vec<TcpStream> = (0..1000)
         .map(|i| {
-            let mut stream = TcpStream::connect(server.addr()).unwrap_or_else(|e| panic!("client {i}: {e}"));
-            stream.write_all(get_and_close("/hello.txt").as_bytes()).unwrap();
+            let mut stream =
+                TcpStream::connect(server.addr()).unwrap_or_else(|e| panic!("client {i}: {e}"));
+            stream
+                .write_all(get_and_close("/hello.txt").as_bytes())
+                .unwrap();
             stream
         })
         .collect();
@@ -459,7 +537,10 @@ fn a_malformed_request_gets_400_and_the_server_keeps_serving() {
         for request in malformed {
             let answer = exchange(server.addr(), request, WAIT).unwrap();
             let answer = String::from_utf8_lossy(&answer);
-            assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{name} {request:?}: {answer}");
+            assert!(
+                answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+                "{name} {request:?}: {answer}"
+            );
         }
         // Random bytes: any answer (or none) will do, but no crash.
         for seed in 0..20 {
@@ -472,7 +553,6 @@ fn a_malformed_request_gets_400_and_the_server_keeps_serving() {
     }
 }
 
-
 #[test]
 fn clients_that_leave_mid_response_are_not_errors() {
     let _shared = shared();
@@ -482,10 +562,12 @@ fn clients_that_leave_mid_response_are_not_errors() {
             // Ask for 1 MiB, read a little of it, then reset the connection:
             // the server's next write fails with EPIPE or ECONNRESET.
             let mut stream = server.connect();
-            stream.write_all(get("/files/one-mebibyte.bin").as_bytes()).unwrap();
+            stream
+                .write_all(get("/files/one-mebibyte.bin").as_bytes())
+                .unwrap();
             let mut some = [0u8; 1024];
             stream.read_exact(&mut some).unwrap();
-            lsbaws::harness::client::reset_on_close(&stream);
+            lsbaws_harness::client::reset_on_close(&stream);
             drop(stream);
             // Half a request, then a plain close.
             let mut half = server.connect();
@@ -509,25 +591,63 @@ fn bad_flags_and_a_busy_port_are_one_clear_line() {
     for name in ALL {
         let cases: &[(&[&str], i32, &str)] = &[
             (&["--port", &port], 1, "EADDRINUSE"),
-            (&["--root", "/no/such/folder"], 1, "cannot open site root /no/such/folder"),
-            (&["--root", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")], 1, "is not a directory"),
+            (
+                &["--root", "/no/such/folder"],
+                1,
+                "cannot open site root /no/such/folder",
+            ),
+            (
+                &["--root", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")],
+                1,
+                "is not a directory",
+            ),
         ];
         for (args, code, expected) in cases {
-            let output = assert_cmd::Command::cargo_bin(name).unwrap().args(*args).timeout(WAIT).output().unwrap();
+            let output = assert_cmd::Command::cargo_bin(name)
+                .unwrap()
+                .args(*args)
+                .timeout(WAIT)
+                .output()
+                .unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(*code), "{name} {args:?}: {stderr}");
+            assert_eq!(
+                output.status.code(),
+                Some(*code),
+                "{name} {args:?}: {stderr}"
+            );
             assert!(stderr.contains(expected), "{name} {args:?}: {stderr}");
-            assert_eq!(stderr.trim_end().lines().count(), 1, "{name} {args:?}: {stderr}");
+            assert_eq!(
+                stderr.trim_end().lines().count(),
+                1,
+                "{name} {args:?}: {stderr}"
+            );
         }
     }
     let usage: &[(&str, &[&str], &str)] = &[
         ("webserver4h", &["--threads", "0"], "--threads"),
-        ("webserver4h", &["--idle-timeout", "soon"], "is not a number of seconds"),
-        ("webserver4b", &["--idle-timeout=-1"], "must be a finite, non-negative number"),
-        ("webserver4c", &["--no-content-length"], "unexpected argument"),
+        (
+            "webserver4h",
+            &["--idle-timeout", "soon"],
+            "is not a number of seconds",
+        ),
+        (
+            "webserver4b",
+            &["--idle-timeout=-1"],
+            "must be a finite, non-negative number",
+        ),
+        (
+            "webserver4c",
+            &["--no-content-length"],
+            "unexpected argument",
+        ),
     ];
     for (name, args, expected) in usage {
-        let output = assert_cmd::Command::cargo_bin(name).unwrap().args(*args).timeout(WAIT).output().unwrap();
+        let output = assert_cmd::Command::cargo_bin(name)
+            .unwrap()
+            .args(*args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{name} {args:?}: {stderr}");
         assert!(stderr.contains(expected), "{name} {args:?}: {stderr}");

@@ -6,12 +6,12 @@
 //! others are written once and instantiated per model by `for_models!`, so
 //! a failure reads `pipelined_requests_are_answered_in_order::webserver4g`.
 
-use lsbaws::harness::client::{
+use lsbaws::http::site::default_root;
+use lsbaws_harness::client::{
     read_response, wait_for_eof, AfterResponse, Response, ResponseReader,
 };
-use lsbaws::harness::site_check::{assert_curl_fetches_site, assert_keep_alive};
-use lsbaws::harness::{Launch, Server};
-use lsbaws::http::site::default_root;
+use lsbaws_harness::site_check::{assert_curl_fetches_site, assert_keep_alive};
+use lsbaws_harness::{Launch, Server};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
@@ -396,11 +396,29 @@ for_models!(survives_running_out_of_descriptors: webserver4f, webserver4g);
 fn webserver4e_listener_is_fd_3_and_epoll_fd_4() {
     let server = start("webserver4e", &[]);
     let descriptors = server.descriptors();
-    let target = |fd: i32| descriptors.iter().find(|d| d.fd == fd).map(|d| d.target.clone());
-    assert!(target(3).is_some_and(|t| t.starts_with("socket:")), "fd 3 should be the listener: {descriptors:?}");
-    assert_eq!(target(4).as_deref(), Some("anon_inode:[eventpoll]"), "fd 4 should be epoll: {descriptors:?}");
-    let site = descriptors.iter().find(|d| d.target.ends_with("/site")).expect("the site's root directory is open");
-    assert!(site.fd > 100, "the site's descriptor should be out of the way: {descriptors:?}");
+    let target = |fd: i32| {
+        descriptors
+            .iter()
+            .find(|d| d.fd == fd)
+            .map(|d| d.target.clone())
+    };
+    assert!(
+        target(3).is_some_and(|t| t.starts_with("socket:")),
+        "fd 3 should be the listener: {descriptors:?}"
+    );
+    assert_eq!(
+        target(4).as_deref(),
+        Some("anon_inode:[eventpoll]"),
+        "fd 4 should be epoll: {descriptors:?}"
+    );
+    let site = descriptors
+        .iter()
+        .find(|d| d.target.ends_with("/site"))
+        .expect("the site's root directory is open");
+    assert!(
+        site.fd > 100,
+        "the site's descriptor should be out of the way: {descriptors:?}"
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@
 //! it and everything it forked when the test ends.
 
 use assert_cmd::Command;
-use lsbaws::harness::client::reset_on_close;
-use lsbaws::harness::{Launch, Server};
+use lsbaws_harness::client::reset_on_close;
+use lsbaws_harness::{Launch, Server};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
@@ -423,12 +423,23 @@ fn a_busy_port_is_one_clear_line_for_every_new_server() {
         .iter()
         .map(|(name, args)| (*name, [&["--port", tcp_port.as_str()][..], args].concat()))
         .collect();
-    cases.push(("echo-composed", vec!["--port", &udp_port, "--transport", "udp"]));
+    cases.push((
+        "echo-composed",
+        vec!["--port", &udp_port, "--transport", "udp"],
+    ));
     for (name, args) in cases {
-        let output = Command::cargo_bin(name).unwrap().args(&args).timeout(WAIT).output().unwrap();
+        let output = Command::cargo_bin(name)
+            .unwrap()
+            .args(&args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(1), "{name} {args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.starts_with(&format!("{name}: bind() on 127.0.0.1:")), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("{name}: bind() on 127.0.0.1:")),
+            "{stderr}"
+        );
         assert!(stderr.contains("EADDRINUSE"), "{name}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: {stderr}");
     }
@@ -437,24 +448,57 @@ fn a_busy_port_is_one_clear_line_for_every_new_server() {
 #[test]
 fn bad_flags_are_usage_errors_for_every_new_server() {
     let cases: &[(&str, &[&str], &str)] = &[
-        ("echo-composed", &["--transport", "sctp"], "invalid value 'sctp'"),
-        ("echo-composed", &["--delay=-1"], "must be a finite, non-negative number of seconds"),
-        ("echo-client", &["--timeout", "soon"], "is not a number of seconds"),
+        (
+            "echo-composed",
+            &["--transport", "sctp"],
+            "invalid value 'sctp'",
+        ),
+        (
+            "echo-composed",
+            &["--delay=-1"],
+            "must be a finite, non-negative number of seconds",
+        ),
+        (
+            "echo-client",
+            &["--timeout", "soon"],
+            "is not a number of seconds",
+        ),
         ("echo-sigign", &["--restore-sigchld"], "<COMMAND>"),
         ("httpserver2", &["--max-threads", "0"], "--max-threads"),
-        ("httpserver2", &["--root", "/no/such/folder"], "cannot open site root"),
+        (
+            "httpserver2",
+            &["--root", "/no/such/folder"],
+            "cannot open site root",
+        ),
         ("webserver2", &[], "<APP>"),
-        ("webserver3h", &["--cgi-timeout", "x", "hello"], "is not a number of seconds"),
+        (
+            "webserver3h",
+            &["--cgi-timeout", "x", "hello"],
+            "is not a number of seconds",
+        ),
     ];
     for (name, args, expected) in cases {
-        let output = Command::cargo_bin(name).unwrap().args(*args).timeout(WAIT).output().unwrap();
+        let output = Command::cargo_bin(name)
+            .unwrap()
+            .args(*args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(matches!(output.status.code(), Some(1 | 2)), "{name} {args:?}: {stderr}");
+        assert!(
+            matches!(output.status.code(), Some(1 | 2)),
+            "{name} {args:?}: {stderr}"
+        );
         assert!(stderr.contains(expected), "{name} {args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     for (name, _) in NEW_SERVERS {
-        let help = Command::cargo_bin(name).unwrap().arg("--help").timeout(WAIT).output().unwrap();
+        let help = Command::cargo_bin(name)
+            .unwrap()
+            .arg("--help")
+            .timeout(WAIT)
+            .output()
+            .unwrap();
         assert!(help.status.success(), "{name} --help");
     }
 }

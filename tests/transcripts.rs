@@ -73,32 +73,116 @@ const LONG: f64 = 0.5;
 const RULES: &[Rule] = &[
     // Ports: the server's (the kernel picks it), clients' ephemeral ports,
     // FTP's passive ports.
-    Rule { files: "", pattern: r"PORT=\d+", replace: With("PORT=<PORT>") },
-    Rule { files: "", pattern: r"(127\.0\.0\.1|localhost):\d+", replace: With("$1:<PORT>") },
-    Rule { files: "", pattern: r"\b([Pp]ort) \d+", replace: With("$1 <PORT>") },
-    Rule { files: "", pattern: r"\(\|\|\|\d+\|\)", replace: With("(|||<PORT>|)") },
-    Rule { files: "", pattern: r"\(127,0,0,1,\d+,\d+\)", replace: With("(127,0,0,1,<P1>,<P2>)") },
+    Rule {
+        files: "",
+        pattern: r"PORT=\d+",
+        replace: With("PORT=<PORT>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"(127\.0\.0\.1|localhost):\d+",
+        replace: With("$1:<PORT>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"\b([Pp]ort) \d+",
+        replace: With("$1 <PORT>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"\(\|\|\|\d+\|\)",
+        replace: With("(|||<PORT>|)"),
+    },
+    Rule {
+        files: "",
+        pattern: r"\(127,0,0,1,\d+,\d+\)",
+        replace: With("(127,0,0,1,<P1>,<P2>)"),
+    },
     // Pids, wherever a program prints one.
-    Rule { files: "", pattern: r"PID=\d+", replace: With("PID=<PID>") },
-    Rule { files: "", pattern: r"\[pid +\d+\]", replace: With("[pid <PID>]") },
-    Rule { files: "", pattern: r"(Child PID:|Parent PID) \d+", replace: With("$1 <PID>") },
-    Rule { files: "", pattern: r"Process \d+ (attached|detached)", replace: With("Process <PID> $1") },
-    Rule { files: "", pattern: r"si_pid=\d+", replace: With("si_pid=<PID>") },
-    Rule { files: "", pattern: r"si_uid=\d+", replace: With("si_uid=<UID>") },
-    Rule { files: "", pattern: r"si_([us])time=\d+", replace: With("si_${1}time=<T>") },
-    Rule { files: "", pattern: r"^(wait4\(.*\) += )\d+$", replace: With("$1<PID>") },
+    Rule {
+        files: "",
+        pattern: r"PID=\d+",
+        replace: With("PID=<PID>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"\[pid +\d+\]",
+        replace: With("[pid <PID>]"),
+    },
+    Rule {
+        files: "",
+        pattern: r"(Child PID:|Parent PID) \d+",
+        replace: With("$1 <PID>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"Process \d+ (attached|detached)",
+        replace: With("Process <PID> $1"),
+    },
+    Rule {
+        files: "",
+        pattern: r"si_pid=\d+",
+        replace: With("si_pid=<PID>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"si_uid=\d+",
+        replace: With("si_uid=<UID>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"si_([us])time=\d+",
+        replace: With("si_${1}time=<T>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"^(wait4\(.*\) += )\d+$",
+        replace: With("$1<PID>"),
+    },
     // Times.
-    Rule { files: "", pattern: r"after (?<secs>\d+(\.\d+)?) s\b", replace: Duration },
-    Rule { files: "", pattern: r"\bin (?<secs>\d+\.\d+) s\b", replace: Duration },
-    Rule { files: "", pattern: r"\([\d.]+ (KiB|MiB|GiB)/s\)", replace: With("(<SPEED> $1/s)") },
+    Rule {
+        files: "",
+        pattern: r"after (?<secs>\d+(\.\d+)?) s\b",
+        replace: Duration,
+    },
+    Rule {
+        files: "",
+        pattern: r"\bin (?<secs>\d+\.\d+) s\b",
+        replace: Duration,
+    },
+    Rule {
+        files: "",
+        pattern: r"\([\d.]+ (KiB|MiB|GiB)/s\)",
+        replace: With("(<SPEED> $1/s)"),
+    },
     // How long a burst against a listen queue of 5 takes depends on how many
     // SYNs the kernel dropped (the recording retries until some were).
-    Rule { files: "webserver3f-backlog", pattern: r"^real\t\d+m[\d.]+s$", replace: With("real\t<TIME>") },
-    Rule { files: "", pattern: r"^real\t(?<min>\d+)m(?<secs>[\d.]+)s$", replace: Duration },
-    Rule { files: "", pattern: r"^(user|sys)\t\d+m[\d.]+s$", replace: With("$1\t<TIME>") },
-    Rule { files: "", pattern: r"\b[A-Z][a-z]{2} [ \d]\d \d\d:\d\d\b", replace: With("<DATE>") },
+    Rule {
+        files: "webserver3f-backlog",
+        pattern: r"^real\t\d+m[\d.]+s$",
+        replace: With("real\t<TIME>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"^real\t(?<min>\d+)m(?<secs>[\d.]+)s$",
+        replace: Duration,
+    },
+    Rule {
+        files: "",
+        pattern: r"^(user|sys)\t\d+m[\d.]+s$",
+        replace: With("$1\t<TIME>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"\b[A-Z][a-z]{2} [ \d]\d \d\d:\d\d\b",
+        replace: With("<DATE>"),
+    },
     // Versions of the tools.
-    Rule { files: "", pattern: r"curl/[\d.]+", replace: With("curl/<VERSION>") },
+    Rule {
+        files: "",
+        pattern: r"curl/[\d.]+",
+        replace: With("curl/<VERSION>"),
+    },
     // curl's progress meter: sizes stay, speeds and times go.
     Rule {
         files: "",
@@ -109,65 +193,193 @@ const RULES: &[Rule] = &[
     // call failed (errors == calls) is the lesson, and `strace_counts`
     // keeps it.
     // A machine-wide counter of the kernel: other programs add to it.
-    Rule { files: "", pattern: r"^(TcpExt\w+)\s+\d+\s+[\d.]+$", replace: With("$1 <COUNT>") },
+    Rule {
+        files: "",
+        pattern: r"^(TcpExt\w+)\s+\d+\s+[\d.]+$",
+        replace: With("$1 <COUNT>"),
+    },
     // A burst of 128 leaves some zombies behind in 3f: how many varies.
-    Rule { files: "webserver3f-burst", pattern: r"^\d+$", replace: With("<COUNT>") },
+    Rule {
+        files: "webserver3f-burst",
+        pattern: r"^\d+$",
+        replace: With("<COUNT>"),
+    },
     // When a server dies of EMFILE or EAGAIN, how the clients it did not
     // serve split between refused (connected after it was gone) and reset
     // (still queued) depends on timing. How many it served does not.
-    Rule { files: "webserver3d-e", pattern: r"^(established|failed):( +)\d+$", replace: With("$1:$2<COUNT>") },
+    Rule {
+        files: "webserver3d-e",
+        pattern: r"^(established|failed):( +)\d+$",
+        replace: With("$1:$2<COUNT>"),
+    },
     // When fork fails, the connection it was for is closed as the server
     // dies: the client sees EOF, or a reset if its request had arrived.
-    Rule { files: "webserver3d-eagain", pattern: r"^(closed by server \(EOF\)):( +)\d+$", replace: With("$1:$2<COUNT>") },
+    Rule {
+        files: "webserver3d-eagain",
+        pattern: r"^(closed by server \(EOF\)):( +)\d+$",
+        replace: With("$1:$2<COUNT>"),
+    },
     // The CGI environment: the ports again, and the length of a page that
     // prints them (and the paths below).
-    Rule { files: "", pattern: r#"\b(REMOTE|SERVER)_PORT = (['"])\d+(['"])"#, replace: With("${1}_PORT = $2<PORT>$3") },
-    Rule { files: "part2-cgi-demo", pattern: r"^Content-Length: \d+$", replace: With("Content-Length: <N>") },
+    Rule {
+        files: "",
+        pattern: r#"\b(REMOTE|SERVER)_PORT = (['"])\d+(['"])"#,
+        replace: With("${1}_PORT = $2<PORT>$3"),
+    },
+    Rule {
+        files: "part2-cgi-demo",
+        pattern: r"^Content-Length: \d+$",
+        replace: With("Content-Length: <N>"),
+    },
     // Where the repository and Python are on this machine.
-    Rule { files: "", pattern: r"/[^\s'\x22:]*/bin/python3(\.\d+)?\b", replace: With("<PYTHON>") },
-    Rule { files: "", pattern: r"/[^\s'\x22:]*/(examples|target|bins|site|book)/", replace: With("<REPO>/$1/") },
+    Rule {
+        files: "",
+        pattern: r"/[^\s'\x22:]*/bin/python3(\.\d+)?\b",
+        replace: With("<PYTHON>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"/[^\s'\x22:]*/(examples|target|bins|site|book)/",
+        replace: With("<REPO>/$1/"),
+    },
     // A server's own report of itself.
-    Rule { files: "", pattern: r#""(pid|uptime_seconds)":\d+"#, replace: With("\"$1\":<N>") },
+    Rule {
+        files: "",
+        pattern: r#""(pid|uptime_seconds)":\d+"#,
+        replace: With("\"$1\":<N>"),
+    },
     // Clients started together finish in an order that varies.
-    Rule { files: "", pattern: r"^client \d+: ", replace: With("client <N>: ") },
-    Rule { files: "", pattern: r"^client <N>: (?<secs>\d+\.\d+) s$", replace: Duration },
+    Rule {
+        files: "",
+        pattern: r"^client \d+: ",
+        replace: With("client <N>: "),
+    },
+    Rule {
+        files: "",
+        pattern: r"^client <N>: (?<secs>\d+\.\d+) s$",
+        replace: Duration,
+    },
     // cargo's own timings, and the lab's.
-    Rule { files: "", pattern: r"target\(s\) in [\d.]+m?s$", replace: With("target(s) in <TIME>") },
-    Rule { files: "", pattern: r"\b\d+ ms\b", replace: With("<N> ms") },
+    Rule {
+        files: "",
+        pattern: r"target\(s\) in [\d.]+m?s$",
+        replace: With("target(s) in <TIME>"),
+    },
+    Rule {
+        files: "",
+        pattern: r"\b\d+ ms\b",
+        replace: With("<N> ms"),
+    },
     // Scratch folders named after the pid that made them.
-    Rule { files: "", pattern: r"(/tmp/lsbaws-[A-Za-z-]+)-\d+-", replace: With("$1-<PID>-") },
+    Rule {
+        files: "",
+        pattern: r"(/tmp/lsbaws-[A-Za-z-]+)-\d+-",
+        replace: With("$1-<PID>-"),
+    },
     // Which process or thread served a connection.
-    Rule { files: "", pattern: r"\b(pid|thread) \d+\b", replace: With("$1 <PID>") },
+    Rule {
+        files: "",
+        pattern: r"\b(pid|thread) \d+\b",
+        replace: With("$1 <PID>"),
+    },
     // curl's timeout, to the millisecond.
-    Rule { files: "", pattern: r"after \d+ milliseconds", replace: With("after <N> milliseconds") },
+    Rule {
+        files: "",
+        pattern: r"after \d+ milliseconds",
+        replace: With("after <N> milliseconds"),
+    },
     // Part 4's event loops: how much CPU a server used while watched, its
     // memory, the ports strace shows, /proc paths with a pid in them.
-    Rule { files: "", pattern: r"CPU in (?<secs>\d+) s: (?<ticks>\d+) ticks", replace: CpuShare },
-    Rule { files: "", pattern: r"^(VmRSS|VmSize|VmHWM):(\s+)\d+ kB$", replace: With("$1:$2<N> kB") },
-    Rule { files: "", pattern: r"htons\(\d+\)", replace: With("htons(<PORT>)") },
-    Rule { files: "", pattern: r"/proc/\d+/", replace: With("/proc/<PID>/") },
+    Rule {
+        files: "",
+        pattern: r"CPU in (?<secs>\d+) s: (?<ticks>\d+) ticks",
+        replace: CpuShare,
+    },
+    Rule {
+        files: "",
+        pattern: r"^(VmRSS|VmSize|VmHWM):(\s+)\d+ kB$",
+        replace: With("$1:$2<N> kB"),
+    },
+    Rule {
+        files: "",
+        pattern: r"htons\(\d+\)",
+        replace: With("htons(<PORT>)"),
+    },
+    Rule {
+        files: "",
+        pattern: r"/proc/\d+/",
+        replace: With("/proc/<PID>/"),
+    },
     // The lab's CPU measurements: how much a server wanted and got.
-    Rule { files: "lab-", pattern: r"wanted \d+(\.\d+)?(ms|s|µs) of CPU", replace: With("wanted <TIME> of CPU") },
-    Rule { files: "lab-", pattern: r"got \d+(\.\d+)?(ms|s|µs)\b", replace: With("got <TIME>") },
-    Rule { files: "lab-", pattern: r"(?<pct>\d+)% of a core", replace: CorePercent },
+    Rule {
+        files: "lab-",
+        pattern: r"wanted \d+(\.\d+)?(ms|s|µs) of CPU",
+        replace: With("wanted <TIME> of CPU"),
+    },
+    Rule {
+        files: "lab-",
+        pattern: r"got \d+(\.\d+)?(ms|s|µs)\b",
+        replace: With("got <TIME>"),
+    },
+    Rule {
+        files: "lab-",
+        pattern: r"(?<pct>\d+)% of a core",
+        replace: CorePercent,
+    },
     // A crowd of 100 clients against `ulimit -n 64`: how many got in at once
     // depends on timing; which answer they got (200 or 503) does not.
-    Rule { files: "part4-4", pattern: r"answered at once: \d+ \{'([^']*)': \d+\}", replace: With("answered at once: <N> {'$1': <N>}") },
-    Rule { files: "part4-4", pattern: r"^the \d+ answered clients left$", replace: With("the <N> answered clients left") },
+    Rule {
+        files: "part4-4",
+        pattern: r"answered at once: \d+ \{'([^']*)': \d+\}",
+        replace: With("answered at once: <N> {'$1': <N>}"),
+    },
+    Rule {
+        files: "part4-4",
+        pattern: r"^the \d+ answered clients left$",
+        replace: With("the <N> answered clients left"),
+    },
     // Waiting clients are served once descriptors free up, but one may come
     // in while the server has none left to open its file with (503).
-    Rule { files: "part4-4", pattern: r"^the \d+ waiting clients: \{.*\} within [\d.]+ s$", replace: With("the <N> waiting clients: {<STATUSES>} within <TIME> s") },
+    Rule {
+        files: "part4-4",
+        pattern: r"^the \d+ waiting clients: \{.*\} within [\d.]+ s$",
+        replace: With("the <N> waiting clients: {<STATUSES>} within <TIME> s"),
+    },
     // The sizes of reads and writes under strace, where a send buffer fills.
-    Rule { files: "part4-4e-partial-write", pattern: r#"^(read|write)\((\d+), ("")?(\.\.\.)?, ?\d+\)\s+= \d+$"#, replace: With("$1($2, <BUF>, <N>) = <N>") },
-    Rule { files: "part4-4e-partial-write", pattern: r#"^write\((\d+), ""\.\.\., \d+\)\s+= -1 EAGAIN"#, replace: With("write($1, <BUF>, <N>) = -1 EAGAIN") },
+    Rule {
+        files: "part4-4e-partial-write",
+        pattern: r#"^(read|write)\((\d+), ("")?(\.\.\.)?, ?\d+\)\s+= \d+$"#,
+        replace: With("$1($2, <BUF>, <N>) = <N>"),
+    },
+    Rule {
+        files: "part4-4e-partial-write",
+        pattern: r#"^write\((\d+), ""\.\.\., \d+\)\s+= -1 EAGAIN"#,
+        replace: With("write($1, <BUF>, <N>) = -1 EAGAIN"),
+    },
     // 4f at EMFILE: most connected clients get their file, a few may not.
-    Rule { files: "part4-4f-emfile", pattern: r"answered at once: (\d+|<N>) \{.*\}$", replace: With("answered at once: <N> {<STATUSES>}") },
-    Rule { files: "part4-4e-emfile", pattern: r"answered at once: (\d+|<N>) \{.*\}$", replace: With("answered at once: <N> {<STATUSES>}") },
+    Rule {
+        files: "part4-4f-emfile",
+        pattern: r"answered at once: (\d+|<N>) \{.*\}$",
+        replace: With("answered at once: <N> {<STATUSES>}"),
+    },
+    Rule {
+        files: "part4-4e-emfile",
+        pattern: r"answered at once: (\d+|<N>) \{.*\}$",
+        replace: With("answered at once: <N> {<STATUSES>}"),
+    },
     // The stats endpoint's answer holds the server's pid and uptime: its
     // length varies with their digits.
-    Rule { files: "toolkit-httpserver2", pattern: r#"("GET /api/stats HTTP/1\.1" 200) \d+"#, replace: With("$1 <N>") },
+    Rule {
+        files: "toolkit-httpserver2",
+        pattern: r#"("GET /api/stats HTTP/1\.1" 200) \d+"#,
+        replace: With("$1 <N>"),
+    },
     // Addresses in memory (curl's connection cache).
-    Rule { files: "", pattern: r"\b0x[0-9a-f]{6,}\b", replace: With("<ADDR>") },
+    Rule {
+        files: "",
+        pattern: r"\b0x[0-9a-f]{6,}\b",
+        replace: With("<ADDR>"),
+    },
 ];
 
 /// Lines dropped from a transcript before comparing, by file name prefix:
@@ -183,7 +395,10 @@ const LINE_RULES: &[(&str, &str)] = &[
     // The CGI demo prints its whole environment: what the machine adds
     // (Python's, pyenv's, the shell's) is not the lesson; the CGI variables
     // are.
-    ("part2-cgi-demo", r"^(PATH|PWD|SHLVL|HOME|USER|LOGNAME|TERM|LANG|LC_[A-Z]+|_?PYENV[A-Z_]*|PYTHON[A-Z_]*) = "),
+    (
+        "part2-cgi-demo",
+        r"^(PATH|PWD|SHLVL|HOME|USER|LOGNAME|TERM|LANG|LC_[A-Z]+|_?PYENV[A-Z_]*|PYTHON[A-Z_]*) = ",
+    ),
     // cargo waits for another cargo on the same machine (a parallel build,
     // a benchmark) before building a student's copy: not the lesson.
     ("lab-", r"^ +Blocking waiting for file lock on "),
@@ -203,17 +418,32 @@ struct Unordered {
 const UNORDERED: &[Unordered] = &[
     // 3d's parent prints how many connections it keeps while its child
     // prints the request: two processes, one terminal, any order.
-    Unordered { files: "webserver3d-no-eof.server", unique: false },
+    Unordered {
+        files: "webserver3d-no-eof.server",
+        unique: false,
+    },
     // Three curls at once: their answers and timings arrive in any order.
-    Unordered { files: "part2-webserver2-slow", unique: false },
-    Unordered { files: "part2-webserver3h-slow", unique: false },
+    Unordered {
+        files: "part2-webserver2-slow",
+        unique: false,
+    },
+    Unordered {
+        files: "part2-webserver3h-slow",
+        unique: false,
+    },
     // strace of a slow reader: where the send buffer fills, and how often,
     // varies; that writes are partial, fail with EAGAIN, wait for EPOLLOUT
     // and finish does not.
-    Unordered { files: "part4-4e-partial-write", unique: true },
+    Unordered {
+        files: "part4-4e-partial-write",
+        unique: true,
+    },
     // strace of five pipelined requests: whether the client's FIN arrives
     // in the same turn as its requests varies (one more epoll_wait if not).
-    Unordered { files: "part4-4g-pipeline", unique: true },
+    Unordered {
+        files: "part4-4g-pipeline",
+        unique: true,
+    },
 ];
 
 /// Sort (and with `unique`, deduplicate) the output of each command: the
@@ -245,14 +475,24 @@ fn compiled_rules() -> &'static [(Regex, &'static Rule)] {
     RULES_RE.get_or_init(|| {
         RULES
             .iter()
-            .map(|rule| (Regex::new(rule.pattern).unwrap_or_else(|e| panic!("{}: {e}", rule.pattern)), rule))
+            .map(|rule| {
+                (
+                    Regex::new(rule.pattern).unwrap_or_else(|e| panic!("{}: {e}", rule.pattern)),
+                    rule,
+                )
+            })
             .collect()
     })
 }
 
 fn compiled_line_rules() -> &'static [(&'static str, Regex)] {
     static LINES_RE: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
-    LINES_RE.get_or_init(|| LINE_RULES.iter().map(|(files, re)| (*files, Regex::new(re).unwrap())).collect())
+    LINES_RE.get_or_init(|| {
+        LINE_RULES
+            .iter()
+            .map(|(files, re)| (*files, Regex::new(re).unwrap()))
+            .collect()
+    })
 }
 
 fn cpu_class(caps: &Captures) -> &'static str {
@@ -266,7 +506,9 @@ fn cpu_class(caps: &Captures) -> &'static str {
 }
 
 fn duration_class(caps: &Captures) -> &'static str {
-    let minutes: f64 = caps.name("min").map_or(0.0, |m| m.as_str().parse().unwrap());
+    let minutes: f64 = caps
+        .name("min")
+        .map_or(0.0, |m| m.as_str().parse().unwrap());
     let seconds: f64 = caps["secs"].parse().unwrap();
     if minutes * 60.0 + seconds < LONG {
         "<short>"
@@ -276,8 +518,10 @@ fn duration_class(caps: &Captures) -> &'static str {
 }
 
 /// The columns of a `ps` or `top` table whose values vary between runs.
-const VOLATILE_COLUMNS: &[&str] =
-    &["PID", "PPID", "SPID", "TID", "LWP", "RSS", "VSZ", "%CPU", "%MEM", "TIME", "TIME+", "VIRT", "RES", "SHR", "USER"];
+const VOLATILE_COLUMNS: &[&str] = &[
+    "PID", "PPID", "SPID", "TID", "LWP", "RSS", "VSZ", "%CPU", "%MEM", "TIME", "TIME+", "VIRT",
+    "RES", "SHR", "USER",
+];
 
 /// Rewrite the rows of `ps`/`top` tables: volatile columns become `<..>`,
 /// and columns are separated by one space (their widths vary with the
@@ -287,13 +531,22 @@ fn normalise_tables(lines: Vec<String>) -> Vec<String> {
     let mut header: Option<Vec<String>> = None;
     for line in lines {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.first() == Some(&"PID") && fields.len() >= 2 && fields[1..].iter().all(|f| f.chars().all(|c| c.is_ascii_uppercase() || "%+_".contains(c))) {
+        if fields.first() == Some(&"PID")
+            && fields.len() >= 2
+            && fields[1..].iter().all(|f| {
+                f.chars()
+                    .all(|c| c.is_ascii_uppercase() || "%+_".contains(c))
+            })
+        {
             header = Some(fields.iter().map(|f| f.to_string()).collect());
             out.push(fields.join(" "));
             continue;
         }
         if let Some(columns) = &header {
-            if fields.first().is_some_and(|f| f.chars().all(|c| c.is_ascii_digit())) {
+            if fields
+                .first()
+                .is_some_and(|f| f.chars().all(|c| c.is_ascii_digit()))
+            {
                 // The last column (the command) may contain spaces.
                 let mut parts: Vec<String> = line
                     .split_whitespace()
@@ -330,14 +583,19 @@ fn tail_after_fields(line: &str, n: usize) -> String {
 /// The numbers vary; whether every call failed does not.
 fn strace_counts(line: &str) -> Option<String> {
     static ROW: OnceLock<Regex> = OnceLock::new();
-    let row = ROW.get_or_init(|| Regex::new(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)?\s*(\w+)$").unwrap());
+    let row = ROW.get_or_init(|| {
+        Regex::new(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)?\s*(\w+)$").unwrap()
+    });
     let caps = row.captures(line)?;
     let errors = match caps.get(2) {
         None => "",
         Some(errors) if errors.as_str() == &caps[1] => " <all failed>",
         Some(_) => " <some failed>",
     };
-    Some(format!("<TIME> <SECONDS> <USECS> <CALLS>{errors} {}", &caps[3]))
+    Some(format!(
+        "<TIME> <SECONDS> <USECS> <CALLS>{errors} {}",
+        &caps[3]
+    ))
 }
 
 /// `/proc/PID/status` lines `SigIgn:`/`SigBlk:`/`SigCgt:` without signals
@@ -374,18 +632,26 @@ fn normalise(name: &str, text: &str) -> String {
                 CorePercent => re
                     .replace_all(&line, |caps: &Captures| {
                         let pct: f64 = caps["pct"].parse().unwrap();
-                        if pct >= 25.0 { "<spinning>" } else { "<asleep>" }.to_string()
+                        if pct >= 25.0 {
+                            "<spinning>"
+                        } else {
+                            "<asleep>"
+                        }
+                        .to_string()
                     })
                     .into_owned(),
                 CpuShare => re
-                    .replace_all(&line, |caps: &Captures| format!("CPU in {} s: {}", &caps["secs"], cpu_class(caps)))
+                    .replace_all(&line, |caps: &Captures| {
+                        format!("CPU in {} s: {}", &caps["secs"], cpu_class(caps))
+                    })
                     .into_owned(),
                 Duration => re
                     .replace_all(&line, |caps: &Captures| {
                         let class = duration_class(caps);
                         let whole = &caps[0];
                         let secs = caps.name("secs").unwrap();
-                        let start = caps.name("min").map_or(secs.start(), |m| m.start()) - caps.get(0).unwrap().start();
+                        let start = caps.name("min").map_or(secs.start(), |m| m.start())
+                            - caps.get(0).unwrap().start();
                         let end = secs.end() - caps.get(0).unwrap().start();
                         format!("{}{class}{}", &whole[..start], &whole[end..])
                     })
@@ -482,11 +748,23 @@ fn compare_diffs(fresh: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     let (old, new) = (files_in(&stored), files_in(fresh));
     for name in new.union(&old) {
-        match (fs::read_to_string(stored.join(name)), fs::read_to_string(fresh.join(name))) {
+        match (
+            fs::read_to_string(stored.join(name)),
+            fs::read_to_string(fresh.join(name)),
+        ) {
             (Ok(a), Ok(b)) if a == b => {}
-            (Ok(a), Ok(b)) => problems.push(unified_diff(&format!("book/src/diffs/{name}"), &a, &format!("fresh/{name}"), &b)),
-            (Err(_), Ok(_)) => problems.push(format!("book/src/diffs/{name} is missing (book/steps.txt lists it)")),
-            (Ok(_), Err(_)) => problems.push(format!("book/src/diffs/{name} is not in book/steps.txt any more: remove it")),
+            (Ok(a), Ok(b)) => problems.push(unified_diff(
+                &format!("book/src/diffs/{name}"),
+                &a,
+                &format!("fresh/{name}"),
+                &b,
+            )),
+            (Err(_), Ok(_)) => problems.push(format!(
+                "book/src/diffs/{name} is missing (book/steps.txt lists it)"
+            )),
+            (Ok(_), Err(_)) => problems.push(format!(
+                "book/src/diffs/{name} is not in book/steps.txt any more: remove it"
+            )),
             (Err(_), Err(_)) => unreachable!(),
         }
     }
@@ -505,7 +783,10 @@ fn report(problems: Vec<String>, what: &str) {
 fn step_diffs_are_current() {
     let scratch = Scratch::new("step-diffs");
     record(&scratch.0, &["diffs"]);
-    report(compare_diffs(&scratch.0.join("diffs")), "the step diffs in book/src/diffs differ from the sources");
+    report(
+        compare_diffs(&scratch.0.join("diffs")),
+        "the step diffs in book/src/diffs differ from the sources",
+    );
 }
 
 #[test]
@@ -533,17 +814,26 @@ fn transcripts_match_a_fresh_run() {
     for name in &fresh {
         let new = fs::read_to_string(fresh_dir.join(name)).unwrap();
         let Ok(old) = fs::read_to_string(stored_dir.join(name)) else {
-            problems.push(format!("book/src/output/{name} is recorded by an experiment but not checked in"));
+            problems.push(format!(
+                "book/src/output/{name} is recorded by an experiment but not checked in"
+            ));
             continue;
         };
         let (a, b) = (normalise(name, &old), normalise(name, &new));
         if a != b {
-            problems.push(unified_diff(&format!("book/src/output/{name} (normalised)"), &a, "fresh run (normalised)", &b));
+            problems.push(unified_diff(
+                &format!("book/src/output/{name} (normalised)"),
+                &a,
+                "fresh run (normalised)",
+                &b,
+            ));
         }
     }
     let skipped = fs::read_to_string(fresh_base.join("skipped.txt")).unwrap_or_default();
     let was_skipped = |name: &str| {
-        skipped.lines().any(|s| name == format!("{s}.txt") || name == format!("{s}.server.txt"))
+        skipped
+            .lines()
+            .any(|s| name == format!("{s}.txt") || name == format!("{s}.server.txt"))
     };
     for name in skipped.lines() {
         eprintln!("note: {name} was not recorded by this run (an optional tool is missing, or it is too slow for the check); not compared");
@@ -555,7 +845,10 @@ fn transcripts_match_a_fresh_run() {
         problems.extend(compare_diffs(&fresh_base.join("diffs")));
     }
     eprintln!("compared {} transcripts", fresh.len());
-    report(problems, "the book's transcripts no longer match what the code does");
+    report(
+        problems,
+        "the book's transcripts no longer match what the code does",
+    );
 }
 
 // ---- what the book includes --------------------------------------------------------
@@ -572,10 +865,21 @@ fn included_from(dir: &str) -> BTreeSet<String> {
             if path.is_dir() {
                 pending.push(path);
             } else if path.extension().is_some_and(|e| e == "md") {
-                for piece in fs::read_to_string(&path).unwrap().split("{{#include ").skip(1) {
+                for piece in fs::read_to_string(&path)
+                    .unwrap()
+                    .split("{{#include ")
+                    .skip(1)
+                {
                     let spec = piece.split("}}").next().unwrap_or("");
                     if let Some(at) = spec.find(&marker) {
-                        found.insert(spec[at + marker.len()..].split(':').next().unwrap().trim().to_string());
+                        found.insert(
+                            spec[at + marker.len()..]
+                                .split(':')
+                                .next()
+                                .unwrap()
+                                .trim()
+                                .to_string(),
+                        );
                     }
                 }
             }
@@ -594,13 +898,20 @@ fn every_transcript_and_step_diff_is_shown_in_the_book() {
     let included = included_from("diffs");
     for name in files_in(&root().join("book/src/diffs")) {
         if !included.contains(&name) {
-            problems.push(format!("the step diff book/src/diffs/{name} is included by no chapter"));
+            problems.push(format!(
+                "the step diff book/src/diffs/{name} is included by no chapter"
+            ));
         }
     }
     let included = included_from("output");
     for name in files_in(&root().join("book/src/output")) {
         let experiment = name.trim_end_matches(".txt").trim_end_matches(".server");
-        let shown = [format!("{experiment}.txt"), format!("{experiment}.server.txt")].iter().any(|n| included.contains(n));
+        let shown = [
+            format!("{experiment}.txt"),
+            format!("{experiment}.server.txt"),
+        ]
+        .iter()
+        .any(|n| included.contains(n));
         if !shown {
             problems.push(format!("the transcript book/src/output/{name} is included by no chapter (nor is its other terminal)"));
         }
@@ -628,26 +939,49 @@ fn ps_tables_keep_states_and_commands_but_not_pids() {
     assert_eq!(normalise("x", a), normalise("x", b));
     assert!(normalise("x", a).contains("<PID> Z [webserver3f] <defunct>"));
     let alive = a.replace(" Z  ", " S  ");
-    assert_ne!(normalise("x", a), normalise("x", &alive), "a zombie is not a sleeping process");
+    assert_ne!(
+        normalise("x", a),
+        normalise("x", &alive),
+        "a zombie is not a sleeping process"
+    );
     let top = "  PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND\n14312 root      20   0    4668   3508   3240 R 100.0   0.0   0:02.86 webserver+\n";
-    assert_eq!(normalise("x", top).lines().nth(1), Some("<PID> <USER> 20 0 <VIRT> <RES> <SHR> R <%CPU> <%MEM> <TIME+> webserver+"));
+    assert_eq!(
+        normalise("x", top).lines().nth(1),
+        Some("<PID> <USER> 20 0 <VIRT> <RES> <SHR> R <%CPU> <%MEM> <TIME+> webserver+")
+    );
 }
 
 #[test]
 fn counts_that_are_the_lesson_stay_checked() {
     let a = "responses received:     252\nestablished:            266\n  ECONNREFUSED:         34   in connect(): nothing is listening\n";
     let b = "responses received:     252\nestablished:            300\n";
-    assert_eq!(normalise("webserver3d-emfile.txt", a), normalise("webserver3d-emfile.txt", b));
+    assert_eq!(
+        normalise("webserver3d-emfile.txt", a),
+        normalise("webserver3d-emfile.txt", b)
+    );
     let c = "responses received:     251\nestablished:            300\n";
-    assert_ne!(normalise("webserver3d-emfile.txt", a), normalise("webserver3d-emfile.txt", c));
+    assert_ne!(
+        normalise("webserver3d-emfile.txt", a),
+        normalise("webserver3d-emfile.txt", c)
+    );
     // Elsewhere, every count is checked.
-    assert_ne!(normalise("client3-run.txt", a), normalise("client3-run.txt", b));
+    assert_ne!(
+        normalise("client3-run.txt", a),
+        normalise("client3-run.txt", b)
+    );
 }
 
 #[test]
 fn signal_masks_ignore_only_glibcs_own_signals() {
-    assert_eq!(normalise("x", "SigIgn:\t0000000180011006\n"), normalise("x", "SigIgn:\t0000000000011006\n"));
-    assert_ne!(normalise("x", "SigIgn:\t0000000000011006\n"), normalise("x", "SigIgn:\t0000000000001006\n"), "SIGCHLD ignored or not is the lesson");
+    assert_eq!(
+        normalise("x", "SigIgn:\t0000000180011006\n"),
+        normalise("x", "SigIgn:\t0000000000011006\n")
+    );
+    assert_ne!(
+        normalise("x", "SigIgn:\t0000000000011006\n"),
+        normalise("x", "SigIgn:\t0000000000001006\n"),
+        "SIGCHLD ignored or not is the lesson"
+    );
 }
 
 #[test]
@@ -655,20 +989,32 @@ fn cpu_use_is_spinning_or_asleep() {
     let spin = |ticks: u32| normalise("x", &format!("CPU in 2 s: {ticks} ticks of 10 ms\n"));
     assert_eq!(spin(200), spin(148));
     assert_eq!(spin(0), spin(3));
-    assert_ne!(spin(0), spin(200), "a server that spins is not one that sleeps");
+    assert_ne!(
+        spin(0),
+        spin(200),
+        "a server that spins is not one that sleeps"
+    );
 }
 
 #[test]
 fn concurrent_output_is_compared_in_any_order() {
     let a = "$ go\nslow: all good\nclient 2: 1.2 s\nslow: all good\nclient 1: 2.3 s\n$ next\n";
     let b = "$ go\nslow: all good\nslow: all good\nclient 1: 1.1 s\nclient 2: 2.2 s\n$ next\n";
-    assert_eq!(normalise("part2-webserver3h-slow.txt", a), normalise("part2-webserver3h-slow.txt", b));
+    assert_eq!(
+        normalise("part2-webserver3h-slow.txt", a),
+        normalise("part2-webserver3h-slow.txt", b)
+    );
     let fewer = "$ go\nslow: all good\nclient 1: 1.1 s\n$ next\n";
-    assert_ne!(normalise("part2-webserver3h-slow.txt", a), normalise("part2-webserver3h-slow.txt", fewer));
+    assert_ne!(
+        normalise("part2-webserver3h-slow.txt", a),
+        normalise("part2-webserver3h-slow.txt", fewer)
+    );
     let writes = |sizes: &[u32]| {
         let mut t = String::from("$ sed\n");
         for n in sizes {
-            t.push_str(&format!("write(5, \"\"..., 1048700)                = {n}\n"));
+            t.push_str(&format!(
+                "write(5, \"\"..., 1048700)                = {n}\n"
+            ));
         }
         t.push_str("write(5, \"\"..., 913835)                 = -1 EAGAIN (Resource temporarily unavailable)\n");
         normalise("part4-4e-partial-write.txt", &t)

@@ -43,7 +43,7 @@ record_lab() {
 
     begin lab-check-3c-fixed
     # The fix of the last hint: close the parent's copy, drop the list.
-    run "cp bins/webserver3d.rs $COPY/src/main.rs"
+    run "cp bins/part3/webserver3d.rs $COPY/src/main.rs"
     run "sed -i -e 's/^                clients.push(client_connection);/                let _ = close(client_connection);/' -e '/let mut clients = Vec::new();/d' -e '/if !args.server.quiet {\$/,/^                }\$/d' $COPY/src/main.rs"
     run 'cargo lab diff 3c --starter'
     run "sed -i 's/^fds_after_10: 13\$/fds_after_10: 14/' $COPY/answers.txt"

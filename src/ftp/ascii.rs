@@ -86,7 +86,11 @@ mod tests {
         let wire = b"one\r\ntwo\r\nthree\rfour\r\n\r\n";
         for size in 1..=file.len() {
             let mut to = ToNetwork::default();
-            assert_eq!(in_chunks(file, size, |c, o| to.convert(c, o)), wire, "chunks of {size}");
+            assert_eq!(
+                in_chunks(file, size, |c, o| to.convert(c, o)),
+                wire,
+                "chunks of {size}"
+            );
             let mut from = FromNetwork::default();
             let mut back = in_chunks(wire, size, |c, o| from.convert(c, o));
             from.finish(&mut back);

@@ -57,7 +57,12 @@ impl AtomicFile {
             // O_EXCL: fail rather than open a file that already exists, so a
             // stale or planted file (or a symlink) is never written through.
             let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC;
-            match openat(dir.as_fd(), temp_name.as_str(), flags, Mode::from_bits_truncate(0o644)) {
+            match openat(
+                dir.as_fd(),
+                temp_name.as_str(),
+                flags,
+                Mode::from_bits_truncate(0o644),
+            ) {
                 Ok(fd) => {
                     return Ok(AtomicFile {
                         dir,
@@ -83,7 +88,12 @@ impl AtomicFile {
     /// survives a crash too.
     pub fn commit(mut self) -> nix::Result<()> {
         fsync(self.file.as_fd())?;
-        renameat(self.dir.as_fd(), self.temp_name.as_str(), self.dir.as_fd(), self.final_name.as_str())?;
+        renameat(
+            self.dir.as_fd(),
+            self.temp_name.as_str(),
+            self.dir.as_fd(),
+            self.final_name.as_str(),
+        )?;
         self.committed = true;
         fsync(self.dir.as_fd())
     }
@@ -94,46 +104,12 @@ impl Drop for AtomicFile {
     /// temporary file. The target was never touched.
     fn drop(&mut self) {
         if !self.committed {
-            let _ = unlinkat(self.dir.as_fd(), self.temp_name.as_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = unlinkat(
+                self.dir.as_fd(),
+                self.temp_name.as_str(),
+                UnlinkatFlags::NoRemoveDir,
+            );
         }
     }
 }
 // ANCHOR_END: atomic_upload
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn scratch(label: &str) -> crate::harness::ScratchDir {
-        crate::harness::ScratchDir::new(label).unwrap()
-    }
-
-    fn dir_fd(path: &std::path::Path) -> OwnedFd {
-        nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).unwrap()
-    }
-
-    #[test]
-    fn the_target_changes_only_at_commit() {
-        let dir = scratch("atomic-commit");
-        std::fs::write(dir.path().join("a.txt"), "old").unwrap();
-        let mut file = AtomicFile::create(dir_fd(dir.path()), "a.txt").unwrap();
-        file.file().write_all(b"new contents").unwrap();
-        assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"old");
-        assert_eq!(crate::harness::names_in(dir.path()).len(), 2, "the temporary file is beside the target");
-        file.commit().unwrap();
-        assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"new contents");
-        assert_eq!(crate::harness::names_in(dir.path()), ["a.txt"]);
-    }
-
-    #[test]
-    fn dropping_an_uncommitted_file_leaves_nothing_behind() {
-        let dir = scratch("atomic-drop");
-        std::fs::write(dir.path().join("a.txt"), "old").unwrap();
-        let mut file = AtomicFile::create(dir_fd(dir.path()), "a.txt").unwrap();
-        file.file().write_all(b"half of it").unwrap();
-        drop(file);
-        assert_eq!(crate::harness::names_in(dir.path()), ["a.txt"]);
-        assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"old");
-    }
-}

@@ -60,7 +60,8 @@ impl Client {
     /// Connect to `addr` (`127.0.0.1:2121`, `localhost:21`) and read the
     /// greeting. `timeout` bounds the connect and every later read and write.
     pub fn connect(addr: impl ToSocketAddrs, timeout: Duration) -> Result<Client> {
-        let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address");
+        let mut last_error =
+            io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address");
         for addr in addr.to_socket_addrs()? {
             match Client::connect_to(addr, timeout) {
                 Ok(client) => return Ok(client),
@@ -102,7 +103,9 @@ impl Client {
         let reply = self.command(&format!("USER {user}"))?;
         match reply.code {
             230 => Ok(reply),
-            331 => self.expect(&format!("PASS {password}"), |code| code == 230 || code == 202),
+            331 => self.expect(&format!("PASS {password}"), |code| {
+                code == 230 || code == 202
+            }),
             _ => Err(Error::Reply(reply)),
         }
     }
@@ -125,7 +128,11 @@ impl Client {
 
     fn send(&mut self, line: &str) -> io::Result<()> {
         if self.trace {
-            let shown = if line.starts_with("PASS ") { "PASS ****" } else { line };
+            let shown = if line.starts_with("PASS ") {
+                "PASS ****"
+            } else {
+                line
+            };
             eprintln!("> {shown}");
         }
         self.writer.write_all(format!("{line}\r\n").as_bytes())
@@ -176,7 +183,11 @@ impl Client {
     pub fn size(&mut self, name: &str) -> Result<u64> {
         self.binary()?;
         let reply = self.expect(&format!("SIZE {name}"), |code| code == 213)?;
-        reply.text().trim().parse().map_err(|_| Error::Reply(reply.clone()))
+        reply
+            .text()
+            .trim()
+            .parse()
+            .map_err(|_| Error::Reply(reply.clone()))
     }
 
     /// LIST: the server's `ls -l`-like lines, as sent.
@@ -192,7 +203,10 @@ impl Client {
         let command = path.map_or("NLST".to_string(), |p| format!("NLST {p}"));
         let mut listing = Vec::new();
         self.transfer(&command, |data| io::copy(data, &mut listing).map(drop))?;
-        Ok(String::from_utf8_lossy(&listing).lines().map(str::to_string).collect())
+        Ok(String::from_utf8_lossy(&listing)
+            .lines()
+            .map(str::to_string)
+            .collect())
     }
 
     /// RETR `name` into `out`; returns the bytes received.
@@ -221,7 +235,11 @@ impl Client {
 
     /// One transfer: [`Client::start_transfer`], let `move_bytes` use the
     /// data connection, close it, [`Client::finish_transfer`].
-    pub fn transfer(&mut self, command: &str, move_bytes: impl FnOnce(&mut TcpStream) -> io::Result<()>) -> Result<Reply> {
+    pub fn transfer(
+        &mut self,
+        command: &str,
+        move_bytes: impl FnOnce(&mut TcpStream) -> io::Result<()>,
+    ) -> Result<Reply> {
         let mut data = self.start_transfer(command)?;
         let moved = move_bytes(&mut data);
         if moved.is_err() {
@@ -271,14 +289,20 @@ impl Client {
 
     /// EPSV (or PASV, if the server refuses EPSV), then connect.
     pub fn open_data(&mut self) -> Result<TcpStream> {
-        let port = if self.epsv_refused { None } else { self.epsv_port()? };
+        let port = if self.epsv_refused {
+            None
+        } else {
+            self.epsv_port()?
+        };
         let port = match port {
             Some(port) => port,
             None => {
                 let reply = self.expect("PASV", |code| code == 227)?;
                 // Connect to the control connection's peer, not the address in
                 // the reply: a server must not send us to a third machine.
-                parse_pasv(reply.text()).ok_or_else(|| Error::Reply(reply.clone()))?.port()
+                parse_pasv(reply.text())
+                    .ok_or_else(|| Error::Reply(reply.clone()))?
+                    .port()
             }
         };
         let data = TcpStream::connect_timeout(&SocketAddr::new(self.peer, port), self.timeout)?;
@@ -290,7 +314,9 @@ impl Client {
     fn epsv_port(&mut self) -> Result<Option<u16>> {
         let reply = self.command("EPSV")?;
         match reply.code {
-            229 => parse_epsv(reply.text()).map(Some).ok_or(Error::Reply(reply)),
+            229 => parse_epsv(reply.text())
+                .map(Some)
+                .ok_or(Error::Reply(reply)),
             500 | 501 | 502 | 522 => {
                 self.epsv_refused = true;
                 Ok(None)
@@ -315,6 +341,9 @@ impl Client {
 
 /// SO_LINGER with a zero timeout: close(2) sends RST instead of FIN.
 pub fn reset_on_close(stream: &TcpStream) {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     let _ = nix::sys::socket::setsockopt(stream, nix::sys::socket::sockopt::Linger, &linger);
 }

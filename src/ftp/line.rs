@@ -43,7 +43,10 @@ impl Command {
             Some((verb, arg)) => (verb, Some(arg.to_string())),
             None => (line, None),
         };
-        Command { verb: verb.to_ascii_uppercase(), arg: arg.filter(|a| !a.is_empty()) }
+        Command {
+            verb: verb.to_ascii_uppercase(),
+            arg: arg.filter(|a| !a.is_empty()),
+        }
     }
 }
 
@@ -51,7 +54,10 @@ impl Command {
 /// `WouldBlock` when `SO_RCVTIMEO` ran out: the caller's idle timeout).
 pub fn read_command(input: &mut impl BufRead) -> io::Result<Line> {
     let mut raw = Vec::new();
-    input.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut raw)?;
+    input
+        .by_ref()
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', &mut raw)?;
     if raw.last() != Some(&b'\n') {
         if raw.len() <= MAX_LINE {
             return Ok(Line::Eof); // closed with no line end (or nothing at all)
@@ -59,13 +65,19 @@ pub fn read_command(input: &mut impl BufRead) -> io::Result<Line> {
         // Overlong: discard through the line end so the next command is
         // read cleanly; a client that never sends one is cut off.
         let mut rest = Vec::new();
-        let n = input.by_ref().take(MAX_DISCARD).read_until(b'\n', &mut rest)?;
+        let n = input
+            .by_ref()
+            .take(MAX_DISCARD)
+            .read_until(b'\n', &mut rest)?;
         return if rest.last() == Some(&b'\n') {
             Ok(Line::TooLong)
         } else if (n as u64) < MAX_DISCARD {
             Ok(Line::Eof)
         } else {
-            Err(io::Error::new(io::ErrorKind::InvalidData, "a command line with no end in sight (over 1 MiB)"))
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a command line with no end in sight (over 1 MiB)",
+            ))
         };
     }
     raw.pop();
@@ -115,14 +127,22 @@ mod tests {
     }
 
     fn command(verb: &str, arg: Option<&str>) -> Line {
-        Line::Command(Command { verb: verb.into(), arg: arg.map(Into::into) })
+        Line::Command(Command {
+            verb: verb.into(),
+            arg: arg.map(Into::into),
+        })
     }
 
     #[test]
     fn splits_verb_and_argument() {
         assert_eq!(
             read_all(b"retr my file.txt\r\nNOOP\nTYPE I\r\nhalf a li"),
-            [command("RETR", Some("my file.txt")), command("NOOP", None), command("TYPE", Some("I")), Line::Eof]
+            [
+                command("RETR", Some("my file.txt")),
+                command("NOOP", None),
+                command("TYPE", Some("I")),
+                Line::Eof
+            ]
         );
     }
 
@@ -137,6 +157,9 @@ mod tests {
     fn an_overlong_line_is_skipped_and_the_next_one_read() {
         let mut wire = vec![b'A'; MAX_LINE * 3];
         wire.extend_from_slice(b"\r\nNOOP\r\n");
-        assert_eq!(read_all(&wire), [Line::TooLong, command("NOOP", None), Line::Eof]);
+        assert_eq!(
+            read_all(&wire),
+            [Line::TooLong, command("NOOP", None), Line::Eof]
+        );
     }
 }

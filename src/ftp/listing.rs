@@ -39,15 +39,22 @@ pub fn list(library: &Library, dir: &VirtualPath) -> nix::Result<Vec<Entry>> {
     for entry in handle.iter() {
         let entry = entry?;
         // A name that is not UTF-8 could not be asked for by name anyway.
-        let Ok(name) = entry.file_name().to_str() else { continue };
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
         if name.starts_with('.') {
             continue; // ".", "..", hidden files, uploads in progress
         }
         // Stat through the library, not the directory: a symlink counts as
         // what it points to, and only if that is inside the root.
-        let Ok(stat) = library.stat(&dir.child(name)) else { continue };
+        let Ok(stat) = library.stat(&dir.child(name)) else {
+            continue;
+        };
         if is_regular(&stat) || is_directory(&stat) {
-            entries.push(Entry { name: name.to_string(), stat });
+            entries.push(Entry {
+                name: name.to_string(),
+                stat,
+            });
         }
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -77,19 +84,28 @@ pub fn long_line(entry: &Entry, now: i64) -> String {
 
 /// The seconds since the epoch now (for [`long_line`]).
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// `ls`'s date column, in UTC: `Nov 25 07:44` for the last six months,
 /// `Nov 25  2023` for older (or future) times.
 pub fn ls_date(mtime: i64, now: i64) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     const HALF_YEAR: i64 = 183 * 24 * 3600;
     let (year, month, day) = civil_date(mtime.div_euclid(86_400));
     let month = MONTHS[(month - 1) as usize];
     if mtime <= now && now - mtime < HALF_YEAR {
         let seconds = mtime.rem_euclid(86_400);
-        format!("{month} {day:>2} {:02}:{:02}", seconds / 3600, seconds / 60 % 60)
+        format!(
+            "{month} {day:>2} {:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60
+        )
     } else {
         format!("{month} {day:>2}  {year}")
     }
@@ -99,7 +115,12 @@ pub fn ls_date(mtime: i64, now: i64) -> String {
 pub fn mdtm_time(mtime: i64) -> String {
     let (year, month, day) = civil_date(mtime.div_euclid(86_400));
     let seconds = mtime.rem_euclid(86_400);
-    format!("{year:04}{month:02}{day:02}{:02}{:02}{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    format!(
+        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 /// Days since 1970-01-01 to (year, month 1-12, day 1-31) in the proleptic
@@ -108,7 +129,8 @@ fn civil_date(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * mp + 2) / 5 + 1;

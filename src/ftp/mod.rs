@@ -1,6 +1,6 @@
 //! The pieces of the file server project that are not its lesson.
 //!
-//! `ftp-server` (bins/ftp_server.rs) shows the design: a process per
+//! `ftp-server` (bins/ftp/ftp-server/main.rs) shows the design: a process per
 //! control connection, a data connection per transfer. What it leans on
 //! lives here, once, so that the client and the tests use the same code:
 //!

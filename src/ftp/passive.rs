@@ -36,7 +36,9 @@ impl FromStr for PortRange {
         };
         let (first, last) = (port(first)?, port(last)?);
         if first > last {
-            return Err(format!("{text:?} runs backwards; expected FIRST-LAST with FIRST <= LAST"));
+            return Err(format!(
+                "{text:?} runs backwards; expected FIRST-LAST with FIRST <= LAST"
+            ));
         }
         Ok(PortRange { first, last })
     }
@@ -68,7 +70,10 @@ pub fn listen_passive(ip: IpAddr, range: Option<PortRange>) -> io::Result<TcpLis
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::new(io::ErrorKind::AddrInUse, format!("every passive port in {range} is in use")))
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        format!("every passive port in {range} is in use"),
+    ))
 }
 // ANCHOR_END: listen_passive
 
@@ -103,8 +108,13 @@ pub fn parse_pasv(text: &str) -> Option<SocketAddrV4> {
         .take(6)
         .map(|s| s.parse().ok())
         .collect::<Option<_>>()?;
-    let [h1, h2, h3, h4, p1, p2] = numbers[..] else { return None };
-    Some(SocketAddrV4::new(Ipv4Addr::new(h1, h2, h3, h4), u16::from_be_bytes([p1, p2])))
+    let [h1, h2, h3, h4, p1, p2] = numbers[..] else {
+        return None;
+    };
+    Some(SocketAddrV4::new(
+        Ipv4Addr::new(h1, h2, h3, h4),
+        u16::from_be_bytes([p1, p2]),
+    ))
 }
 
 /// The port in a `229` reply's text: `(|||port|)` (the delimiter may be any
@@ -136,24 +146,48 @@ mod tests {
         let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 50_001);
         assert_eq!(pasv_text(addr), "Entering Passive Mode (127,0,0,1,195,81).");
         assert_eq!(parse_pasv(&pasv_text(addr)), Some(addr));
-        assert_eq!(parse_pasv("Entering Passive Mode 10,0,0,7,4,1"), Some("10.0.0.7:1025".parse().unwrap()));
+        assert_eq!(
+            parse_pasv("Entering Passive Mode 10,0,0,7,4,1"),
+            Some("10.0.0.7:1025".parse().unwrap())
+        );
         assert_eq!(parse_epsv(&epsv_text(50_001)), Some(50_001));
-        assert_eq!(parse_epsv("Extended Passive Mode OK (!!!2121!)"), Some(2121));
+        assert_eq!(
+            parse_epsv("Extended Passive Mode OK (!!!2121!)"),
+            Some(2121)
+        );
         assert_eq!(parse_pasv("Entering Passive Mode (127,0,0,1,300,1)."), None);
         assert_eq!(parse_epsv("(|||x|)"), None);
     }
 
     #[test]
     fn port_ranges_parse_and_are_honoured() {
-        assert_eq!("50000-50010".parse(), Ok(PortRange { first: 50_000, last: 50_010 }));
-        assert_eq!("6000".parse(), Ok(PortRange { first: 6000, last: 6000 }));
-        assert!("50010-50000".parse::<PortRange>().unwrap_err().contains("backwards"));
+        assert_eq!(
+            "50000-50010".parse(),
+            Ok(PortRange {
+                first: 50_000,
+                last: 50_010
+            })
+        );
+        assert_eq!(
+            "6000".parse(),
+            Ok(PortRange {
+                first: 6000,
+                last: 6000
+            })
+        );
+        assert!("50010-50000"
+            .parse::<PortRange>()
+            .unwrap_err()
+            .contains("backwards"));
         assert!("0-10".parse::<PortRange>().is_err());
         assert!("a-b".parse::<PortRange>().is_err());
 
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
-        let range = PortRange { first: port, last: port };
+        let range = PortRange {
+            first: port,
+            last: port,
+        };
         let err = listen_passive(Ipv4Addr::LOCALHOST.into(), Some(range)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         drop(taken);

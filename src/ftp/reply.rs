@@ -32,7 +32,13 @@ pub fn send(out: &mut impl Write, code: u16, text: &str) -> io::Result<()> {
 
 /// Write a multi-line reply: `CODE-FIRST`, each of `lines` indented by one
 /// space (so no line can be mistaken for the last), then `CODE LAST`.
-pub fn send_multi(out: &mut impl Write, code: u16, first: &str, lines: &[&str], last: &str) -> io::Result<()> {
+pub fn send_multi(
+    out: &mut impl Write,
+    code: u16,
+    first: &str,
+    lines: &[&str],
+    last: &str,
+) -> io::Result<()> {
     let mut reply = format!("{code}-{first}\r\n");
     for line in lines {
         reply.push_str(&format!(" {line}\r\n"));
@@ -45,7 +51,10 @@ pub fn send_multi(out: &mut impl Write, code: u16, first: &str, lines: &[&str], 
 /// end the reply early and let the rest pass for another reply; they become
 /// spaces.
 pub fn format_reply(code: u16, text: &str) -> String {
-    let text: String = text.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }).collect();
+    let text: String = text
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
     format!("{code} {text}\r\n")
 }
 
@@ -60,7 +69,10 @@ pub struct Reply {
 impl Reply {
     /// The text of the last line, after the code: `Transfer complete.`
     pub fn text(&self) -> &str {
-        self.lines.last().map(|line| line.get(4..).unwrap_or("")).unwrap_or("")
+        self.lines
+            .last()
+            .map(|line| line.get(4..).unwrap_or(""))
+            .unwrap_or("")
     }
 
     /// 1yz: the command goes on; another reply follows.
@@ -86,14 +98,14 @@ impl fmt::Display for Reply {
 /// start with a code is `InvalidData`.
 pub fn read_reply(input: &mut impl BufRead) -> io::Result<Reply> {
     let first = read_line(input)?;
-    let code = parse_code(&first)
-        .ok_or_else(|| invalid(format!("not an FTP reply: {first:?}")))?;
+    let code = parse_code(&first).ok_or_else(|| invalid(format!("not an FTP reply: {first:?}")))?;
     let mut lines = vec![first.clone()];
     if first.as_bytes().get(3) == Some(&b'-') {
         // Multi-line: read until a line that starts with "CODE ".
         loop {
             let line = read_line(input)?;
-            let done = line.len() >= 4 && parse_code(&line) == Some(code) && line.as_bytes()[3] == b' ';
+            let done =
+                line.len() >= 4 && parse_code(&line) == Some(code) && line.as_bytes()[3] == b' ';
             lines.push(line);
             if done {
                 break;
@@ -116,12 +128,20 @@ fn parse_code(line: &str) -> Option<u16> {
 
 fn read_line(input: &mut impl BufRead) -> io::Result<String> {
     let mut line = Vec::new();
-    let n = input.by_ref().take(MAX_REPLY_LINE as u64).read_until(b'\n', &mut line)?;
+    let n = input
+        .by_ref()
+        .take(MAX_REPLY_LINE as u64)
+        .read_until(b'\n', &mut line)?;
     if n == 0 {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the server closed the control connection"));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the server closed the control connection",
+        ));
     }
     if line.last() != Some(&b'\n') {
-        return Err(invalid(format!("a reply line longer than {MAX_REPLY_LINE} bytes, or cut off")));
+        return Err(invalid(format!(
+            "a reply line longer than {MAX_REPLY_LINE} bytes, or cut off"
+        )));
     }
     while matches!(line.last(), Some(b'\n' | b'\r')) {
         line.pop();
@@ -150,16 +170,28 @@ mod tests {
 
     #[test]
     fn a_line_break_in_the_text_cannot_forge_a_reply() {
-        assert_eq!(format_reply(550, "No such file: a\r\n226 ok"), "550 No such file: a  226 ok\r\n");
+        assert_eq!(
+            format_reply(550, "No such file: a\r\n226 ok"),
+            "550 No such file: a  226 ok\r\n"
+        );
     }
 
     #[test]
     fn garbage_and_eof_are_errors() {
         let mut garbage: &[u8] = b"hello\r\n";
-        assert_eq!(read_reply(&mut garbage).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            read_reply(&mut garbage).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
         let mut cut: &[u8] = b"226 Transf";
-        assert_eq!(read_reply(&mut cut).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            read_reply(&mut cut).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
         let mut empty: &[u8] = b"";
-        assert_eq!(read_reply(&mut empty).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            read_reply(&mut empty).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     }
 }

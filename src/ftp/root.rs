@@ -112,7 +112,11 @@ pub fn resolve(cwd: &VirtualPath, name: &str) -> Result<VirtualPath, NameError> 
     if name.contains('\0') {
         return Err(NameError::Nul);
     }
-    let mut path = if name.starts_with('/') { VirtualPath::root() } else { cwd.clone() };
+    let mut path = if name.starts_with('/') {
+        VirtualPath::root()
+    } else {
+        cwd.clone()
+    };
     for component in name.split('/') {
         match component {
             "" | "." => {}
@@ -139,7 +143,11 @@ impl Library {
     /// Open the root directory. Fails with `ENOTDIR` if it is not one, and
     /// with `ENOSYS` on a kernel older than 5.6, which has no `openat2(2)`.
     pub fn new(root: &Path) -> nix::Result<Library> {
-        let root = nix::fcntl::open(root, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+        let root = nix::fcntl::open(
+            root,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
         let library = Library { root };
         library.open(&VirtualPath::root(), OFlag::O_PATH, Mode::empty())?; // is openat2 there?
         Ok(library)
@@ -228,6 +236,9 @@ mod tests {
     fn relative_paths_for_openat2_never_start_with_a_slash() {
         assert_eq!(VirtualPath::root().relative(), ".");
         assert_eq!(at("/", "/a/b").map(|p| p.len()).unwrap(), 4);
-        assert_eq!(resolve(&VirtualPath::root(), "/a/b").unwrap().relative(), "a/b");
+        assert_eq!(
+            resolve(&VirtualPath::root(), "/a/b").unwrap().relative(),
+            "a/b"
+        );
     }
 }

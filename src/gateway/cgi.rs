@@ -444,7 +444,7 @@ mod tests {
         let err = Cgi::new("Cargo.toml", Duration::from_secs(1)).unwrap_err();
         assert!(err.contains("not executable"), "{err}");
         assert!(Cgi::new("no/such/program", Duration::from_secs(1)).is_err());
-        assert!(Cgi::new("src", Duration::from_secs(1))
+        assert!(Cgi::new("gateway", Duration::from_secs(1))
             .unwrap_err()
             .contains("not a file"));
     }

@@ -144,7 +144,10 @@ impl FileCache {
             let entries = self.lock();
             let entry = entries.get(path)?;
             if batch.is_some() && entry.checked_in == batch {
-                return Some(Hit { bytes: entry.bytes.clone(), content_type: entry.content_type });
+                return Some(Hit {
+                    bytes: entry.bytes.clone(),
+                    content_type: entry.content_type,
+                });
             }
             entry.clone()
         };
@@ -160,7 +163,10 @@ impl FileCache {
                 cached.checked_in = batch;
             }
         }
-        Some(Hit { bytes: entry.bytes.clone(), content_type: entry.content_type })
+        Some(Hit {
+            bytes: entry.bytes.clone(),
+            content_type: entry.content_type,
+        })
     }
 
     /// How many `fstatat` checks hits have cost so far.
@@ -172,7 +178,14 @@ impl FileCache {
     /// the answer to `path` — if the file is regular, not too big and
     /// settled — and hand them back as a response body: shared with the
     /// cache if it kept them, as they are if not.
-    pub fn offer(&self, path: &str, relative: &str, stat: &FileStat, content_type: &'static str, bytes: Vec<u8>) -> Body {
+    pub fn offer(
+        &self,
+        path: &str,
+        relative: &str,
+        stat: &FileStat,
+        content_type: &'static str,
+        bytes: Vec<u8>,
+    ) -> Body {
         let regular = SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG;
         let complete = usize::try_from(stat.st_size).is_ok_and(|size| size == bytes.len());
         if !regular || !complete || bytes.len() > MAX_CACHED_FILE || !settled(stat) {
@@ -202,9 +215,14 @@ impl FileCache {
 
 /// Was the file last changed more than [`SETTLED`] ago?
 fn settled(stat: &FileStat) -> bool {
-    let (Ok(secs), Ok(nanos)) = (u64::try_from(stat.st_ctime), u32::try_from(stat.st_ctime_nsec)) else {
+    let (Ok(secs), Ok(nanos)) = (
+        u64::try_from(stat.st_ctime),
+        u32::try_from(stat.st_ctime_nsec),
+    ) else {
         return false;
     };
     let changed = UNIX_EPOCH + Duration::new(secs, nanos);
-    SystemTime::now().duration_since(changed).is_ok_and(|age| age > SETTLED)
+    SystemTime::now()
+        .duration_since(changed)
+        .is_ok_and(|age| age > SETTLED)
 }

@@ -20,7 +20,13 @@ pub struct Response {
 impl Response {
     /// An empty response with this status.
     pub fn new(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: Body::default(), head_only: false, content_length: true }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::default(),
+            head_only: false,
+            content_length: true,
+        }
     }
 
     /// A small `text/plain` error page: `404 Not Found`.
@@ -50,7 +56,12 @@ impl Response {
     /// Append the status line and headers to `out`, in place: no head
     /// built on the side and copied over (once per response).
     fn write_head_to(&self, out: &mut Vec<u8>, keep_alive: bool) {
-        for part in [b"HTTP/1.1 ".as_slice(), &decimal(u64::from(self.status)), b" ", reason(self.status).as_bytes()] {
+        for part in [
+            b"HTTP/1.1 ".as_slice(),
+            &decimal(u64::from(self.status)),
+            b" ",
+            reason(self.status).as_bytes(),
+        ] {
             out.extend_from_slice(part);
         }
         out.extend_from_slice(b"\r\nServer: lsbaws\r\n");
@@ -64,7 +75,11 @@ impl Response {
             out.extend_from_slice(&decimal(self.body.len() as u64));
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(if keep_alive { b"Connection: keep-alive\r\n\r\n" } else { b"Connection: close\r\n\r\n" });
+        out.extend_from_slice(if keep_alive {
+            b"Connection: keep-alive\r\n\r\n"
+        } else {
+            b"Connection: close\r\n\r\n"
+        });
     }
 
     /// Append the whole response (head, and body unless `head_only`) to `out`.
@@ -226,6 +241,9 @@ Content-Length: 2\r\nConnection: keep-alive\r\n\r\nhi"
         let mut response = Response::error(404);
         response.head_only = true;
         let bytes = String::from_utf8(response.to_bytes(false)).unwrap();
-        assert!(bytes.ends_with("Content-Length: 14\r\nConnection: close\r\n\r\n"), "{bytes}");
+        assert!(
+            bytes.ends_with("Content-Length: 14\r\nConnection: close\r\n\r\n"),
+            "{bytes}"
+        );
     }
 }

@@ -54,7 +54,10 @@ pub struct Session {
 
 impl Session {
     pub fn new(limits: Limits) -> Session {
-        Session { limits, ..Session::default() }
+        Session {
+            limits,
+            ..Session::default()
+        }
     }
 
     /// Close the connection after the first response, even if the client
@@ -139,7 +142,9 @@ impl Session {
     /// Bytes queued and not yet written: the rest of the first buffer of
     /// the queue (a writer that wrote all of it asks again for the next).
     pub fn pending(&self) -> &[u8] {
-        self.output.front().map_or(&[], |first| &first[self.written..])
+        self.output
+            .front()
+            .map_or(&[], |first| &first[self.written..])
     }
 
     /// `n` bytes of [`Session::pending`] were written.
@@ -147,7 +152,9 @@ impl Session {
         self.written += n;
         self.queued -= n;
         let last = self.output.len() == 1;
-        let Some(first) = self.output.front_mut() else { return };
+        let Some(first) = self.output.front_mut() else {
+            return;
+        };
         if self.written < first.len() {
             return;
         }
@@ -235,9 +242,14 @@ pub fn serve_blocking(
 /// side closes it (or the socket's timeouts, if any, expire), printing a
 /// line per request unless `quiet`. Only unexpected errors reach stderr.
 pub fn serve_site(stream: &mut (impl Read + Write), site: &super::Site, quiet: bool) {
-    let served = serve_blocking(stream, Limits::default(), |request| site.respond_and_log(request, quiet));
+    let served = serve_blocking(stream, Limits::default(), |request| {
+        site.respond_and_log(request, quiet)
+    });
     if let Err(e) = served {
-        eprintln!("{}: serving a connection failed: {e}", crate::report::program_name());
+        eprintln!(
+            "{}: serving a connection failed: {e}",
+            crate::report::program_name()
+        );
     }
 }
 
@@ -246,7 +258,13 @@ pub fn is_normal_end(error: &io::Error) -> bool {
     use io::ErrorKind::*;
     matches!(
         error.kind(),
-        ConnectionReset | ConnectionAborted | BrokenPipe | NotConnected | UnexpectedEof | WouldBlock | TimedOut
+        ConnectionReset
+            | ConnectionAborted
+            | BrokenPipe
+            | NotConnected
+            | UnexpectedEof
+            | WouldBlock
+            | TimedOut
     )
 }
 
@@ -281,7 +299,10 @@ mod tests {
         let first = out.find("/1").unwrap();
         let second = out.find("/2").unwrap();
         assert!(first < second);
-        assert!(!out.contains("/3"), "nothing is answered after Connection: close");
+        assert!(
+            !out.contains("/3"),
+            "nothing is answered after Connection: close"
+        );
         assert!(out.ends_with("Connection: close\r\n\r\n/2"));
     }
 
@@ -299,7 +320,10 @@ mod tests {
     #[test]
     fn without_keep_alive_one_request_closes_the_connection() {
         let mut session = Session::new(Limits::default()).without_keep_alive();
-        session.receive(b"GET /1 HTTP/1.1\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", echo_path);
+        session.receive(
+            b"GET /1 HTTP/1.1\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\n\r\n",
+            echo_path,
+        );
         let out = text(session.pending());
         assert!(out.ends_with("Connection: close\r\n\r\n/1"), "{out}");
         session.wrote(session.pending().len());
@@ -346,7 +370,9 @@ mod tests {
             requests.extend_from_slice(format!("GET /{i} HTTP/1.1\r\n\r\n").as_bytes());
         }
         let mut pipe = Pipe(io::Cursor::new(requests), Vec::new());
-        let long_path = |r: &Request| Response::new(200).with_body(r.path.repeat(200).into_bytes(), "text/plain");
+        let long_path = |r: &Request| {
+            Response::new(200).with_body(r.path.repeat(200).into_bytes(), "text/plain")
+        };
         serve_blocking(&mut pipe, Limits::default(), long_path).unwrap();
         let out = text(&pipe.1);
         assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 300);
@@ -356,7 +382,17 @@ mod tests {
     /// Everything a session holds for its output: buffer capacities, and
     /// the bodies it queued.
     fn output_memory(session: &Session) -> usize {
-        session.output.iter().map(|b| if let Body::Owned(v) = b { v.capacity() } else { b.len() }).sum()
+        session
+            .output
+            .iter()
+            .map(|b| {
+                if let Body::Owned(v) = b {
+                    v.capacity()
+                } else {
+                    b.len()
+                }
+            })
+            .sum()
     }
 
     /// Write out everything queued, as a writer does: `pending`, then
@@ -374,12 +410,18 @@ mod tests {
 
     #[test]
     fn an_idle_connection_does_not_keep_a_big_response_buffer() {
-        let big = |_: &Request| Response::new(200).with_body(vec![b'x'; 1024 * 1024], "application/octet-stream");
+        let big = |_: &Request| {
+            Response::new(200).with_body(vec![b'x'; 1024 * 1024], "application/octet-stream")
+        };
         let mut session = Session::new(Limits::default());
         session.receive(b"GET /big HTTP/1.1\r\n\r\n", big);
         assert!(output_memory(&session) > 1024 * 1024);
         drain(&mut session);
-        assert!(output_memory(&session) <= RETAINED_CAPACITY, "{}", output_memory(&session));
+        assert!(
+            output_memory(&session) <= RETAINED_CAPACITY,
+            "{}",
+            output_memory(&session)
+        );
         // Small responses keep their buffer: no allocation per request.
         session.receive(b"GET /small HTTP/1.1\r\n\r\n", echo_path);
         let kept = session.pending().as_ptr();
@@ -393,10 +435,18 @@ mod tests {
         let file: std::sync::Arc<[u8]> = vec![b'x'; 2 * SEPARATE_BODY].into();
         let shared = file.clone();
         let mut session = Session::new(Limits::default());
-        session.receive(b"GET /big HTTP/1.1\r\n\r\n", |_| Response::new(200).with_body(shared.clone(), "text/plain"));
+        session.receive(b"GET /big HTTP/1.1\r\n\r\n", |_| {
+            Response::new(200).with_body(shared.clone(), "text/plain")
+        });
         let head = text(session.pending());
-        assert!(head.starts_with("HTTP/1.1 200 OK") && head.ends_with("\r\n\r\n"), "{head}");
-        assert!(head.contains(&format!("Content-Length: {}\r\n", file.len())), "{head}");
+        assert!(
+            head.starts_with("HTTP/1.1 200 OK") && head.ends_with("\r\n\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.contains(&format!("Content-Length: {}\r\n", file.len())),
+            "{head}"
+        );
         session.wrote(head.len());
         // No copy: the next bytes to write are the cache's own.
         assert_eq!(session.pending().as_ptr(), file.as_ptr());
@@ -412,14 +462,21 @@ mod tests {
             _ => echo_path(r),
         };
         let mut session = Session::new(Limits::default());
-        session.receive(b"GET /big HTTP/1.1\r\n\r\nGET /small HTTP/1.1\r\n\r\n", answer);
+        session.receive(
+            b"GET /big HTTP/1.1\r\n\r\nGET /small HTTP/1.1\r\n\r\n",
+            answer,
+        );
         session.wrote(session.pending().len()); // the head
         let body = session.pending().as_ptr();
         // Nearly all of the body written: below the high-water mark again,
         // so the waiting request is answered behind it.
         session.wrote(session.pending().len() - 10);
         session.answer(answer);
-        assert_eq!(session.pending().as_ptr(), body.wrapping_add(4 * OUTPUT_HIGH_WATER - 10), "the body was moved");
+        assert_eq!(
+            session.pending().as_ptr(),
+            body.wrapping_add(4 * OUTPUT_HIGH_WATER - 10),
+            "the body was moved"
+        );
         assert!(text(&drain(&mut session)).ends_with("/small"));
     }
 
@@ -444,7 +501,12 @@ mod tests {
             .map(|body| if body == big { "big" } else { body })
             .collect();
         assert_eq!(bodies, ["/a", "big", "/b", "", "/c"]);
-        assert_eq!(out.matches(&format!("Content-Length: {SEPARATE_BODY}\r\n")).count(), 2, "HEAD declares the length too");
+        assert_eq!(
+            out.matches(&format!("Content-Length: {SEPARATE_BODY}\r\n"))
+                .count(),
+            2,
+            "HEAD declares the length too"
+        );
         assert!(session.wants_read() && !session.wants_write());
     }
 

@@ -53,26 +53,42 @@ pub enum Lookup {
     Refused(u16),
 }
 
-/// The default `--root`: the sample site shipped with the lab.
+/// The default `--root`: the sample site shipped with the lab, `site/` at
+/// the top of the repository (this crate is its `src/`).
 pub fn default_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("site")
+    let library = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    library.parent().unwrap_or(library).join("site")
 }
 
 impl Site {
     /// Serve the folder `root`; fails with a message a user can act on.
     pub fn open(root: impl AsRef<Path>) -> Result<Site, String> {
         let root = root.as_ref();
-        let canonical = root
-            .canonicalize()
-            .map_err(|e| format!("cannot open site root {}: {e} — check --root", root.display()))?;
+        let canonical = root.canonicalize().map_err(|e| {
+            format!(
+                "cannot open site root {}: {e} — check --root",
+                root.display()
+            )
+        })?;
         if !canonical.is_dir() {
-            return Err(format!("site root {} is not a directory — check --root", root.display()));
+            return Err(format!(
+                "site root {} is not a directory — check --root",
+                root.display()
+            ));
         }
-        let root_dir = nix::fcntl::open(&canonical, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .ok()
-            .map(out_of_the_way)
-            .map(Arc::new);
-        Ok(Site { root: canonical, root_dir, cache: Arc::default() })
+        let root_dir = nix::fcntl::open(
+            &canonical,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+        .map(out_of_the_way)
+        .map(Arc::new);
+        Ok(Site {
+            root: canonical,
+            root_dir,
+            cache: Arc::default(),
+        })
     }
 
     /// The canonical root folder.
@@ -88,7 +104,10 @@ impl Site {
             _ => return Response::error(405).with_header("Allow", "GET, HEAD"),
         };
         let mut response = match self.open_fast(&request.path) {
-            Some(Fast::File { bytes, content_type }) => Response::new(200).with_body(bytes, content_type),
+            Some(Fast::File {
+                bytes,
+                content_type,
+            }) => Response::new(200).with_body(bytes, content_type),
             Some(Fast::Lookup(lookup)) => self.respond_to_lookup(lookup, request),
             None => self.respond_to_lookup(self.lookup(&request.path), request),
         };
@@ -133,7 +152,10 @@ impl Site {
     fn open_fast(&self, path: &str) -> Option<Fast> {
         let root = self.root_dir.as_deref()?;
         if let Some(hit) = self.cache.get(root, path) {
-            return Some(Fast::File { bytes: hit.bytes.into(), content_type: hit.content_type });
+            return Some(Fast::File {
+                bytes: hit.bytes.into(),
+                content_type: hit.content_type,
+            });
         }
         if path.contains('\\') || path.contains('\0') {
             return Some(Fast::Lookup(Lookup::Refused(400)));
@@ -168,7 +190,9 @@ impl Site {
             SFlag::S_IFDIR => {
                 relative.push_str("/index.html");
                 match open_beneath(root, &relative) {
-                    Ok((index, stat)) if file_type(&stat) == SFlag::S_IFREG => (index, stat, "index.html"),
+                    Ok((index, stat)) if file_type(&stat) == SFlag::S_IFREG => {
+                        (index, stat, "index.html")
+                    }
                     Ok(_) | Err(Errno::ENOENT) => return Some(Fast::Lookup(Lookup::Refused(404))),
                     Err(Errno::EACCES) => return Some(Fast::Lookup(Lookup::Refused(403))),
                     Err(_) => return None,
@@ -182,8 +206,13 @@ impl Site {
         match read_up_to(&file, size) {
             Ok(bytes) => {
                 let content_type = content_type(Path::new(name_for_type));
-                let bytes = self.cache.offer(path, &relative, &stat, content_type, bytes);
-                Some(Fast::File { bytes, content_type })
+                let bytes = self
+                    .cache
+                    .offer(path, &relative, &stat, content_type, bytes);
+                Some(Fast::File {
+                    bytes,
+                    content_type,
+                })
             }
             Err(_) => None, // let the slow path read it again and choose the status
         }
@@ -196,7 +225,11 @@ impl Site {
         if !quiet {
             // Not println!, which panics when stdout is a closed pipe
             // (`webserver4g | head`): a log line is not worth the server.
-            let _ = writeln!(std::io::stdout().lock(), "{}", access_log_line(request, &response));
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                access_log_line(request, &response)
+            );
         }
         response
     }
@@ -253,7 +286,10 @@ impl Site {
 /// What the fast path found.
 enum Fast {
     /// A regular file's bytes and their Content-Type.
-    File { bytes: Body, content_type: &'static str },
+    File {
+        bytes: Body,
+        content_type: &'static str,
+    },
     /// Not a file to send: a redirect or a refusal.
     Lookup(Lookup),
 }
@@ -272,7 +308,9 @@ fn out_of_the_way(fd: OwnedFd) -> OwnedFd {
     use nix::sys::resource::{getrlimit, Resource};
     use std::os::fd::{AsRawFd, FromRawFd};
     let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft.min(1024));
-    let Ok(top) = i32::try_from(limit.saturating_sub(1)) else { return fd };
+    let Ok(top) = i32::try_from(limit.saturating_sub(1)) else {
+        return fd;
+    };
     if fd.as_raw_fd() >= top {
         return fd;
     }
@@ -291,7 +329,11 @@ fn out_of_the_way(fd: OwnedFd) -> OwnedFd {
 fn open_beneath(root: &OwnedFd, relative: &str) -> nix::Result<(OwnedFd, FileStat)> {
     let how = OpenHow::new()
         .flags(OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        .resolve(
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
     let file = loop {
         match openat2(root.as_fd(), relative, how) {
             // EAGAIN: a concurrent rename raced the kernel's check; retry.
@@ -327,7 +369,10 @@ fn read_up_to(file: &OwnedFd, size: usize) -> nix::Result<Vec<u8>> {
 
 /// Did a call fail because no descriptor was free (EMFILE, ENFILE)?
 pub fn is_out_of_descriptors(error: &io::Error) -> bool {
-    matches!(error.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE)
+    )
 }
 
 /// The request line, the status and the body's length, as web servers'
@@ -337,13 +382,20 @@ pub fn access_log_line(request: &Request, response: &Response) -> String {
     let target = request.target.escape_debug();
     format!(
         "\"{} {target} HTTP/1.{}\" {} {}",
-        request.method, request.minor_version, response.status, response.body.len()
+        request.method,
+        request.minor_version,
+        response.status,
+        response.body.len()
     )
 }
 
 /// The Content-Type for a file, by its extension.
 pub fn content_type(path: &Path) -> &'static str {
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match extension.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -387,8 +439,13 @@ mod tests {
         let site = sample();
         let index = get(&site, "/");
         assert_eq!(index.status, 200);
-        assert_eq!(index.body, std::fs::read(default_root().join("index.html")).unwrap());
-        assert!(index.headers.contains(&("Content-Type".into(), "text/html; charset=utf-8".into())));
+        assert_eq!(
+            index.body,
+            std::fs::read(default_root().join("index.html")).unwrap()
+        );
+        assert!(index
+            .headers
+            .contains(&("Content-Type".into(), "text/html; charset=utf-8".into())));
         assert_eq!(get(&site, "/guide/").status, 200);
         assert_eq!(get(&site, "/images/icon.png").status, 200);
         assert_eq!(get(&site, "/no-such-file").status, 404);
@@ -401,14 +458,19 @@ mod tests {
             panic!()
         };
         let response = sample().respond(&request);
-        assert_eq!(access_log_line(&request, &response), "\"GET /hello.txt HTTP/1.1\" 200 13");
+        assert_eq!(
+            access_log_line(&request, &response),
+            "\"GET /hello.txt HTTP/1.1\" 200 13"
+        );
     }
 
     #[test]
     fn a_directory_without_its_slash_is_redirected() {
         let response = get(&sample(), "/guide?x=1");
         assert_eq!(response.status, 301);
-        assert!(response.headers.contains(&("Location".into(), "/guide/?x=1".into())));
+        assert!(response
+            .headers
+            .contains(&("Location".into(), "/guide/?x=1".into())));
     }
 
     #[test]
@@ -437,7 +499,11 @@ mod tests {
             "http://host/../Cargo.toml",
         ] {
             let response = get(&site, target);
-            assert!(response.status >= 400, "{target} was answered {}", response.status);
+            assert!(
+                response.status >= 400,
+                "{target} was answered {}",
+                response.status
+            );
         }
     }
 
@@ -458,16 +524,36 @@ mod tests {
         nix::unistd::mkfifo(&root.join("pipe"), Mode::from_bits_truncate(0o600)).unwrap();
         let fast = Site::open(&root).unwrap();
         assert!(fast.root_dir.is_some(), "the fast path is in use");
-        let slow = Site { root_dir: None, ..fast.clone() };
+        let slow = Site {
+            root_dir: None,
+            ..fast.clone()
+        };
         for target in [
-            "/", "/page.html", "/page.html/", "/./page.html", "/sub", "/sub/", "/sub/data.json",
-            "/sub/empty/", "/sub/nothing", "/nothing/x", "/page.html/x", "/alias", "/linked-dir/",
-            "/linked-dir/data.json", "/escape.txt", "/pipe", "/sub/../page.html", "/sub%5cx",
+            "/",
+            "/page.html",
+            "/page.html/",
+            "/./page.html",
+            "/sub",
+            "/sub/",
+            "/sub/data.json",
+            "/sub/empty/",
+            "/sub/nothing",
+            "/nothing/x",
+            "/page.html/x",
+            "/alias",
+            "/linked-dir/",
+            "/linked-dir/data.json",
+            "/escape.txt",
+            "/pipe",
+            "/sub/../page.html",
+            "/sub%5cx",
         ] {
             assert_eq!(get(&fast, target), get(&slow, target), "{target}");
         }
         // A symlink is judged by its target's name, as canonicalize sees it.
-        assert!(get(&fast, "/alias").headers.contains(&("Content-Type".into(), "text/html; charset=utf-8".into())));
+        assert!(get(&fast, "/alias")
+            .headers
+            .contains(&("Content-Type".into(), "text/html; charset=utf-8".into())));
         assert_eq!(get(&fast, "/pipe").status, 403);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -480,9 +566,14 @@ mod tests {
         let first = get(&site, "/files/one-mebibyte.bin");
         let second = get(&site, "/files/one-mebibyte.bin");
         assert_eq!(first.body.len(), 1 << 20);
-        assert_eq!(*first.body, std::fs::read(default_root().join("files/one-mebibyte.bin")).unwrap()[..]);
+        assert_eq!(
+            *first.body,
+            std::fs::read(default_root().join("files/one-mebibyte.bin")).unwrap()[..]
+        );
         match (&first.body, &second.body) {
-            (Body::Shared(a), Body::Shared(b)) => assert!(Arc::ptr_eq(a, b), "two copies of the cached file"),
+            (Body::Shared(a), Body::Shared(b)) => {
+                assert!(Arc::ptr_eq(a, b), "two copies of the cached file")
+            }
             _ => panic!("the 1 MiB file was not kept by the cache"),
         }
     }
@@ -500,7 +591,11 @@ mod tests {
         std::fs::write(root.join("b.txt"), "bee").unwrap();
         std::fs::write(dir.join("elsewhere/a.txt"), "secret").unwrap();
         let fast = Site::open(&root).unwrap();
-        let slow = Site { root_dir: None, cache: Arc::default(), ..fast.clone() };
+        let slow = Site {
+            root_dir: None,
+            cache: Arc::default(),
+            ..fast.clone()
+        };
         let same = |target: &str| {
             let response = get(&fast, target);
             assert_eq!(response, get(&slow, target), "{target}");
@@ -514,7 +609,12 @@ mod tests {
         // Settled files are cached...
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert_eq!(same("/docs/a.txt").body, b"first");
-        assert!(fast.cache.get(fast.root_dir.as_deref().unwrap(), "/docs/a.txt").is_some(), "cached");
+        assert!(
+            fast.cache
+                .get(fast.root_dir.as_deref().unwrap(), "/docs/a.txt")
+                .is_some(),
+            "cached"
+        );
         // ...and every change is seen at once.
         std::fs::write(root.join("docs/a.txt"), "other").unwrap();
         assert_eq!(same("/docs/a.txt").body, b"other");
@@ -528,8 +628,15 @@ mod tests {
         // Sixteen pipelined requests in one read: one check serves them all.
         let checks = fast.cache.checks();
         let mut session = crate::http::Session::new(Limits::default());
-        session.receive(&b"GET /docs/a.txt HTTP/1.1\r\n\r\n".repeat(16), |r| fast.respond(r));
-        assert_eq!(String::from_utf8_lossy(session.pending()).matches("renamed over").count(), 16);
+        session.receive(&b"GET /docs/a.txt HTTP/1.1\r\n\r\n".repeat(16), |r| {
+            fast.respond(r)
+        });
+        assert_eq!(
+            String::from_utf8_lossy(session.pending())
+                .matches("renamed over")
+                .count(),
+            16
+        );
         assert_eq!(fast.cache.checks() - checks, 1);
         // The next read is a new batch: checked again, and a change is seen.
         std::fs::write(root.join("docs/a.txt"), "changed again").unwrap();

@@ -10,13 +10,19 @@ use std::path::{Path, PathBuf};
 /// mdBook, if this machine has it: `$MDBOOK`, `mdbook` on PATH, or
 /// `~/.cargo/bin/mdbook` (where `cargo install mdbook` puts it).
 pub fn find_mdbook() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::env::var_os("MDBOOK").map(PathBuf::from).into_iter().collect();
+    let mut candidates: Vec<PathBuf> = std::env::var_os("MDBOOK")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     candidates.push(PathBuf::from("mdbook"));
     if let Some(home) = std::env::var_os("HOME") {
         candidates.push(Path::new(&home).join(".cargo/bin/mdbook"));
     }
     candidates.into_iter().find(|c| {
-        std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success())
+        std::process::Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
     })
 }
 
@@ -41,9 +47,15 @@ pub fn build_book(tag: &str) -> Option<PathBuf> {
         .arg(&dest)
         .output()
         .expect("running mdbook");
-    let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     // mdbook 0.4 logs a missing {{#include}} as [ERROR] and still exits 0.
-    assert!(output.status.success() && !log.contains("[ERROR]"), "mdbook build failed:\n{log}");
+    assert!(
+        output.status.success() && !log.contains("[ERROR]"),
+        "mdbook build failed:\n{log}"
+    );
     Some(dest)
 }
-

@@ -5,7 +5,7 @@
 
 use lsbaws::ftp::client::Client;
 use lsbaws::ftp::reply::{read_reply, Reply};
-use lsbaws::harness::{names_in, Launch, ScratchDir, Server};
+use lsbaws_harness::{names_in, Launch, ScratchDir, Server};
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -64,7 +64,10 @@ impl Ftp {
     pub fn raw(&self) -> Raw {
         let stream = self.server.connect();
         stream.set_read_timeout(Some(WAIT)).unwrap();
-        let mut raw = Raw { reader: BufReader::new(stream.try_clone().unwrap()), stream };
+        let mut raw = Raw {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+        };
         assert_eq!(raw.reply().code, 220);
         raw
     }
@@ -82,7 +85,11 @@ impl Ftp {
 
     /// Wait until every child has ended and been reaped.
     pub fn wait_sessions_over(&self) {
-        self.server.wait_until(WAIT, "every session to end and be reaped", |s| s.children().is_empty()).unwrap();
+        self.server
+            .wait_until(WAIT, "every session to end and be reaped", |s| {
+                s.children().is_empty()
+            })
+            .unwrap();
     }
 }
 
@@ -118,7 +125,7 @@ impl Raw {
     }
 }
 
-pub use lsbaws::harness::pattern;
+pub use lsbaws_harness::pattern;
 
 /// Compare big byte strings without printing megabytes when they differ.
 pub fn assert_same_bytes(actual: &[u8], expected: &[u8], what: &str) {

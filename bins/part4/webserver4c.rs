@@ -1,0 +1,153 @@
+//! # webserver4c — one thread, non-blocking sockets, a busy loop
+//!
+//! **What it shows.** Concurrency without processes or threads. Every
+//! socket is switched to non-blocking mode (`fcntl(F_SETFL, O_NONBLOCK)`),
+//! so no call ever waits: `accept(2)` with nobody in the listen queue,
+//! `read(2)` with nothing received and `write(2)` into a full send buffer
+//! all fail at once with EAGAIN ("try again"), and `write(2)` may take only
+//! part of what it is given. One thread then loops forever over the
+//! listening socket and a list of connections, asking each in turn: anyone
+//! new? anything to read? can I write the rest? Whoever is not ready is
+//! simply asked again on the next turn, so a slow client no longer holds up
+//! the others.
+//!
+//! Connections are short: every response says `Connection: close`, carries
+//! no `Content-Length` (the client reads the body until the connection
+//! closes), and the connection is closed once it is written.
+//!
+//! The cost is the loop itself. It never sleeps: with no client at all it
+//! still spins through `accept` → EAGAIN millions of times a second, and
+//! burns a whole CPU core doing nothing.
+//!
+//! **See it.** `cargo run --release --bin webserver4c`, then
+//! `ps -o pid,%cpu,time,cmd -p $(pgrep -x webserver4c)` or `top`: about 100%
+//! CPU with no client connected. `strace -c -p $(pgrep -x webserver4c)`
+//! for a second counts the failed `accept` calls.
+//!
+//! **Next.** `webserver4d` keeps connections open between requests
+//! (keep-alive), which needs a `Content-Length` on every response.
+
+use clap::Parser;
+use lsbaws::cli::{ServerArgs, SiteArgs};
+use lsbaws::http::{Limits, Request, Response, Session};
+use lsbaws::report::{is_disconnect, program_name, OrDie};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::socket::accept;
+use nix::unistd::{read, write};
+use std::os::fd::OwnedFd;
+
+/// Length of the listen queue.
+const REQUEST_QUEUE_SIZE: i32 = 1024;
+
+// ANCHOR: args
+/// Part 4, model c: non-blocking sockets and a busy loop.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    site: SiteArgs,
+}
+// ANCHOR_END: args
+
+/// One open connection: its socket, and the requests and responses in
+/// flight on it.
+struct Connection {
+    socket: OwnedFd,
+    session: Session,
+}
+
+// ANCHOR: nonblocking
+/// Switch a socket to non-blocking mode: from now on a call that would have
+/// to wait fails with EAGAIN instead.
+fn set_nonblocking(socket: &OwnedFd) {
+    let flags = fcntl(socket, FcntlArg::F_GETFL).or_die("fcntl(F_GETFL)");
+    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+    fcntl(socket, FcntlArg::F_SETFL(flags)).or_die("fcntl(F_SETFL, O_NONBLOCK)");
+}
+// ANCHOR_END: nonblocking
+
+// ANCHOR: main
+fn main() {
+    let args = Args::parse();
+    let site = args.site.open();
+    let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
+    set_nonblocking(&listen_socket);
+    // ANCHOR: respond
+    let respond = |request: &Request| {
+        let mut response = site.respond_and_log(request, args.server.quiet);
+        // No Content-Length: the body ends where the connection closes.
+        response.content_length = false;
+        response
+    };
+    // ANCHOR_END: respond
+
+    let mut connections: Vec<Connection> = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    // ANCHOR: loop
+    loop {
+        // Anyone new? accept() does not wait for a client any more.
+        match accept(&listen_socket) {
+            Ok(socket) => {
+                set_nonblocking(&socket);
+                let session = Session::new(Limits::default()).without_keep_alive();
+                connections.push(Connection { socket, session });
+            }
+            Err(Errno::EAGAIN) => {} // nobody in the listen queue: go on
+            Err(errno) => lsbaws::net::survive_accept_error(errno),
+        }
+        // Ask every connection in turn, whether or not it is ready, and
+        // drop (close) the ones that are finished. Then straight round again.
+        connections.retain_mut(|connection| take_turn(connection, &mut buf, &respond));
+    }
+    // ANCHOR_END: loop
+}
+// ANCHOR_END: main
+
+// ANCHOR: turn
+/// Read what has arrived, write what we can. Returns false once the
+/// connection is finished and should be closed.
+fn take_turn(
+    connection: &mut Connection,
+    buf: &mut [u8],
+    respond: &dyn Fn(&Request) -> Response,
+) -> bool {
+    let Connection { socket, session } = connection;
+    // No reading past the last request, or while the client leaves many
+    // answers unread (see Session::wants_read).
+    if session.wants_read() {
+        match read(&*socket, buf) {
+            Ok(0) => session.peer_closed(), // the client closed its side
+            Ok(n) => session.receive(&buf[..n], respond),
+            Err(Errno::EAGAIN) => {} // nothing has arrived: ask again next turn
+            Err(Errno::EINTR) => {}
+            Err(errno) => return connection_failed(errno),
+        }
+    }
+    while session.wants_write() {
+        // write() copies what fits into the socket's send buffer and returns
+        // how much that was: maybe less than all of it (a partial write).
+        match write(&*socket, session.pending()) {
+            Ok(n) => {
+                session.wrote(n);
+                session.answer(respond); // requests that waited for room
+            }
+            Err(Errno::EAGAIN) => break, // send buffer full: the rest next turn
+            Err(Errno::EINTR) => {}
+            Err(errno) => return connection_failed(errno),
+        }
+    }
+    !session.is_finished()
+}
+// ANCHOR_END: turn
+
+/// A read or write failed: the client is gone. Only a failure other than a
+/// disconnect (ECONNRESET, EPIPE, ...) is worth a line on stderr.
+fn connection_failed(errno: Errno) -> bool {
+    if !is_disconnect(errno) {
+        eprintln!("{}: serving a connection failed: {errno}", program_name());
+    }
+    false
+}

@@ -1,0 +1,323 @@
+//! The checks and questions of Part 3's exercises: from an iterative server
+//! to a forking one that closes what it does not use, reaps every child and
+//! survives the signals that reaping brings.
+
+use super::check::{Check, Verdict};
+use super::observe::{self, ChildFate, LimitRun, SigchldHandling, HANG};
+use super::question::{Answer, Measured, Question};
+use super::subject::Subject;
+use lsbaws_harness::client::AfterResponse;
+
+// ---- checks ------------------------------------------------------------------
+
+/// "no child process", "1 child process", "2 child processes".
+fn child_processes(n: usize) -> String {
+    match n {
+        0 => "no child process".to_string(),
+        1 => "1 child process".to_string(),
+        n => format!("{n} child processes"),
+    }
+}
+
+pub static CONCURRENT: Check = Check {
+    id: "concurrent",
+    title: "a silent client does not hold up the next one",
+    expected:
+        "a second client is answered within 2 s while a first one is connected and says nothing",
+    run: |subject| {
+        Verdict::from_observation(
+            observe::second_client_while_first_is_silent(subject),
+            |seen| match seen.answered_in {
+                Some(took) => Verdict::pass(format!(
+                    "answered in {} ms, with {} serving",
+                    took.as_millis(),
+                    child_processes(seen.children)
+                )),
+                None => Verdict::fail(format!(
+                    "no response within {:?}: the server is busy with the silent client ({})",
+                    HANG * 2,
+                    child_processes(seen.children)
+                )),
+            },
+        )
+    },
+};
+
+pub static EOF: Check = Check {
+    id: "eof",
+    title: "the client sees the end of the stream",
+    expected: "after the response, EOF (read returns 0) once the child that answered has exited",
+    run: |subject| {
+        Verdict::from_observation(observe::after_the_response(subject), |after| match after {
+            AfterResponse::Eof => Verdict::pass("EOF"),
+            AfterResponse::Hung => Verdict::fail(format!(
+                "no EOF within {HANG:?} after the child exited: another descriptor for the \
+                 connection is still open somewhere"
+            )),
+            AfterResponse::MoreData => Verdict::fail("more bytes after the response, not EOF"),
+        })
+    },
+};
+
+/// Connections for [`NO_LEAK`].
+const LEAK_CONNECTIONS: usize = 20;
+
+pub static NO_LEAK: Check = Check {
+    id: "no-leak",
+    title: "no descriptor is kept per connection",
+    expected:
+        "after 20 clients, one after another, as many open descriptors as before (ls /proc/PID/fd)",
+    run: |subject| {
+        Verdict::from_observation(
+            observe::descriptor_growth(subject, LEAK_CONNECTIONS),
+            |growth| {
+                let saw = format!(
+                    "{} descriptors before, {} after {} clients",
+                    growth.before, growth.after, growth.connections
+                );
+                if growth.leaked() == 0 {
+                    Verdict::pass(saw)
+                } else {
+                    Verdict::fail(format!("{saw}: {} kept open", growth.leaked()))
+                }
+            },
+        )
+    },
+};
+
+pub static OPEN_FILE_LIMIT: Check = Check {
+    id: "ulimit-n",
+    title: "300 clients under `ulimit -n 256`",
+    expected: "all 300 clients answered, one after another, and the server still running",
+    run: |subject| {
+        Verdict::from_observation(observe::under_open_file_limit(subject, 256, 300), |run| {
+            if run.answered == run.attempted && run.exit.is_none() {
+                Verdict::pass(run.summary())
+            } else {
+                Verdict::fail(run.summary())
+            }
+        })
+    },
+};
+
+pub static SIGCHLD_HANDLER: Check = Check {
+    id: "sigchld-handler",
+    title: "a SIGCHLD handler is installed",
+    expected: "SIGCHLD among the caught signals (SigCgt in /proc/PID/status)",
+    run: |subject| {
+        Verdict::from_observation(
+            observe::sigchld_handling(subject),
+            |handling| match handling {
+                SigchldHandling::Caught => Verdict::pass("SIGCHLD is caught"),
+                SigchldHandling::Default => Verdict::fail(
+                    "SIGCHLD has its default disposition: the signal is discarded and nothing in \
+                 the server runs when a child exits",
+                ),
+                SigchldHandling::Ignored => Verdict::fail(
+                    "SIGCHLD is set to SIG_IGN: the kernel then discards exited children itself, \
+                 which works, but this exercise is about writing the handler",
+                ),
+            },
+        )
+    },
+};
+
+pub static REAPED: Check = Check {
+    id: "reaped",
+    title: "a finished child does not stay a zombie",
+    expected: "the child that served a request is gone from /proc within 1 s of exiting (reaped by the server)",
+    run: |subject| {
+        Verdict::from_observation(observe::fate_of_a_child(subject), |run| {
+            let after = match run.server_exit {
+                Some(exit) => format!("; then the server {}", observe::describe_exit(exit, &run.stderr)),
+                None => String::new(),
+            };
+            match run.fate {
+                ChildFate::Reaped { pid } => Verdict::pass(format!("child {pid} exited and was reaped{after}")),
+                ChildFate::Zombie { pid } => Verdict::fail(format!(
+                    "child {pid} is a zombie (state Z, <defunct> in ps): the server never \
+                     called wait() for it{after}"
+                )),
+                ChildFate::Orphaned { pid } => Verdict::fail(format!(
+                    "child {pid} was still a zombie when the server exited{after}"
+                )),
+                ChildFate::StillRunning { pid } => Verdict::fail(format!(
+                    "child {pid} was still running {:?} after its response{after}",
+                    observe::WAIT
+                )),
+                ChildFate::NoChild => Verdict::fail(format!(
+                    "no child process appeared to serve the connection within {:?}{after}",
+                    HANG * 2
+                )),
+            }
+        })
+    },
+};
+
+/// Requests for [`SURVIVES_EINTR`].
+const SURVIVAL_ROUNDS: usize = 5;
+
+pub static SURVIVES_EINTR: Check = Check {
+    id: "survives",
+    title: "the server keeps serving while its children exit",
+    expected: "5 clients answered one after another, each child exiting while the server waits in \
+               accept(), and the server still running",
+    run: |subject| {
+        Verdict::from_observation(
+            observe::serve_while_children_exit(subject, SURVIVAL_ROUNDS),
+            |run| {
+                let saw = format!("{} of {} clients answered", run.served, run.rounds);
+                match run.exit {
+                    None if run.served == run.rounds => {
+                        Verdict::pass(format!("{saw}; still running"))
+                    }
+                    None => Verdict::fail(format!(
+                        "{saw}; the server is running but stopped answering"
+                    )),
+                    Some(exit) => Verdict::fail(format!(
+                        "{saw}; the server {}",
+                        observe::describe_exit(exit, &run.stderr)
+                    )),
+                }
+            },
+        )
+    },
+};
+
+pub static BURSTS: Check = Check {
+    id: "bursts",
+    title: "bursts of 128 clients leave no zombie",
+    expected: "after each of 5 bursts of 128 simultaneous clients, every child reaped (no Z in ps)",
+    run: |subject| {
+        Verdict::from_observation(observe::zombies_after_bursts(subject, 5, 128), |bursts| {
+            if bursts.zombies == 0 {
+                Verdict::pass(format!(
+                    "{} bursts of {} clients, no zombie left",
+                    bursts.sent, bursts.size
+                ))
+            } else {
+                Verdict::fail(format!(
+                    "after burst {} of {} clients: {} zombie children left",
+                    bursts.sent, bursts.size, bursts.zombies
+                ))
+            }
+        })
+    },
+};
+
+// ---- predict-then-run questions ------------------------------------------------
+
+pub static FDS_AFTER_TEN: Question = Question {
+    key: "fds_after_10",
+    ask: "webserver3d starts, then answers 10 clients, one after another. How many descriptors \
+          does it hold open then (`ls /proc/PID/fd | wc -l`)?",
+    answer: Answer::Number { tolerance: 0 },
+    measure: |starter| {
+        let growth = observe::descriptor_growth(starter, 10)?;
+        Ok(Measured {
+            value: growth.after.to_string(),
+            story: format!(
+                "{} held {} descriptors at start (stdin, stdout, stderr and the listening socket) \
+                 and {} after 10 clients",
+                starter.name(),
+                growth.before,
+                growth.after
+            ),
+        })
+    },
+};
+
+/// The clients a run under a limit answered, provided the starter then
+/// failed the way the question says (`accept()` with `EMFILE`).
+fn answered_until(
+    starter: &Subject,
+    run: LimitRun,
+    call: &str,
+    errno: &str,
+) -> Result<Measured, String> {
+    if !run.failed_with(call, errno) {
+        return Err(format!(
+            "{} did not fail with {errno}: {}",
+            starter.name(),
+            run.summary()
+        ));
+    }
+    Ok(Measured {
+        value: run.answered.to_string(),
+        story: format!("{}: {}", starter.name(), run.summary()),
+    })
+}
+
+pub static EMFILE_COUNT: Question = Question {
+    key: "emfile_clients",
+    ask: "Under `ulimit -n 256`, how many clients, one after another, does webserver3d answer \
+          before accept() fails with EMFILE?",
+    answer: Answer::Number { tolerance: 5 },
+    measure: |starter| {
+        answered_until(
+            starter,
+            observe::under_open_file_limit(starter, 256, 300)?,
+            "accept()",
+            "EMFILE",
+        )
+    },
+};
+
+pub static EAGAIN_COUNT: Question = Question {
+    key: "eagain_clients",
+    ask: "webserver3c never reaps its children. It runs under a process limit (`ulimit -u`) \
+          that leaves room for 400 processes, itself included. How many clients, one after \
+          another, does it answer before fork() fails with EAGAIN?",
+    answer: Answer::Number { tolerance: 5 },
+    measure: |starter| {
+        answered_until(
+            starter,
+            observe::under_process_limit(starter, 400, 600)?,
+            "fork()",
+            "EAGAIN",
+        )
+    },
+};
+
+pub static REQUESTS_BEFORE_EINTR: Question = Question {
+    key: "clients_answered",
+    ask: "Clients are sent to webserver3e one after another, each once the previous one's child \
+          has exited. How many are answered before the server exits?",
+    answer: Answer::Number { tolerance: 0 },
+    measure: |starter| {
+        let run = observe::serve_while_children_exit(starter, SURVIVAL_ROUNDS)?;
+        let ending = match run.exit {
+            Some(exit) => format!("then it {}", observe::describe_exit(exit, &run.stderr)),
+            None => "and it is still running".to_string(),
+        };
+        Ok(Measured {
+            value: run.served.to_string(),
+            story: format!(
+                "{} answered {} of {} clients, {ending}",
+                starter.name(),
+                run.served,
+                run.rounds
+            ),
+        })
+    },
+};
+
+pub static ZOMBIES_AFTER_BURSTS: Question = Question {
+    key: "zombies_left",
+    ask: "Bursts of 128 clients connect to webserver3f at once (up to five bursts), and every \
+          client is answered. Once all the children have exited, does any remain a zombie?",
+    answer: Answer::Choice(&["yes", "no"]),
+    measure: |starter| {
+        let bursts = observe::zombies_after_bursts(starter, 5, 128)?;
+        Ok(Measured {
+            value: if bursts.zombies > 0 { "yes" } else { "no" }.to_string(),
+            story: format!(
+                "{}: after burst {} of {} clients, {} zombie children",
+                starter.name(),
+                bursts.sent,
+                bursts.size,
+                bursts.zombies
+            ),
+        })
+    },
+};

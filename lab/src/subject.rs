@@ -1,0 +1,93 @@
+//! The binary a check runs: a student's copy, a starter or a reference.
+
+use lsbaws_harness::{bin_path, Launch, Server};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Flags a server may have that make a check quick, with the value checks
+/// use. Some steps make their children sleep so that a student can watch
+/// them in `ps` (webserver3b and 3c: 60 s, 3e: 3 s); checks shorten that to
+/// half a second. That still leaves the parent time to be back, blocked in
+/// `accept(2)`, when the child exits, which 3e's EINTR needs, even on a
+/// loaded machine.
+pub const QUICK_FLAGS: &[(&str, &str)] = &[("--sleep", "0.5")];
+
+/// A server binary to check, and the flags it will be started with.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    path: PathBuf,
+    flags: Vec<OsString>,
+}
+
+impl Subject {
+    /// The binary at `path`. Its `--help` is read once to learn which of
+    /// [`QUICK_FLAGS`] it takes; it is always started with `--quiet`.
+    pub fn at(path: impl Into<PathBuf>) -> Subject {
+        let path = path.into();
+        let help = help_text(&path);
+        let mut flags = vec![OsString::from("--quiet")];
+        for (flag, value) in QUICK_FLAGS {
+            if help.contains(flag) {
+                flags.push(flag.into());
+                flags.push(value.into());
+            }
+        }
+        Subject { path, flags }
+    }
+
+    /// One of this package's binaries (`webserver3d`), built by cargo.
+    pub fn bin(name: &str) -> Subject {
+        Subject::at(bin_path(name))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The binary's file name, for messages.
+    pub fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.path.display().to_string())
+    }
+
+    /// The flags it is started with (`--quiet`, and `--sleep 0.5` if it
+    /// has that flag).
+    pub fn flags(&self) -> &[OsString] {
+        &self.flags
+    }
+
+    /// The command line as a student would type it (the harness adds
+    /// `--port 0`).
+    pub fn command_line(&self) -> String {
+        let mut line = self.name();
+        for flag in &self.flags {
+            line.push(' ');
+            line.push_str(&flag.to_string_lossy());
+        }
+        line
+    }
+
+    /// How to start it; add limits or flags before `.start()`.
+    pub fn launch(&self) -> Launch {
+        Launch::path(&self.path).args(self.flags.iter().cloned())
+    }
+
+    /// Start it and wait for its banner.
+    pub fn start(&self) -> Result<Server, String> {
+        self.launch().start()
+    }
+}
+
+/// What `path --help` prints, or nothing if it cannot run.
+fn help_text(path: &Path) -> String {
+    Command::new(path)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
+}
