@@ -34,7 +34,7 @@ fn prove(step: &str) {
         );
     }
     // Guards hold on the starter too (when it is one of our binaries; an
-    // untouched copy is proven by tests/lab_cli.rs).
+    // untouched copy is proven by lab/tests/lab_cli.rs).
     if let Some(starter) = exercise.starter_bin {
         for guard in exercise.guards {
             let verdict = guard.check(&Subject::bin(starter));
@@ -101,7 +101,7 @@ fn exercise_4f_checks_fail_on_4b_4a_4h_and_pass_on_4f() {
 
 #[test]
 fn exercise_ftp_confine_checks_and_guard_pass_on_ftp_server() {
-    // Its starter is not one of our binaries: tests/lab_cli.rs proves the
+    // Its starter is not one of our binaries: lab/tests/lab_cli.rs proves the
     // checks fail on the untouched copy.
     prove("ftp-confine");
 }

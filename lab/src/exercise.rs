@@ -55,7 +55,7 @@ impl CopyFile {
 }
 
 /// The name, in a proof table, of the untouched copy of a starter that is
-/// not a binary of this package (the FTP exercises): `tests/lab_cli.rs`
+/// not a binary of this package (the FTP exercises): `lab/tests/lab_cli.rs`
 /// builds it with `lab start` and proves those checks on it.
 pub const STARTER_COPY: &str = "starter copy";
 

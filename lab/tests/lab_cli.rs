@@ -126,7 +126,7 @@ fn a_student_works_through_exercise_3c() {
     let source = copy.join("src/main.rs");
     assert_eq!(
         std::fs::read_to_string(&source).unwrap(),
-        include_str!("../bins/part3/webserver3d.rs")
+        include_str!("../../bins/part3/webserver3d.rs")
     );
 
     // The untouched copy compiles, runs, and fails the checks the lesson is
@@ -194,7 +194,7 @@ fn a_student_works_through_exercise_3c() {
     );
 
     // The fix (here: the reference itself) and the predictions.
-    std::fs::write(&source, include_str!("../bins/part3/webserver3c.rs")).unwrap();
+    std::fs::write(&source, include_str!("../../bins/part3/webserver3c.rs")).unwrap();
     write_right_answers(&copy.join("answers.txt"));
     let fixed = assert_status(&lab(work, &["check", "3c"]), 0);
     assert!(!fixed.contains("FAIL"), "{fixed}");
@@ -238,11 +238,11 @@ fn a_student_works_through_exercise_3c() {
     assert!(forced.contains("Moved your previous copy to"), "{forced}");
     assert_eq!(
         std::fs::read_to_string(work.join("3c.old-1/src/main.rs")).unwrap(),
-        include_str!("../bins/part3/webserver3c.rs")
+        include_str!("../../bins/part3/webserver3c.rs")
     );
     assert_eq!(
         std::fs::read_to_string(&source).unwrap(),
-        include_str!("../bins/part3/webserver3d.rs")
+        include_str!("../../bins/part3/webserver3d.rs")
     );
 }
 
@@ -341,6 +341,9 @@ fn every_exercise_is_walked_from_start_to_a_passing_check() {
             "fn exercise_{}_from_start_to_a_passing_check()",
             exercise.step.replace('-', "_")
         );
-        assert!(this_file.contains(&test), "no `{test}` in tests/lab_cli.rs");
+        assert!(
+            this_file.contains(&test),
+            "no `{test}` in lab/tests/lab_cli.rs"
+        );
     }
 }
