@@ -14,7 +14,7 @@ use lsbaws_harness::client::{
     burst, get, read_response, send_get, wait_for_eof, AfterResponse, Response,
 };
 use lsbaws_harness::procfs::{self, SignalMasks};
-use lsbaws_harness::{proc_entry, Exit, Server};
+use lsbaws_harness::{Exit, Server};
 use nix::sys::signal::Signal;
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
@@ -363,15 +363,15 @@ pub fn fate_of_a_child(subject: &Subject) -> Result<ChildRun, String> {
         .map_err(|e| format!("sending the request failed: {e}"))?;
     read_hello(&mut client)?;
     let finished = server.wait_until(WAIT, &format!("child {pid} to exit"), |_| {
-        proc_entry(pid).is_none_or(|p| p.is_zombie())
+        procfs::stat(pid).is_none_or(|p| p.is_zombie())
     });
     if finished.is_err() {
         return Ok(run(&mut server, ChildFate::StillRunning { pid }));
     }
     let _ = server.wait_until(REAP_GRACE, &format!("child {pid} to be reaped"), |_| {
-        proc_entry(pid).is_none()
+        procfs::stat(pid).is_none()
     });
-    let fate = match proc_entry(pid) {
+    let fate = match procfs::stat(pid) {
         None => ChildFate::Reaped { pid },
         Some(p) if p.ppid == server.pid().as_raw() => ChildFate::Zombie { pid },
         Some(_) => ChildFate::Orphaned { pid },

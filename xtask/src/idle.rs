@@ -2,7 +2,7 @@
 //! on each and read every answer, keeping the connections open; then read
 //! what the server holds for them (memory, threads).
 
-use crate::procfs;
+use lsbaws_harness::procfs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ impl Idle {
 
 /// Run it against the server at `addr` (process group `pgid`), giving up
 /// after `limit` in all.
-pub fn run(addr: SocketAddr, pgid: u32, path: &str, connections: u32, limit: Duration) -> Idle {
+pub fn run(addr: SocketAddr, pgid: i32, path: &str, connections: u32, limit: Duration) -> Idle {
     let deadline = Instant::now() + limit;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     // One answered request first, so that the baseline includes what any

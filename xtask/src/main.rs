@@ -20,11 +20,11 @@
 mod chart;
 mod idle;
 mod load;
-mod procfs;
 mod report;
 mod servers;
 
 use clap::{Parser, Subcommand};
+use lsbaws_harness::procfs;
 use load::{Generator, Job};
 use report::{Measured, Sample};
 use servers::{Places, Pinning, Spec, SERVERS};

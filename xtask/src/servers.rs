@@ -171,8 +171,9 @@ pub struct Running {
 
 impl Running {
     /// The process group: the server and everything it forked.
-    pub fn pgid(&self) -> u32 {
-        self.child.id()
+    pub fn pgid(&self) -> i32 {
+        // The server leads its own group, so its pid is the group's id.
+        self.child.id() as i32
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -182,7 +183,7 @@ impl Running {
     /// Kill the group and reap every member (the harness is a child
     /// subreaper, so a forking server's orphans come back to it).
     pub fn stop(mut self) {
-        let pgid = self.pgid() as i32;
+        let pgid = self.pgid();
         // SAFETY: kill(2) on our own child's process group; no memory involved.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let _ = self.child.wait();
@@ -192,7 +193,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let pgid = self.child.id() as i32;
+        let pgid = self.pgid();
         // SAFETY: as in stop(); killing an already dead group is harmless.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let _ = self.child.wait();

@@ -1,8 +1,8 @@
 //! Start a server the way a student would, push it, look at it through
 //! `/proc`, and clean up after it.
 //!
-//! The integration tests in `tests/` (and, later, the `lab` checker) use
-//! this one implementation:
+//! The integration tests in `tests/`, the exercise checker (`lab/`) and the
+//! benchmark harness (`xtask/`) use this one implementation:
 //!
 //! * [`Launch`] starts a binary of this package in its own process group,
 //!   with the resource limits a shell's `ulimit -n` / `ulimit -u` would set
@@ -326,21 +326,6 @@ pub struct Server {
     _scratch: ScratchDir,
 }
 
-/// One process as `/proc/PID/stat` describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProcEntry {
-    pub pid: i32,
-    pub ppid: i32,
-    /// `R`, `S`, `Z` (zombie), ...
-    pub state: char,
-}
-
-impl ProcEntry {
-    pub fn is_zombie(&self) -> bool {
-        self.state == 'Z'
-    }
-}
-
 impl Server {
     fn wait_for_banner(mut self) -> Result<Server, String> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
@@ -397,8 +382,8 @@ impl Server {
     }
 
     /// The server's direct children, as `ps --ppid PID` would list them.
-    pub fn children(&self) -> Vec<ProcEntry> {
-        processes()
+    pub fn children(&self) -> Vec<procfs::Stat> {
+        procfs::processes()
             .into_iter()
             .filter(|p| p.ppid == self.pid.as_raw())
             .collect()
@@ -430,55 +415,31 @@ impl Server {
     /// user and kernel mode (`utime + stime` of `/proc/PID/stat`, what `ps`
     /// shows as TIME). Zero once the process is gone.
     pub fn cpu_time(&self) -> Duration {
-        proc_cpu_time(self.pid.as_raw()).unwrap_or_default()
+        procfs::stat(self.pid.as_raw())
+            .map(|s| s.cpu_time())
+            .unwrap_or_default()
     }
 
     /// From `/proc/PID/schedstat` (the main thread): time spent on a CPU,
-    /// and time spent runnable but waiting for one. Their sum is the CPU
-    /// time the thread *wanted*; on a busy machine it gets less.
+    /// and time spent runnable but waiting for one.
     pub fn sched_times(&self) -> (Duration, Duration) {
-        let text = fs::read_to_string(format!("/proc/{}/schedstat", self.pid)).unwrap_or_default();
-        let mut fields = text
-            .split_whitespace()
-            .map(|f| f.parse::<u64>().unwrap_or(0));
-        let on_cpu = Duration::from_nanos(fields.next().unwrap_or(0));
-        let waiting = Duration::from_nanos(fields.next().unwrap_or(0));
-        (on_cpu, waiting)
+        procfs::sched_times(self.pid.as_raw())
     }
 
     /// How many threads the server runs (`Threads:` in `/proc/PID/status`,
     /// the lines of `ps -T -p PID`).
     pub fn threads(&self) -> usize {
-        fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find_map(|line| line.strip_prefix("Threads:")?.trim().parse().ok())
-            })
-            .unwrap_or(0)
+        procfs::threads(self.pid.as_raw())
     }
 
     /// Resident memory of the server and its children together, in KiB
     /// (`VmRSS` of `/proc/PID/status`, the RSS column of `ps`).
     pub fn rss_kib(&self) -> u64 {
-        let rss = |pid: i32| -> u64 {
-            fs::read_to_string(format!("/proc/{pid}/status"))
-                .ok()
-                .and_then(|status| {
-                    let line = status
-                        .lines()
-                        .find(|line| line.starts_with("VmRSS:"))?
-                        .to_string();
-                    line.split_whitespace().nth(1)?.parse().ok()
-                })
-                .unwrap_or(0)
-        };
-        rss(self.pid.as_raw())
+        procfs::rss_kib(self.pid.as_raw())
             + self
                 .children()
                 .iter()
-                .map(|child| rss(child.pid))
+                .map(|child| procfs::rss_kib(child.pid))
                 .sum::<u64>()
     }
 
@@ -540,15 +501,8 @@ impl Server {
     /// Is a SIGCHLD waiting to be delivered (`SigPnd`/`ShdPnd` in
     /// `/proc/PID/status`)? Unreadable counts as pending: keep waiting.
     fn sigchld_pending(&self) -> bool {
-        let Ok(status) = fs::read_to_string(format!("/proc/{}/status", self.pid)) else {
-            return true;
-        };
         let sigchld = 1u64 << (Signal::SIGCHLD as i32 - 1);
-        status
-            .lines()
-            .filter(|l| l.starts_with("SigPnd:") || l.starts_with("ShdPnd:"))
-            .filter_map(|l| u64::from_str_radix(l.split_whitespace().nth(1)?, 16).ok())
-            .any(|mask| mask & sigchld != 0)
+        procfs::pending_signals(self.pid.as_raw()).is_none_or(|mask| mask & sigchld != 0)
     }
 
     /// Poll `condition` until it holds or `timeout` passes; the error says
@@ -580,7 +534,7 @@ impl Server {
     /// Wait until every child has finished: each one is a zombie or gone.
     pub fn wait_children_finished(&self, timeout: Duration) -> Result<(), String> {
         self.wait_until(timeout, "every child to finish", |s| {
-            s.children().iter().all(ProcEntry::is_zombie)
+            s.children().iter().all(procfs::Stat::is_zombie)
         })
     }
 
@@ -650,42 +604,6 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     }
     bytes.truncate(len);
     bytes
-}
-
-/// Every process in /proc (pid, parent, state).
-pub fn processes() -> Vec<ProcEntry> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(proc_entry)
-        .collect()
-}
-
-/// Parse `/proc/PID/stat`: `pid (comm) state ppid ...`. The command name
-/// may itself contain spaces and parentheses, so split after the last `)`.
-pub fn proc_entry(pid: i32) -> Option<ProcEntry> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some(ProcEntry { pid, ppid, state })
-}
-
-/// `utime + stime` of one process: fields 14 and 15 of `/proc/PID/stat`,
-/// counted in clock ticks (`sysconf(_SC_CLK_TCK)`, usually 100 a second).
-pub fn proc_cpu_time(pid: i32) -> Option<Duration> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the `)` that closes the command name start at field 3.
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-    let utime: u64 = fields.get(14 - 3)?.parse().ok()?;
-    let stime: u64 = fields.get(15 - 3)?.parse().ok()?;
-    let ticks_per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
-    Some(Duration::from_secs_f64(
-        (utime + stime) as f64 / ticks_per_second as f64,
-    ))
 }
 
 pub mod client {
