@@ -803,3 +803,113 @@ fn console_blocks_hold_commands_or_recorded_output() {
     }
     fail_if_any(problems, "hand-written output in the book");
 }
+
+// ---- navigation: titles and one order ----------------------------------------------------
+
+/// The first `# ` heading of a page, following a page that is only an
+/// `{{#include}}` of another file (the exercise pages include the lab's
+/// texts), with backticks dropped.
+fn first_heading(page: &Path) -> Option<String> {
+    let text = fs::read_to_string(page).ok()?;
+    let first = text.lines().next().unwrap_or("");
+    let text = match first
+        .trim()
+        .strip_prefix("{{#include ")
+        .and_then(|rest| rest.strip_suffix("}}"))
+    {
+        Some(spec) => fs::read_to_string(page.parent()?.join(spec.trim())).ok()?,
+        None => text,
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .map(|h| h.replace('`', "").trim().to_string())
+}
+
+/// A reader who clicks "webserver4e: one thread, epoll" in the sidebar
+/// lands on a page with that heading.
+#[test]
+fn sidebar_titles_match_page_headings() {
+    let mut problems = Vec::new();
+    for (title, target) in summary_links() {
+        if target.is_empty() || target.contains("://") {
+            continue;
+        }
+        let page = book_src().join(target.split('#').next().unwrap());
+        let title = title.replace('`', "");
+        match first_heading(&page) {
+            Some(heading) if heading == title => {}
+            Some(heading) => problems.push(format!(
+                "SUMMARY.md: [{title}]({target}), but the page's heading is \"# {heading}\": make them the same"
+            )),
+            None => problems.push(format!("{target}: no `# ` heading")),
+        }
+    }
+    fail_if_any(problems, "sidebar titles that are not their page's heading");
+}
+
+/// The `| `NAME` |` rows of the first table under `heading`, in order.
+fn program_rows(text: &str, heading: &str) -> Vec<String> {
+    table_after(text, heading)
+        .iter()
+        .filter_map(|row| {
+            let first = row.trim_start_matches('|').split('|').next()?.trim();
+            let name = first.strip_prefix('`')?.split('`').next()?;
+            Some(name.to_string())
+        })
+        .collect()
+}
+
+/// The binaries in the order a list names them, each at its first mention.
+fn order_of(bins: &[String], names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = Vec::new();
+    for name in names {
+        for bin in bins {
+            if mentions(&name, bin) && !seen.contains(bin) {
+                seen.push(bin.clone());
+            }
+        }
+    }
+    seen
+}
+
+/// The course has one order: the Cargo.toml bin list, the sidebar, the
+/// table of every program and README's table of programs list the steps
+/// the same way (a reader following any of them meets 4h after 4b).
+#[test]
+fn the_steps_come_in_one_order_everywhere() {
+    let bins = cargo_bins();
+    let sidebar = order_of(
+        &bins,
+        summary_links()
+            .into_iter()
+            .filter(|(_, target)| {
+                !target.starts_with("instructors/") && !target.starts_with("reference/")
+            })
+            .map(|(title, _)| title),
+    );
+    let table = order_of(
+        &bins,
+        program_rows(
+            &read(&book_src().join("reference/binaries.md")),
+            "Every program",
+        ),
+    );
+    let readme = order_of(
+        &bins,
+        program_rows(&read(&root().join("README.md")), "The programs"),
+    );
+    let in_list = |list: &[String]| -> Vec<String> {
+        bins.iter().filter(|b| list.contains(b)).cloned().collect()
+    };
+    for (what, order) in [
+        ("the sidebar (SUMMARY.md)", sidebar),
+        ("book/src/reference/binaries.md", table),
+        ("README.md's table of programs", readme),
+    ] {
+        assert_eq!(
+            order,
+            in_list(&order),
+            "{what} lists the programs in another order than Cargo.toml's [[bin]] tables (left: {what}, right: Cargo.toml)"
+        );
+    }
+}

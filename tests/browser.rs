@@ -121,9 +121,9 @@ fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
 /// blocks: Part 1, chapters with diagrams, step diffs and Rust code, a
 /// Part 4 chapter, and the Part 4 comparison. Each has at least one diagram.
 const BOOK_PAGES: &[(&str, bool)] = &[
-    ("webserver1.html", true),
-    ("webserver3c.html", true),
-    ("webserver3f.html", true),
+    ("part1/webserver1.html", true),
+    ("part3/webserver3c.html", true),
+    ("part3/webserver3f.html", true),
     ("part4/webserver4c.html", true),
     ("part4/comparison.html", true),
 ];
@@ -146,16 +146,16 @@ frame.addEventListener("load", () => setTimeout(() => {
   const plain = blocks.filter(b => !b.classList.contains("hljs")).length;
   const rust = blocks.filter(b => b.classList.contains("language-rust") || b.classList.contains("language-diff"));
   const uncoloured = rust.filter(b => !b.querySelector("span[class^='hljs-']")).length;
-  const bar = page.getElementById("searchbar");
+  const bar = page.getElementById("mdbook-searchbar");
   const report = () => {
-    const hits = page.querySelectorAll("#searchresults li").length;
+    const hits = page.querySelectorAll("#mdbook-searchresults li").length;
     document.title = ["images=" + images.length, "broken=" + broken.join(","), "blocks=" + blocks.length,
       "unhighlighted=" + plain, "rust=" + rust.length, "uncoloured=" + uncoloured,
       "searchbox=" + (bar !== null), "hits=" + hits,
       "heading=" + (page.querySelector("main h1")?.textContent ?? "")].join(";");
   };
   if (bar === null) { report(); return; }
-  page.getElementById("search-toggle").click();
+  page.getElementById("mdbook-search-toggle").click();
   bar.value = "zombie";
   bar.dispatchEvent(new KeyboardEvent("keyup", { key: "e", bubbles: true }));
   setTimeout(report, 1500);
@@ -173,9 +173,10 @@ frame.src = location.search.slice(1);
 #[ignore = "needs headless Chromium and mdbook; run with `cargo test --test browser -- --include-ignored`"]
 fn the_book_renders_with_images_highlighted_code_and_search() {
     let browser = find_browser();
-    let Some(book) = book_support::build_book("browser") else {
-        panic!("this test needs mdbook: `cargo install mdbook --version 0.4.48 --locked`")
-    };
+    if let Some(problem) = book_support::mdbook_problem() {
+        panic!("{problem}");
+    }
+    let book = book_support::build_book("browser").expect("mdbook is installed");
     std::fs::write(book.join("book-check.html"), BOOK_CHECK_PAGE).unwrap();
     let server = Launch::new("webserver4h")
         .arg("--quiet")

@@ -7,9 +7,49 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// The mdBook release the book is written for (`book/book.toml` uses its
+/// configuration format; 0.4 cannot read it). `.ci/run` installs this one.
+pub const MDBOOK_VERSION: &str = "0.5.4";
+
+/// The one line that says how to get the right mdBook.
+pub fn install_hint() -> String {
+    format!("cargo install mdbook --version {MDBOOK_VERSION} --locked")
+}
+
+/// The version an mdBook binary reports (`mdbook v0.5.4` -> `0.5.4`), or
+/// `None` when it does not run.
+fn version_of(mdbook: &Path) -> Option<String> {
+    let output = std::process::Command::new(mdbook)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.split_whitespace().last()?.trim_start_matches('v');
+    Some(version.to_string())
+}
+
+/// Can this version build the book? Any 0.5 release reads its book.toml.
+fn compatible(version: &str) -> bool {
+    let wanted: Vec<&str> = MDBOOK_VERSION.split('.').take(2).collect();
+    let found: Vec<&str> = version.split('.').take(2).collect();
+    wanted == found
+}
+
+/// What looking for mdBook found.
+pub enum Found {
+    /// An mdBook that builds the book.
+    Usable(PathBuf),
+    /// Only mdBooks of another release: where, and which version.
+    WrongVersion(PathBuf, String),
+    /// None at all.
+    Missing,
+}
+
 /// mdBook, if this machine has it: `$MDBOOK`, `mdbook` on PATH, or
-/// `~/.cargo/bin/mdbook` (where `cargo install mdbook` puts it).
-pub fn find_mdbook() -> Option<PathBuf> {
+/// `~/.cargo/bin/mdbook` (where `cargo install mdbook` puts it); the first
+/// of those of a compatible release.
+pub fn find_mdbook() -> Found {
     let mut candidates: Vec<PathBuf> = std::env::var_os("MDBOOK")
         .map(PathBuf::from)
         .into_iter()
@@ -18,25 +58,47 @@ pub fn find_mdbook() -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("HOME") {
         candidates.push(Path::new(&home).join(".cargo/bin/mdbook"));
     }
-    candidates.into_iter().find(|c| {
-        std::process::Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+    let mut wrong = None;
+    for candidate in candidates {
+        match version_of(&candidate) {
+            Some(version) if compatible(&version) => return Found::Usable(candidate),
+            Some(version) => {
+                wrong.get_or_insert((candidate, version));
+            }
+            None => {}
+        }
+    }
+    match wrong {
+        Some((path, version)) => Found::WrongVersion(path, version),
+        None => Found::Missing,
+    }
+}
+
+/// Why there is no usable mdBook, in one line, or `None` if there is one.
+pub fn mdbook_problem() -> Option<String> {
+    match find_mdbook() {
+        Found::Usable(_) => None,
+        Found::WrongVersion(path, version) => Some(format!(
+            "{} is mdBook {version}, but this book needs mdBook {MDBOOK_VERSION}: `{}`",
+            path.display(),
+            install_hint()
+        )),
+        Found::Missing => Some(format!("mdbook is not installed: `{}`", install_hint())),
+    }
 }
 
 /// Build the book into a scratch folder with mdBook and return the folder;
-/// `None` (with a note) when mdBook is not installed, except under CI,
-/// where that is a failure.
+/// `None` (with a one-line note) when no mdBook of the right release is
+/// installed, except under CI, where that is a failure.
 pub fn build_book(tag: &str) -> Option<PathBuf> {
-    let Some(mdbook) = find_mdbook() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "mdbook is not installed: `cargo install mdbook --version 0.4.48 --locked`"
-        );
-        eprintln!("note: mdbook is not installed, so the built book is not checked (cargo install mdbook --version 0.4.48 --locked)");
-        return None;
+    let mdbook = match find_mdbook() {
+        Found::Usable(path) => path,
+        _ => {
+            let problem = mdbook_problem().unwrap_or_default();
+            assert!(std::env::var_os("CI").is_none(), "{problem}");
+            eprintln!("note: the built book is not checked: {problem}");
+            return None;
+        }
     };
     let dest = std::env::temp_dir().join(format!("lsbaws-book-{tag}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dest);
@@ -52,10 +114,18 @@ pub fn build_book(tag: &str) -> Option<PathBuf> {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    // mdbook 0.4 logs a missing {{#include}} as [ERROR] and still exits 0.
+    // mdBook logs a missing {{#include}} as ERROR and still exits 0; a
+    // warning is a page that renders wrong.
+    let complaints: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            l.starts_with("ERROR") || l.starts_with("WARN")
+        })
+        .collect();
     assert!(
-        output.status.success() && !log.contains("[ERROR]"),
-        "mdbook build failed:\n{log}"
+        output.status.success() && complaints.is_empty(),
+        "mdbook build failed or warned:\n{log}"
     );
     Some(dest)
 }
