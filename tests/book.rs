@@ -327,7 +327,10 @@ fn every_binary_has_a_chapter() {
 /// `fn name(` for every function in tests/*.rs, by file stem.
 fn test_functions() -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for entry in fs::read_dir(root().join("tests")).unwrap() {
+    let files = ["tests", LAB_TESTS]
+        .into_iter()
+        .flat_map(|dir| fs::read_dir(root().join(dir)).unwrap());
+    for entry in files {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") {
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -354,6 +357,9 @@ fn pages() -> Vec<PathBuf> {
     pages
 }
 
+/// Where `cargo test -p lsbaws-lab --test FILE` finds FILE.
+const LAB_TESTS: &str = "lab/tests";
+
 /// Text between backticks, one item per code span.
 fn code_spans(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()
@@ -372,15 +378,20 @@ fn the_tests_the_book_names_exist() {
         let text = read(&page);
         for span in code_spans(&text).iter().flat_map(|span| span.lines()) {
             let words: Vec<&str> = span.split_whitespace().collect();
-            // `cargo test --test FILE [NAME]`: the file, and a test in it
-            // (NAME may be a prefix, as cargo's filter is).
+            // `cargo test [-p lsbaws-lab] --test FILE [NAME]`: the file, and
+            // a test in it (NAME may be a prefix, as cargo's filter is).
             if let Some(i) = words.iter().position(|w| *w == "--test") {
                 let Some(file) = words.get(i + 1) else {
                     continue;
                 };
-                if !root().join("tests").join(format!("{file}.rs")).is_file() {
+                let dir = if words.windows(2).any(|w| w == ["-p", "lsbaws-lab"]) {
+                    LAB_TESTS
+                } else {
+                    "tests"
+                };
+                if !root().join(dir).join(format!("{file}.rs")).is_file() {
                     problems.push(format!(
-                        "{}: `{span}`: there is no tests/{file}.rs",
+                        "{}: `{span}`: there is no {dir}/{file}.rs",
                         show(&page)
                     ));
                 } else if let Some(filter) = words.get(i + 2).filter(|w| !w.starts_with('-')) {
@@ -389,7 +400,7 @@ fn the_tests_the_book_names_exist() {
                         .any(|(stem, f)| stem == file && f.contains(filter));
                     if !matched && *filter != "NAME" {
                         problems.push(format!(
-                            "{}: `{span}`: no test in tests/{file}.rs matches {filter}",
+                            "{}: `{span}`: no test in {dir}/{file}.rs matches {filter}",
                             show(&page)
                         ));
                     }

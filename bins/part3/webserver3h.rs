@@ -15,8 +15,8 @@
 //! parent cannot take `echo-sigign`'s shortcut: SIG_IGN would be inherited
 //! too, and is not even reset by exec.)
 //!
-//! **See it.** `cargo run --bin webserver3h -- cgi:examples/cgi/slow.py`
-//! and start several `curl localhost:8888/` at once: they finish together,
+//! **See it.** `cargo run --bin webserver3h -- cgi:examples/cgi/misbehave.py`
+//! and start several `curl 'localhost:8888/?do=slow'` at once: they finish together,
 //! not one after another as under `webserver2`. `ps -o pid,stat,cmd
 //! --ppid $(pgrep -x webserver3h)` shows one child per request in flight,
 //! and no `Z` lines after.

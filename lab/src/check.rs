@@ -6,7 +6,7 @@ use super::subject::Subject;
 /// One behaviour a step must show.
 #[derive(Debug)]
 pub struct Check {
-    /// Short name, used in the exercise table and by `tests/lab.rs`.
+    /// Short name, used in the exercise table and by `tests/lab_checks.rs`.
     pub id: &'static str,
     /// What is checked, as a student would say it.
     pub title: &'static str,

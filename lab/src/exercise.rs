@@ -10,9 +10,9 @@
 //! To add an exercise: write `lessons/<step>/README.md` and `hints.md`, add
 //! its checks and questions (reusing the observations in
 //! [`super::observe`]), add an entry below, and list in `proof` the broken
-//! binaries each check must fail on. `tests/lab.rs` then proves every check
-//! both ways and walks a student's copy from `lab start` to a passing
-//! `lab check`.
+//! binaries each check must fail on. `tests/lab_checks.rs` then proves
+//! every check both ways, and `lab/tests/lab_cli.rs` walks a student's copy
+//! from `lab start` to a passing `lab check`.
 
 use super::check::Check;
 use super::question::Question;

@@ -11,9 +11,9 @@
 //! [`lsbaws_harness`] (the one the project's own tests use), drives it with
 //! real connections, and looks at the process through `/proc` — its
 //! descriptors, its children and their zombies, the signals it catches.
-//! `tests/lab.rs` proves each check both ways: it fails on the starter (and
-//! on the earlier broken steps named in the exercise) and passes on the
-//! reference.
+//! `tests/lab_checks.rs` proves each check both ways: it fails on the
+//! starter (and on the earlier broken steps named in the exercise) and
+//! passes on the reference.
 //!
 //! * [`subject`] — the binary under check, and the flags that make it quick.
 //! * [`observe`] — experiments that return what happened (a count, an exit,
