@@ -1,8 +1,9 @@
-//! criterion benches of the lab's hot paths: what every request costs the
-//! shared HTTP core before any syscall of the concurrency model.
+//! criterion benches of the servers' library's hot paths: what every
+//! request costs the shared HTTP core before any syscall of the
+//! concurrency model.
 //!
 //! `cargo bench --manifest-path xtask/Cargo.toml --bench hot_paths`
-//! (they live in the xtask package so that the lab's `cargo test` never
+//! (they live in the xtask package so that the course's `cargo test` never
 //! compiles criterion).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
