@@ -433,24 +433,95 @@ fn table_after(text: &str, heading: &str) -> Vec<String> {
         .collect()
 }
 
+/// The cells of a markdown table row, `\|` read as a `|`.
+fn row_cells(row: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut chars = row.trim().trim_start_matches('|').chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                cells.last_mut().unwrap().push('|');
+                chars.next();
+            }
+            '|' => cells.push(String::new()),
+            _ => cells.last_mut().unwrap().push(c),
+        }
+    }
+    if cells.last().is_some_and(|c| c.trim().is_empty()) {
+        cells.pop();
+    }
+    cells.iter().map(|c| c.trim().to_string()).collect()
+}
+
+/// The book's catalogue entries: for each `### ` section, its
+/// `{#id}` and the values of its `- **Step:**`, `**What goes wrong:**`,
+/// `**See it:**`, `**Fix:**` and `**Test:**` lines (the step without its link).
+fn catalogue_entries(text: &str) -> Vec<(String, Vec<String>)> {
+    const FIELDS: [&str; 5] = ["Step", "What goes wrong", "See it", "Fix", "Test"];
+    let mut entries: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(heading) = line.strip_prefix("### ") {
+            let id = heading
+                .rsplit_once("{#")
+                .map(|(_, id)| id.trim_end_matches('}').to_string())
+                .unwrap_or_default();
+            entries.push((id, Vec::new()));
+        } else if let Some((_, fields)) = entries.last_mut() {
+            let i = fields.len();
+            if i == FIELDS.len() {
+                continue;
+            }
+            let prefix = format!("- **{}:** ", FIELDS[i]);
+            if let Some(value) = line.strip_prefix(&prefix) {
+                let value = if i == 0 {
+                    // [step](chapter): the step.
+                    value
+                        .strip_prefix('[')
+                        .and_then(|v| v.rsplit_once("]("))
+                        .map_or(value, |(step, _)| step)
+                } else {
+                    value
+                };
+                fields.push(value.trim().to_string());
+            }
+        }
+    }
+    entries
+}
+
+/// README.md has the catalogue as one wide table (GitHub scrolls it); the
+/// book has a section per entry, with What/See/Fix/Test, and a narrow table
+/// at the top that links to each. The two say the same, in the same order.
 #[test]
 fn readme_and_book_have_the_same_failure_catalogue() {
-    let book = table_after(
-        &read(&book_src().join("reference/failure-modes.md")),
-        "Failure-mode catalogue",
-    );
-    let readme = table_after(&read(&root().join("README.md")), "Failure-mode catalogue");
+    let page = read(&book_src().join("reference/failure-modes.md"));
+    let book = catalogue_entries(&page);
+    let readme: Vec<Vec<String>> =
+        table_after(&read(&root().join("README.md")), "Failure-mode catalogue")
+            .iter()
+            .skip(2)
+            .map(|row| row_cells(row))
+            .collect();
     assert!(
-        book.len() > 2,
-        "no table under '# Failure-mode catalogue' in book/src/reference/failure-modes.md"
+        readme.len() > 2,
+        "no table under '## Failure-mode catalogue' in README.md"
     );
-    for (i, (r, b)) in readme.iter().zip(&book).enumerate() {
-        assert_eq!(r, b, "row {} of the catalogue differs between README.md (left) and book/src/reference/failure-modes.md (right)", i + 1);
+    for (i, (r, (id, b))) in readme.iter().zip(&book).enumerate() {
+        assert_eq!(
+            r, b,
+            "entry {} of the catalogue differs between README.md's table (left) and the `### ` section {{#{id}}} of book/src/reference/failure-modes.md (right): Step, What goes wrong, See it, Fix, Test",
+            i + 1
+        );
+        assert!(
+            !id.is_empty() && page.contains(&format!("](#{id}) |")),
+            "book/src/reference/failure-modes.md: the section of entry {} needs an id (`### step: what {{#id}}`) and a row in the table at the top linking to it",
+            i + 1
+        );
     }
     assert_eq!(
         readme.len(),
         book.len(),
-        "README.md's catalogue has {} rows, the book's {}",
+        "README.md's catalogue has {} rows, the book's {} sections",
         readme.len(),
         book.len()
     );

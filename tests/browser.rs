@@ -257,6 +257,147 @@ fn the_book_renders_with_images_highlighted_code_and_search() {
     );
 }
 
+/// A page added to the built book: it opens each page named in its query
+/// string (comma-separated) in a frame as wide as a 1280 px screen and
+/// writes into its title, for each, the code blocks whose text runs past
+/// their column and the tables wider than the page's column.
+const FIT_CHECK_PAGE: &str = r##"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>not loaded</title></head>
+<body style="margin:0">
+<iframe id="page" width="1280" height="900" style="border:0"></iframe>
+<script>
+const frame = document.getElementById("page");
+const pages = location.search.slice(1).split(",");
+const report = [];
+let next = 0;
+const measure = () => {
+  const doc = frame.contentDocument;
+  const main = doc.querySelector("main");
+  const column = main ? main.getBoundingClientRect() : null;
+  const problems = [];
+  if (!main) problems.push("no main");
+  else {
+    for (const pre of main.querySelectorAll("pre")) {
+      const box = pre.querySelector("code") ?? pre;
+      if (box.scrollWidth > box.clientWidth + 1 || pre.getBoundingClientRect().right > column.right + 1) {
+        const line = (box.textContent.split("\n").find(l => l.length > 60) ?? box.textContent).slice(0, 60);
+        problems.push("pre scrolls (" + box.scrollWidth + " > " + box.clientWidth + " px): " + JSON.stringify(line));
+      }
+    }
+    for (const table of main.querySelectorAll("table")) {
+      const width = table.getBoundingClientRect().width;
+      if (width > column.width + 1) {
+        problems.push("table " + Math.round(width) + " px in a " + Math.round(column.width) + " px column: " +
+          JSON.stringify((table.querySelector("th")?.textContent ?? "").slice(0, 40)));
+      }
+    }
+  }
+  report.push(pages[next] + "=" + (problems.length ? problems.join(" | ") : "ok"));
+  next += 1;
+  if (next < pages.length) frame.src = pages[next];
+  else document.title = "done;" + report.join(";;");
+};
+frame.addEventListener("load", () => setTimeout(measure, 300));
+frame.src = pages[0];
+</script>
+</body></html>
+"##;
+
+/// The student's pages of the built book: every page of SUMMARY.md but
+/// the instructor notes, as paths of the built HTML.
+fn student_pages() -> Vec<String> {
+    let summary =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/SUMMARY.md"))
+            .unwrap();
+    summary
+        .lines()
+        .filter_map(|line| line.split_once("](")?.1.split_once(')'))
+        .map(|(target, _)| target.trim())
+        .filter(|target| target.ends_with(".md") && !target.starts_with("instructors/"))
+        .map(|target| target.replace(".md", ".html"))
+        .collect()
+}
+
+/// Nothing is cut off for a reader on a 1280 px screen: on every student
+/// page, every code block (transcripts, console output, code) fits its
+/// column or wraps, and no table is wider than the column.
+#[test]
+#[ignore = "needs headless Chromium and mdbook; run with `cargo test --test browser -- --include-ignored`"]
+fn every_student_page_fits_a_1280px_screen() {
+    let browser = find_browser();
+    if let Some(problem) = book_support::mdbook_problem() {
+        panic!("{problem}");
+    }
+    let book = book_support::build_book("fit").expect("mdbook is installed");
+    std::fs::write(book.join("fit-check.html"), FIT_CHECK_PAGE).unwrap();
+    let server = Launch::new("webserver4h")
+        .arg("--quiet")
+        .arg("--root")
+        .arg(&book)
+        .start()
+        .unwrap();
+    let pages = student_pages();
+    assert!(
+        pages.len() > 20,
+        "only {} student pages in SUMMARY.md",
+        pages.len()
+    );
+    let mut problems = Vec::new();
+    // A few pages per browser run: one run for all of them would need a
+    // long virtual-time budget, one run per page costs a browser start each.
+    for batch in pages.chunks(12) {
+        let url = format!(
+            "http://{}/fit-check.html?{}",
+            server.addr(),
+            batch.join(",")
+        );
+        let dom = run_browser(
+            &browser,
+            &[
+                "--window-size=1280,900".into(),
+                "--virtual-time-budget=30000".into(),
+                "--dump-dom".into(),
+                url,
+            ],
+        );
+        let title = dom
+            .split_once("<title>")
+            .and_then(|(_, rest)| rest.split_once("</title>"))
+            .map(|(title, _)| {
+                title
+                    .replace("&amp;", "&")
+                    .replace("&quot;", "\"")
+                    .replace("&gt;", ">")
+                    .replace("&lt;", "<")
+            })
+            .unwrap_or_default();
+        let Some(report) = title.strip_prefix("done;") else {
+            problems.push(format!(
+                "{batch:?}: the check page did not finish: {title:?}"
+            ));
+            continue;
+        };
+        let checked = report.split(";;").count();
+        if checked != batch.len() {
+            problems.push(format!(
+                "checked {checked} of {} pages: {report}",
+                batch.len()
+            ));
+        }
+        for entry in report.split(";;") {
+            if !entry.ends_with("=ok") {
+                problems.push(entry.to_string());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&book);
+    assert!(
+        problems.is_empty(),
+        "cut off on a 1280 px screen (wrap it in book/theme/lsbaws.css, record it narrower, or make the table narrower):\n  {}",
+        problems.join("\n  ")
+    );
+}
+
 /// The first browser on PATH, or a failure that says how to get one.
 fn find_browser() -> String {
     for name in BROWSERS {
