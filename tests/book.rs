@@ -995,3 +995,51 @@ fn the_steps_come_in_one_order_everywhere() {
         );
     }
 }
+
+/// A transcript of a two-terminal experiment says which terminal it is:
+/// its fence carries `server` (`NAME.server.txt`) or `client` /
+/// `client2` (`NAME.txt` beside a `NAME.server.txt`), which the theme
+/// (book/theme/lsbaws.css) shows as a caption.
+#[test]
+fn two_terminal_transcripts_are_labelled() {
+    let mut problems = Vec::new();
+    for page in markdown_files(&book_src()) {
+        let text = read(&page);
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, pair) in lines.windows(2).enumerate() {
+            let (fence, include) = (pair[0], pair[1].trim());
+            let Some(info) = fence.strip_prefix("```") else {
+                continue;
+            };
+            let Some(spec) = include
+                .strip_prefix("{{#include ")
+                .and_then(|s| s.strip_suffix("}}"))
+            else {
+                continue;
+            };
+            let (path, _) = parse_spec(spec);
+            if !path.contains("output/") || !path.ends_with(".txt") {
+                continue;
+            }
+            let file = page.parent().unwrap().join(&path);
+            let classes: Vec<&str> = info.split(',').map(str::trim).skip(1).collect();
+            let wanted: &[&str] = if path.ends_with(".server.txt") {
+                &["server"]
+            } else if file.with_extension("server.txt").is_file() {
+                &["client", "client2"]
+            } else {
+                continue;
+            };
+            if !classes.iter().any(|c| wanted.contains(c)) {
+                problems.push(format!(
+                    "{}:{}: ```{info} shows {path}, a transcript of one of two terminals: write ```{},{}",
+                    show(&page),
+                    i + 1,
+                    info.split(',').next().unwrap_or("text"),
+                    wanted[0]
+                ));
+            }
+        }
+    }
+    fail_if_any(problems, "transcripts without their terminal");
+}
