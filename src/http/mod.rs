@@ -4,12 +4,15 @@
 //! * [`request`] parses a request with `httparse` (split reads, pipelining,
 //!   limits, percent-decoding).
 //! * [`response`] builds the status line and headers.
-//! * [`site`] maps a path to a file inside the site root, never outside;
-//!   [`file_cache`] keeps the files it served (up to 4 MiB each), checked on every request.
+//! * [`site`] maps a path to a file inside the site root, never outside.
 //! * [`session`] is one connection's state: bytes in, responses out,
 //!   keep-alive or close; [`serve_blocking`] drives it over a blocking socket.
+//!
+//! [`fast`] is speed, not a lesson: the same answers as [`site`], cheaper
+//! (files opened with `openat2(2)`, kept in memory and checked on every
+//! request), for the benchmarks. Its doc lists what the rest relies on.
 
-pub mod file_cache;
+pub mod fast;
 pub mod request;
 pub mod response;
 pub mod session;

@@ -83,8 +83,10 @@ impl Session {
     /// as [`OUTPUT_HIGH_WATER`] allows. Call it after writing: requests that
     /// waited for the output to drain are answered now.
     pub fn answer(&mut self, mut handler: impl FnMut(&Request) -> Response) {
-        // Everything answered in this pass has already arrived.
-        let _batch = super::file_cache::BatchGuard::begin();
+        // Everything answered in this pass has already arrived. The guard
+        // lives only while `handler` runs: never across a coroutine switch
+        // (see `BatchGuard`).
+        let _batch = super::fast::BatchGuard::begin();
         let mut start = 0;
         while !self.closing && self.queued < OUTPUT_HIGH_WATER {
             match parse_request(&self.input[start..], &self.limits) {

@@ -8,37 +8,26 @@
 //! (every symlink followed) and must still lie inside the canonical root,
 //! so a symlink that points out of the site is refused too.
 //!
-//! Serving is faster than that description: [`Site::respond`] first opens
-//! the file with one `openat2(2)` relative to a descriptor of the root, with
-//! `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, and reads its size from
-//! `fstat(2)` — 4 syscalls where `canonicalize` (a `readlink` per path
-//! component), two `stat`s and `fs::read` took 13. The kernel checks the
-//! confinement while it resolves, and any symlink on the way makes the
-//! fast path give up (`ELOOP`) and hand the request to the canonicalising
-//! [`Site::lookup`], so symlinks are judged exactly as described above.
+//! [`Site::respond`] first asks the fast path ([`super::fast`]: the file
+//! opened with `openat2(2)` beneath the root, or kept in memory), which
+//! gives the same answers more cheaply and hands anything else, such as a
+//! symlink on the way, to [`Site::lookup`]. That is speed, not the lesson:
+//! read `lookup` to see how a path is confined.
 
-use super::file_cache::FileCache;
+use super::fast::{FastPath, Found};
 use super::request::Request;
-use super::response::{Body, Response};
-use nix::errno::Errno;
-use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
+use super::response::Response;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The folder a server serves.
 #[derive(Debug, Clone)]
 pub struct Site {
     root: PathBuf,
-    /// The root directory, opened once: the fast path opens files relative
-    /// to it. `None` if it could not be opened (then every request takes
-    /// the canonicalising path).
-    root_dir: Option<Arc<OwnedFd>>,
-    /// Files read by the fast path, checked by `fstatat` on each hit
-    /// (see [`super::file_cache`]); shared by the clones of this site.
-    cache: Arc<FileCache>,
+    /// The same answers, cheaper (see [`super::fast`]). `None` if the root
+    /// could not be opened as a descriptor: then every request takes
+    /// [`Site::lookup`].
+    fast: Option<FastPath>,
 }
 
 /// Where a request path leads.
@@ -76,18 +65,9 @@ impl Site {
                 root.display()
             ));
         }
-        let root_dir = nix::fcntl::open(
-            &canonical,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .ok()
-        .map(out_of_the_way)
-        .map(Arc::new);
         Ok(Site {
+            fast: FastPath::open(&canonical),
             root: canonical,
-            root_dir,
-            cache: Arc::default(),
         })
     }
 
@@ -103,12 +83,13 @@ impl Site {
             "HEAD" => true,
             _ => return Response::error(405).with_header("Allow", "GET, HEAD"),
         };
-        let mut response = match self.open_fast(&request.path) {
-            Some(Fast::File {
+        let found = self.fast.as_ref().and_then(|fast| fast.find(&request.path));
+        let mut response = match found {
+            Some(Found::File {
                 bytes,
                 content_type,
             }) => Response::new(200).with_body(bytes, content_type),
-            Some(Fast::Lookup(lookup)) => self.respond_to_lookup(lookup, request),
+            Some(Found::Lookup(lookup)) => self.respond_to_lookup(lookup, request),
             None => self.respond_to_lookup(self.lookup(&request.path), request),
         };
         response.head_only = head_only;
@@ -141,80 +122,6 @@ impl Site {
                 Response::error(301).with_header("Location", location)
             }
             Lookup::Refused(status) => Response::error(status),
-        }
-    }
-
-    /// Serve `path` without a `canonicalize`: `openat2(2)` beneath the root
-    /// descriptor, refusing every symlink, then `fstat(2)` and `read(2)`.
-    /// `None` hands the request to [`Site::lookup`]: a symlink on the way
-    /// (`ELOOP`), `..` trouble (`EXDEV`), no `openat2` (`ENOSYS`), anything
-    /// unexpected. The answers it does give are the ones `lookup` gives.
-    fn open_fast(&self, path: &str) -> Option<Fast> {
-        let root = self.root_dir.as_deref()?;
-        if let Some(hit) = self.cache.get(root, path) {
-            return Some(Fast::File {
-                bytes: hit.bytes.into(),
-                content_type: hit.content_type,
-            });
-        }
-        if path.contains('\\') || path.contains('\0') {
-            return Some(Fast::Lookup(Lookup::Refused(400)));
-        }
-        let mut relative = String::with_capacity(path.len() + 12);
-        let mut last_word = "";
-        for word in path.split('/') {
-            match word {
-                "" | "." => {}
-                ".." => return Some(Fast::Lookup(Lookup::Refused(400))),
-                word => {
-                    if !relative.is_empty() {
-                        relative.push('/');
-                    }
-                    relative.push_str(word);
-                    last_word = word;
-                }
-            }
-        }
-        if relative.is_empty() {
-            relative.push('.');
-        }
-        let (file, stat) = match open_beneath(root, &relative) {
-            Ok(opened) => opened,
-            Err(Errno::ENOENT | Errno::ENOTDIR) => return Some(Fast::Lookup(Lookup::Refused(404))),
-            Err(Errno::EACCES) => return Some(Fast::Lookup(Lookup::Refused(403))),
-            Err(_) => return None,
-        };
-        let (file, stat, name_for_type) = match file_type(&stat) {
-            SFlag::S_IFREG => (file, stat, last_word),
-            SFlag::S_IFDIR if !path.ends_with('/') => return Some(Fast::Lookup(Lookup::AddSlash)),
-            SFlag::S_IFDIR => {
-                relative.push_str("/index.html");
-                match open_beneath(root, &relative) {
-                    Ok((index, stat)) if file_type(&stat) == SFlag::S_IFREG => {
-                        (index, stat, "index.html")
-                    }
-                    Ok(_) | Err(Errno::ENOENT) => return Some(Fast::Lookup(Lookup::Refused(404))),
-                    Err(Errno::EACCES) => return Some(Fast::Lookup(Lookup::Refused(403))),
-                    Err(_) => return None,
-                }
-            }
-            // A FIFO or a device. Opened O_NONBLOCK, so it could not block,
-            // and never read: refused as the slow path refuses it.
-            _ => return Some(Fast::Lookup(Lookup::Refused(403))),
-        };
-        let size = usize::try_from(stat.st_size).unwrap_or(0);
-        match read_up_to(&file, size) {
-            Ok(bytes) => {
-                let content_type = content_type(Path::new(name_for_type));
-                let bytes = self
-                    .cache
-                    .offer(path, &relative, &stat, content_type, bytes);
-                Some(Fast::File {
-                    bytes,
-                    content_type,
-                })
-            }
-            Err(_) => None, // let the slow path read it again and choose the status
         }
     }
 
@@ -283,90 +190,6 @@ impl Site {
     }
 }
 
-/// What the fast path found.
-enum Fast {
-    /// A regular file's bytes and their Content-Type.
-    File {
-        bytes: Body,
-        content_type: &'static str,
-    },
-    /// Not a file to send: a redirect or a refusal.
-    Lookup(Lookup),
-}
-
-/// Move a descriptor the server keeps for its whole life to the top of the
-/// descriptor range (the highest number below `min(RLIMIT_NOFILE, 1024)`
-/// that is free), so the descriptors each lesson talks about keep the
-/// numbers the book shows: the listening socket is 3, the epoll instance 4,
-/// the first connection 5, as in a server without a site descriptor.
-/// `fcntl(F_DUPFD_CLOEXEC, n)` returns the lowest free descriptor ≥ n; the
-/// cap at 1024 keeps the kernel's descriptor table at its usual size when
-/// the limit is huge. If no number up there is free, the descriptor stays
-/// where it is.
-fn out_of_the_way(fd: OwnedFd) -> OwnedFd {
-    use nix::fcntl::{fcntl, FcntlArg};
-    use nix::sys::resource::{getrlimit, Resource};
-    use std::os::fd::{AsRawFd, FromRawFd};
-    let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft.min(1024));
-    let Ok(top) = i32::try_from(limit.saturating_sub(1)) else {
-        return fd;
-    };
-    if fd.as_raw_fd() >= top {
-        return fd;
-    }
-    match fcntl(fd.as_fd(), FcntlArg::F_DUPFD_CLOEXEC(top)) {
-        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing
-        // else owns; the original is closed when `fd` drops here.
-        Ok(moved) => unsafe { OwnedFd::from_raw_fd(moved) },
-        Err(_) => fd,
-    }
-}
-
-/// `openat2(root, relative)` for reading, never leaving the root and never
-/// following a symlink, then `fstat`. `O_NONBLOCK` so that a FIFO does not
-/// block the open (nginx opens its files the same way and checks the type
-/// after); `O_NOCTTY` so that a terminal device never becomes ours.
-fn open_beneath(root: &OwnedFd, relative: &str) -> nix::Result<(OwnedFd, FileStat)> {
-    let how = OpenHow::new()
-        .flags(OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .resolve(
-            ResolveFlag::RESOLVE_BENEATH
-                | ResolveFlag::RESOLVE_NO_SYMLINKS
-                | ResolveFlag::RESOLVE_NO_MAGICLINKS,
-        );
-    let file = loop {
-        match openat2(root.as_fd(), relative, how) {
-            // EAGAIN: a concurrent rename raced the kernel's check; retry.
-            Err(Errno::EAGAIN | Errno::EINTR) => continue,
-            result => break result?,
-        }
-    };
-    let stat = fstat(file.as_fd())?;
-    Ok((file, stat))
-}
-
-fn file_type(stat: &FileStat) -> SFlag {
-    SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT
-}
-
-/// Read at most `size` bytes (the size `fstat` gave): one `read(2)` for a
-/// small file, and no extra call to find the end of file. A file that grows
-/// meanwhile is sent as it was when stat'ed, with a matching Content-Length.
-fn read_up_to(file: &OwnedFd, size: usize) -> nix::Result<Vec<u8>> {
-    let mut bytes = vec![0u8; size];
-    let mut filled = 0;
-    while filled < size {
-        match nix::unistd::read(file.as_fd(), &mut bytes[filled..]) {
-            Ok(0) => break, // it shrank: send what is there
-            Ok(n) => filled += n,
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    bytes.truncate(filled);
-    Ok(bytes)
-}
-
 /// Did a call fail because no descriptor was free (EMFILE, ENFILE)?
 pub fn is_out_of_descriptors(error: &io::Error) -> bool {
     matches!(
@@ -420,6 +243,9 @@ pub fn content_type(path: &Path) -> &'static str {
 mod tests {
     use super::*;
     use crate::http::request::{parse_request, Limits, Parse};
+    use crate::http::response::Body;
+    use nix::sys::stat::Mode;
+    use std::sync::Arc;
 
     fn get(site: &Site, target: &str) -> Response {
         let text = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -523,9 +349,9 @@ mod tests {
         std::os::unix::fs::symlink("../outside.txt", root.join("escape.txt")).unwrap();
         nix::unistd::mkfifo(&root.join("pipe"), Mode::from_bits_truncate(0o600)).unwrap();
         let fast = Site::open(&root).unwrap();
-        assert!(fast.root_dir.is_some(), "the fast path is in use");
+        assert!(fast.fast.is_some(), "the fast path is in use");
         let slow = Site {
-            root_dir: None,
+            fast: None,
             ..fast.clone()
         };
         for target in [
@@ -592,10 +418,10 @@ mod tests {
         std::fs::write(dir.join("elsewhere/a.txt"), "secret").unwrap();
         let fast = Site::open(&root).unwrap();
         let slow = Site {
-            root_dir: None,
-            cache: Arc::default(),
+            fast: None,
             ..fast.clone()
         };
+        let cache = &fast.fast.as_ref().unwrap().cache;
         let same = |target: &str| {
             let response = get(&fast, target);
             assert_eq!(response, get(&slow, target), "{target}");
@@ -609,12 +435,8 @@ mod tests {
         // Settled files are cached...
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert_eq!(same("/docs/a.txt").body, b"first");
-        assert!(
-            fast.cache
-                .get(fast.root_dir.as_deref().unwrap(), "/docs/a.txt")
-                .is_some(),
-            "cached"
-        );
+        let root_dir = &fast.fast.as_ref().unwrap().root;
+        assert!(cache.get(root_dir, "/docs/a.txt").is_some(), "cached");
         // ...and every change is seen at once.
         std::fs::write(root.join("docs/a.txt"), "other").unwrap();
         assert_eq!(same("/docs/a.txt").body, b"other");
@@ -626,7 +448,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert_eq!(same("/docs/a.txt").body, b"renamed over");
         // Sixteen pipelined requests in one read: one check serves them all.
-        let checks = fast.cache.checks();
+        let checks = cache.checks();
         let mut session = crate::http::Session::new(Limits::default());
         session.receive(&b"GET /docs/a.txt HTTP/1.1\r\n\r\n".repeat(16), |r| {
             fast.respond(r)
@@ -637,7 +459,7 @@ mod tests {
                 .count(),
             16
         );
-        assert_eq!(fast.cache.checks() - checks, 1);
+        assert_eq!(cache.checks() - checks, 1);
         // The next read is a new batch: checked again, and a change is seen.
         std::fs::write(root.join("docs/a.txt"), "changed again").unwrap();
         session.wrote(session.pending().len());

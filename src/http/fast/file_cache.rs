@@ -28,7 +28,7 @@
 //! `ctime` is more than a second old: any change after that gets a later
 //! `ctime`.
 
-use super::response::Body;
+use crate::http::response::Body;
 use nix::fcntl::AtFlags;
 use nix::sys::stat::{fstatat, FileStat, SFlag};
 use std::cell::Cell;
@@ -100,9 +100,22 @@ thread_local! {
 /// An open batch: the requests answered until it is dropped had all
 /// arrived when it began, so a cached file checked once during it may serve
 /// them all. [`crate::http::Session`] opens one for every answering pass.
+///
+/// **Never hold one across a coroutine switch.** The batch lives in a
+/// thread-local, so while a guard lives this thread must run no other
+/// connection's code: no may I/O, no `may` yield or sleep, no wait on a
+/// channel. Otherwise another coroutine on this thread would find the batch
+/// open and take unchecked hits for requests that arrived after it began
+/// (stale bytes), and this coroutine could resume on another worker thread
+/// and close that thread's batch instead. webserver4f spawns its coroutines
+/// with `may`'s unsafe spawn on the promise that no thread-local is kept
+/// across a switch; this is the thread-local that promise covers (its
+/// SAFETY note says so).
 pub struct BatchGuard(());
 
 impl BatchGuard {
+    /// Open a batch on this thread; it closes when the guard drops. See the
+    /// type's rule: drop it before anything can switch coroutines.
     pub fn begin() -> BatchGuard {
         BATCH.with(|b| b.set((b.get().0 + 1, true)));
         BatchGuard(())
