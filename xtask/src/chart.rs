@@ -11,36 +11,78 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// One colour per server of the table, so a server keeps it in every panel.
-const COLOURS: [RGBColor; 11] = [
-    RGBColor(0, 0, 0),       // nginx: black
-    RGBColor(120, 120, 120), // may_minihttp: grey
-    RGBColor(148, 103, 189),
-    RGBColor(214, 39, 40),
-    RGBColor(255, 127, 14),
-    RGBColor(188, 189, 34),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-    RGBColor(44, 160, 44),
-    RGBColor(31, 119, 180),
-];
-
-fn colour(server: &str) -> RGBColor {
-    let index = SERVERS.iter().position(|s| s.name == server).unwrap_or(0);
-    COLOURS[index % COLOURS.len()]
+/// A marker shape, so that two servers of similar colour still differ.
+#[derive(Clone, Copy)]
+enum Shape {
+    Circle,
+    Ring,
+    Square,
+    Box,
+    Triangle,
+    Cross,
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+/// One colour and one marker per server of the table, so a server keeps
+/// them in every panel; the colours are far apart (after Okabe and Ito's
+/// and Paul Tol's palettes, which stay apart for colour-blind readers),
+/// and neighbours in the table get different markers.
+const STYLES: [(RGBColor, Shape); 11] = [
+    (RGBColor(0, 0, 0), Shape::Square),          // nginx: black
+    (RGBColor(128, 128, 128), Shape::Cross),     // may_minihttp: grey
+    (RGBColor(136, 34, 85), Shape::Ring),        // 3a: wine
+    (RGBColor(213, 94, 0), Shape::Triangle),     // 4a: vermilion
+    (RGBColor(230, 159, 0), Shape::Box),         // 4b: orange
+    (RGBColor(140, 86, 75), Shape::Circle),      // 4h: brown
+    (RGBColor(153, 153, 51), Shape::Cross),      // 4c: olive
+    (RGBColor(68, 170, 153), Shape::Square),     // 4d: teal
+    (RGBColor(0, 114, 178), Shape::Circle),      // 4e: blue
+    (RGBColor(0, 158, 115), Shape::Triangle),    // 4f: green
+    (RGBColor(170, 51, 119), Shape::Box),        // 4g: purple
+];
+
+fn style(server: &str) -> (RGBColor, Shape) {
+    let index = SERVERS.iter().position(|s| s.name == server).unwrap_or(0);
+    STYLES[index % STYLES.len()]
+}
+
+fn colour(server: &str) -> RGBColor {
+    style(server).0
+}
+
+/// The reference servers (nginx, may_minihttp) are drawn dashed.
+fn is_reference(server: &str) -> bool {
+    SERVERS.iter().any(|s| s.name == server && matches!(s.kind, crate::servers::Kind::Reference))
+}
+
+/// A marker of `shape` centred on `at` (any coordinate), 5 px across.
+fn marker<C: Clone + 'static>(at: C, shape: Shape, c: RGBColor) -> DynElement<'static, SVGBackend<'static>, C> {
+    let filled = ShapeStyle::from(c).filled();
+    let line = ShapeStyle::from(c).stroke_width(2);
+    match shape {
+        Shape::Circle => (EmptyElement::at(at) + Circle::new((0, 0), 5, filled)).into_dyn(),
+        Shape::Ring => (EmptyElement::at(at) + Circle::new((0, 0), 5, line)).into_dyn(),
+        Shape::Square => (EmptyElement::at(at) + Rectangle::new([(-5, -5), (5, 5)], filled)).into_dyn(),
+        Shape::Box => (EmptyElement::at(at) + Rectangle::new([(-5, -5), (5, 5)], line)).into_dyn(),
+        Shape::Triangle => (EmptyElement::at(at) + TriangleMarker::new((0, 0), 6, filled)).into_dyn(),
+        Shape::Cross => (EmptyElement::at(at) + Cross::new((0, 0), 5, line)).into_dyn(),
+    }
+}
+
+type Area = DrawingArea<SVGBackend<'static>, Shift>;
 
 fn fail(e: impl std::fmt::Debug) -> String {
     format!("drawing the chart: {e:?}")
 }
 
 pub fn draw(path: &Path, rows: &[Row], servers: &[&'static Spec]) -> Result<(), String> {
-    let root = SVGBackend::new(path, (1200, 900)).into_drawing_area();
+    // One panel under the other, each as wide as the book's column, so the
+    // book shows the text at the size it is drawn.
+    // plotters' legend entries are `'static` elements over the backend, so
+    // the backend borrows a `'static` path: one small leak per chart drawn.
+    let path: &'static Path = Box::leak(path.to_path_buf().into_boxed_path());
+    let root = SVGBackend::new(path, (880, 2240)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
-    let panels = root.split_evenly((2, 2));
+    let panels = root.split_evenly((4, 1));
     curve(&panels[0], rows, servers, "hello-ka-", "Keep-alive GET /hello.txt (13 B): req/s")?;
     curve(&panels[1], rows, servers, "mib-ka-", "Keep-alive GET of 1 MiB: req/s")?;
     let cpu: Vec<(String, f64)> = bars_for(rows, servers, |r| {
@@ -94,10 +136,10 @@ fn curve(area: &Area, rows: &[Row], servers: &[&'static Spec], prefix: &str, tit
     let top = top.max(left * 2.1);
     let last = counts.len().saturating_sub(1) as f64;
     let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 18))
+        .caption(title, ("sans-serif", 24))
         .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(70)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
         .build_cartesian_2d(-0.2f64..last + 0.2, 0f64..top)
         .map_err(fail)?;
     let labels = counts.clone();
@@ -114,24 +156,33 @@ fn curve(area: &Area, rows: &[Row], servers: &[&'static Spec], prefix: &str, tit
         })
         .y_label_formatter(&|y| if top >= 20_000.0 { format!("{:.0}k", y / 1000.0) } else { format!("{y:.0}") })
         .y_desc("requests per second")
+        .label_style(("sans-serif", 18))
+        .axis_desc_style(("sans-serif", 18))
         .light_line_style(WHITE)
         .draw()
         .map_err(fail)?;
     for (name, points) in lines {
-        let c = colour(&name);
-        chart
-            .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))
-            .map_err(fail)?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-        chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, c.filled()))).map_err(fail)?;
+        let (c, shape) = style(&name);
+        let line = c.stroke_width(2);
+        let series = if is_reference(&name) {
+            chart.draw_series(DashedLineSeries::new(points.clone(), 8, 5, line)).map_err(fail)?
+        } else {
+            chart.draw_series(LineSeries::new(points.clone(), line)).map_err(fail)?
+        };
+        series.label(name).legend(move |(x, y)| {
+            (EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (28, 0)], c.stroke_width(2))
+                + marker((14, 0), shape, c))
+            .into_dyn()
+        });
+        chart.draw_series(points.iter().map(|p| marker(*p, shape, c))).map_err(fail)?;
     }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .label_font(("sans-serif", 12))
+        .label_font(("sans-serif", 18))
         .draw()
         .map_err(fail)
 }
@@ -152,13 +203,13 @@ fn bars(area: &Area, values: &[(String, f64)], title: &str, log: bool) -> Result
         }
     };
     let mut builder = ChartBuilder::on(area);
-    builder.caption(title, ("sans-serif", 18)).margin(12).x_label_area_size(35).y_label_area_size(110);
+    builder.caption(title, ("sans-serif", 24)).margin(12).x_label_area_size(40).y_label_area_size(130);
     if log {
         let bottom = values.iter().map(|(_, v)| *v).filter(|v| *v > 0.0).fold(top, f64::min).max(0.01) / 2.0;
         let mut chart = builder
             .build_cartesian_2d((bottom..top * 2.0).log_scale(), -0.5f64..n - 0.5)
             .map_err(fail)?;
-        chart.configure_mesh().y_labels(values.len().max(2) * 2 + 1).y_label_formatter(&y_label).light_line_style(WHITE).draw().map_err(fail)?;
+        chart.configure_mesh().y_labels(values.len().max(2) * 2 + 1).y_label_formatter(&y_label).label_style(("sans-serif", 18)).light_line_style(WHITE).draw().map_err(fail)?;
         for (i, (name, value)) in values.iter().enumerate() {
             let y = i as f64;
             let c = colour(name);
@@ -166,18 +217,18 @@ fn bars(area: &Area, values: &[(String, f64)], title: &str, log: bool) -> Result
                 .draw_series([Rectangle::new([(bottom, y - 0.35), (value.max(bottom), y + 0.35)], c.filled())])
                 .map_err(fail)?;
             chart
-                .draw_series([Text::new(format!(" {value:.2}"), (value.max(bottom), y + 0.15), ("sans-serif", 12))])
+                .draw_series([Text::new(format!(" {value:.2}"), (value.max(bottom), y + 0.15), ("sans-serif", 18))])
                 .map_err(fail)?;
         }
     } else {
         let mut chart = builder.build_cartesian_2d(0f64..top, -0.5f64..n - 0.5).map_err(fail)?;
-        chart.configure_mesh().y_labels(values.len().max(2) * 2 + 1).y_label_formatter(&y_label).light_line_style(WHITE).draw().map_err(fail)?;
+        chart.configure_mesh().y_labels(values.len().max(2) * 2 + 1).y_label_formatter(&y_label).label_style(("sans-serif", 18)).light_line_style(WHITE).draw().map_err(fail)?;
         for (i, (name, value)) in values.iter().enumerate() {
             let y = i as f64;
             let c = colour(name);
             chart.draw_series([Rectangle::new([(0.0, y - 0.35), (*value, y + 0.35)], c.filled())]).map_err(fail)?;
             chart
-                .draw_series([Text::new(format!(" {value:.1}"), (*value, y + 0.15), ("sans-serif", 12))])
+                .draw_series([Text::new(format!(" {value:.1}"), (*value, y + 0.15), ("sans-serif", 18))])
                 .map_err(fail)?;
         }
     }
