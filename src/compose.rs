@@ -38,7 +38,7 @@
 //! that pair ([`Transport::finish_request`]); the concurrency strategy
 //! decides where that call runs ([`Concurrency::process_request`]).
 
-use crate::report::{is_disconnect, program_name};
+use crate::report::{explain, warn, warn_msg, warn_unless_disconnect};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags};
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, SockaddrStorage};
@@ -200,21 +200,10 @@ impl<T: Transport, C: Concurrency, H: Handler> Server<T, C, H> {
             Ok(request) => self
                 .concurrency
                 .process_request::<T, H>(request, &self.handler),
-            Err(err) => report_error("taking a request", &err),
+            Err(err) => warn_unless_disconnect("taking a request", &err),
         }
     }
     // ANCHOR_END: serve
-}
-
-/// One line on stderr for a failed request, unless the peer just left.
-fn report_error(what: &str, err: &io::Error) {
-    let quiet = match err.raw_os_error() {
-        Some(code) => is_disconnect(Errno::from_raw(code)),
-        None => err.kind() == io::ErrorKind::UnexpectedEof,
-    };
-    if !quiet {
-        eprintln!("{}: {what} failed: {err}", program_name());
-    }
 }
 
 // ---- transports -------------------------------------------------------------
@@ -345,7 +334,7 @@ impl Concurrency for Inline {
 
     fn process_request<T: Transport, H: Handler>(&mut self, request: T::Request, handler: &Arc<H>) {
         if let Err(err) = T::finish_request(request, &**handler) {
-            report_error("handling a request", &err);
+            warn_unless_disconnect("handling a request", &err);
         }
     }
 }
@@ -413,16 +402,16 @@ impl Concurrency for Threading {
         let spawned = std::thread::Builder::new().spawn(move || {
             let _slot = slot;
             if let Err(err) = T::finish_request(request, &*handler) {
-                report_error("handling a request", &err);
+                warn_unless_disconnect("handling a request", &err);
             }
         });
         // clone(2) fails with EAGAIN at the thread limit; the request and
         // the slot (moved into the closure) are dropped: the connection is
         // closed and the slot freed.
         if let Err(err) = spawned {
-            eprintln!(
-                "{}: starting a thread failed: {err} — the request was dropped",
-                program_name()
+            warn(
+                "starting a thread",
+                format!("{err} — the request was dropped"),
             );
         }
     }
@@ -472,10 +461,10 @@ impl Forking {
                 // Unlike SIGCHLD = SIG_IGN, waitpid tells how a child ended.
                 match status {
                     WaitStatus::Exited(pid, code) if code != 0 => {
-                        eprintln!("{}: child {pid} exited with status {code}", program_name())
+                        warn_msg(format!("child {pid} exited with status {code}"))
                     }
                     WaitStatus::Signaled(pid, signal, _) => {
-                        eprintln!("{}: child {pid} was killed by {signal}", program_name())
+                        warn_msg(format!("child {pid} was killed by {signal}"))
                     }
                     _ => {}
                 }
@@ -509,7 +498,7 @@ impl Concurrency for Forking {
                 let status = match T::finish_request(request, &**handler) {
                     Ok(()) => 0,
                     Err(err) => {
-                        report_error("handling a request", &err);
+                        warn_unless_disconnect("handling a request", &err);
                         1
                     }
                 };
@@ -521,11 +510,8 @@ impl Concurrency for Forking {
                 // connection (the lesson of webserver3d).
             }
             Err(errno) => {
-                eprintln!(
-                    "{}: fork() failed: {errno} — {}; the request was dropped",
-                    program_name(),
-                    crate::report::hint_for(errno)
-                );
+                let why = explain(errno);
+                warn("fork()", format!("{why}; the request was dropped"));
             }
         }
     }

@@ -8,7 +8,7 @@
 //! the body arrives, even from `webserver3d`, which never closes the
 //! connection; `nc` or `client3 --read-timeout` show the missing EOF.
 
-use crate::report::{is_disconnect, program_name};
+use crate::report::warn_unless_disconnect;
 use nix::errno::Errno;
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -39,7 +39,7 @@ pub fn handle_request(client: impl AsFd, quiet: bool) {
     let client = client.as_fd();
     let request = match read_request(client) {
         Ok(request) => request,
-        Err(errno) => return note_error("reading the request", errno),
+        Err(errno) => return warn_unless_disconnect("reading the request", errno),
     };
     if !quiet {
         let mut out = std::io::stdout().lock();
@@ -51,7 +51,7 @@ pub fn handle_request(client: impl AsFd, quiet: bool) {
         return; // connected and closed without a word: nothing to answer
     }
     if let Err(errno) = send_all(client, RESPONSE) {
-        note_error("sending the response", errno);
+        warn_unless_disconnect("sending the response", errno);
     }
 }
 
@@ -86,10 +86,4 @@ pub fn send_all(client: impl AsFd, mut bytes: &[u8]) -> nix::Result<()> {
         }
     }
     Ok(())
-}
-
-fn note_error(what: &str, errno: Errno) {
-    if !is_disconnect(errno) {
-        eprintln!("{}: {what} failed: {errno}", program_name());
-    }
 }

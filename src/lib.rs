@@ -26,7 +26,10 @@
 //! * [`urlencoded`] and [`json`] — form/query decoding and a small JSON
 //!   writer for the applications and HTTPServer 2.0.
 //! * [`report`] — turn a failed syscall into one clear line and an exit
-//!   status: `webserver3e: accept() failed: EINTR: Interrupted system call — …`.
+//!   status: `webserver3e: accept() failed: EINTR: Interrupted system call — …`
+//!   (or, for a failure the server outlives, the same line and no exit).
+//! * [`reaper`] — the SIGCHLD handler that reaps every exited child, for the
+//!   forking servers that are not webserver3g's reaping lesson.
 //!
 //! What is not a server's lives in crates of its own: the test harness
 //! (`tests/harness`, crate `lsbaws_harness`) and the exercise checker
@@ -52,5 +55,6 @@ pub mod hello;
 pub mod http;
 pub mod json;
 pub mod net;
+pub mod reaper;
 pub mod report;
 pub mod urlencoded;

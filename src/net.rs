@@ -90,11 +90,8 @@ pub fn survive_accept_error(errno: Errno) {
     match accept_failure(errno) {
         AcceptFailure::ConnectionGone => {}
         AcceptFailure::OutOfResources => {
-            eprintln!(
-                "{}: accept() failed: {errno} — {}; retrying in 100 ms",
-                crate::report::program_name(),
-                crate::report::hint_for(errno)
-            );
+            let why = crate::report::explain(errno);
+            crate::report::warn("accept()", format!("{why}; retrying in 100 ms"));
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         AcceptFailure::Fatal => die("accept()", errno),

@@ -10,6 +10,11 @@
 //! The errno's symbolic name is always printed, so a student (or a test) can
 //! match `EAGAIN` rather than the libc-specific text ("Try again",
 //! "Resource temporarily unavailable").
+//!
+//! A failure the server outlives (one client's connection, one fork) gets
+//! the same line from [`warn`], and the server carries on; a client that
+//! just went away gets no line at all ([`is_disconnect`],
+//! [`warn_unless_disconnect`]).
 
 use nix::errno::Errno;
 use std::fmt::Display;
@@ -53,20 +58,34 @@ pub fn hint_for(errno: Errno) -> &'static str {
     }
 }
 
+/// `ERRNO — HINT`: an errno and what usually causes it, the "why" of
+/// [`die`]'s line, to hand to [`warn`] for the same line without the exit.
+pub fn explain(errno: Errno) -> String {
+    format!("{errno} — {}", hint_for(errno))
+}
+
 /// Print `PROGRAM: WHAT failed: ERRNO — HINT` to stderr and exit with status 1.
 pub fn die(what: impl Display, errno: Errno) -> ! {
-    eprintln!(
-        "{}: {what} failed: {errno} — {}",
-        program_name(),
-        hint_for(errno)
-    );
+    warn(what, explain(errno));
     std::process::exit(1)
 }
 
 /// Print `PROGRAM: MESSAGE` to stderr and exit with status 1.
 pub fn die_msg(message: impl Display) -> ! {
-    eprintln!("{}: {message}", program_name());
+    warn_msg(message);
     std::process::exit(1)
+}
+
+/// [`die`] without the exit, for a failure the server outlives: print
+/// `PROGRAM: WHAT failed: WHY` to stderr and carry on.
+/// `warn("fork()", explain(errno))` prints the very line `die` would.
+pub fn warn(what: impl Display, why: impl Display) {
+    eprintln!("{}: {what} failed: {why}", program_name());
+}
+
+/// [`die_msg`] without the exit: print `PROGRAM: MESSAGE` to stderr.
+pub fn warn_msg(message: impl Display) {
+    eprintln!("{}: {message}", program_name());
 }
 
 /// The errno behind an `io::Error`, for errors that came through std.
@@ -94,13 +113,57 @@ impl<T> OrDie<T> for io::Result<T> {
     }
 }
 
-/// Is this error just the peer going away (reset, broken pipe, ...)?
-/// Those are normal events for a server, not errors worth a line on stderr.
-pub fn is_disconnect(errno: Errno) -> bool {
-    matches!(
-        errno,
-        Errno::EPIPE | Errno::ECONNRESET | Errno::ECONNABORTED | Errno::ENOTCONN | Errno::ETIMEDOUT
-    )
+/// An error from a connection's read or write, as nix (`Errno`) or std
+/// (`io::Error`) reports it.
+pub trait ConnectionError: Display {
+    /// See [`is_disconnect`].
+    fn is_disconnect(&self) -> bool;
+}
+
+impl ConnectionError for Errno {
+    fn is_disconnect(&self) -> bool {
+        matches!(
+            self,
+            Errno::EPIPE
+                | Errno::ECONNRESET
+                | Errno::ECONNABORTED
+                | Errno::ENOTCONN
+                | Errno::ETIMEDOUT
+        )
+    }
+}
+
+impl ConnectionError for io::Error {
+    fn is_disconnect(&self) -> bool {
+        match self.raw_os_error() {
+            Some(code) => Errno::from_raw(code).is_disconnect(),
+            // No errno: std's read_exact/write_all met the end of the
+            // stream in the middle of a message — the peer closed.
+            None => self.kind() == io::ErrorKind::UnexpectedEof,
+        }
+    }
+}
+
+impl<E: ConnectionError> ConnectionError for &E {
+    fn is_disconnect(&self) -> bool {
+        (*self).is_disconnect()
+    }
+}
+
+/// Is this error just the peer going away (reset, broken pipe, closed in
+/// the middle of a message, ...)? Those are normal events for a server,
+/// not errors worth a line on stderr. Takes an `Errno` or an `&io::Error`.
+pub fn is_disconnect(error: impl ConnectionError) -> bool {
+    error.is_disconnect()
+}
+
+/// `warn(what, error)`, unless the error is just the client going away
+/// ([`is_disconnect`]): the line a server prints when serving one
+/// connection failed.
+pub fn warn_unless_disconnect(what: impl Display, error: impl ConnectionError) {
+    if !error.is_disconnect() {
+        warn(what, error);
+    }
 }
 
 /// Lets a message that may repeat through at most once per period, so a
@@ -141,6 +204,15 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disconnect_is_the_same_whether_nix_or_std_reports_it() {
+        assert!(is_disconnect(Errno::ECONNRESET));
+        assert!(is_disconnect(io::Error::from(Errno::ECONNRESET)));
+        assert!(is_disconnect(io::Error::from(io::ErrorKind::UnexpectedEof)));
+        assert!(!is_disconnect(Errno::EMFILE));
+        assert!(!is_disconnect(io::Error::from(Errno::EMFILE)));
+    }
 
     #[test]
     fn a_throttle_lets_one_message_through_per_period() {

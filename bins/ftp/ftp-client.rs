@@ -23,7 +23,7 @@
 use clap::Parser;
 use lsbaws::ftp::atomic_file::AtomicFile;
 use lsbaws::ftp::client::{Client, Error};
-use lsbaws::report::{die, die_msg, errno_of, program_name};
+use lsbaws::report::{die, die_msg, errno_of, warn_msg};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::fs::File;
@@ -156,7 +156,7 @@ fn main() {
             Err(Failure::Server(Error::Io(err))) => fail_connection(command, Error::Io(err)),
             Err(failure) => {
                 failures += 1;
-                eprintln!("{}: {command}: {failure}", program_name());
+                warn_msg(format!("{command}: {failure}"));
             }
         }
     }

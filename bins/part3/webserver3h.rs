@@ -2,8 +2,8 @@
 //!
 //! **What it shows.** `webserver3g`'s forking loop with `webserver2`'s
 //! gateway in the child: any application, one process per connection,
-//! every child reaped by a SIGCHLD handler that loops over
-//! `waitpid(-1, WNOHANG)`. The application is loaded once, before the first
+//! every child reaped by 3g's SIGCHLD handler (from `lsbaws::reaper`),
+//! which loops over `waitpid(-1, WNOHANG)`. The application is loaded once, before the first
 //! fork; each child inherits it (and is told so: `wsgi.multiprocess` is
 //! true).
 //!
@@ -24,11 +24,11 @@
 use clap::Parser;
 use lsbaws::cli::ServerArgs;
 use lsbaws::gateway::registry::{available_apps, GatewayArgs};
+use lsbaws::reaper::reap_children;
 use lsbaws::report::{die, OrDie};
 use nix::errno::Errno;
-use nix::sys::signal::{sigaction, signal, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::sys::socket::accept;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{close, fork, ForkResult};
 
 /// Length of the listen queue, as in webserver3g.
@@ -45,33 +45,14 @@ struct Args {
     gateway: GatewayArgs,
 }
 
-/// Reap every child that has exited (as in webserver3g).
-extern "C" fn grim_reaper(_signal: libc::c_int) {
-    let saved_errno = Errno::last_raw();
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => break,
-            Ok(_) => continue,
-            Err(_) => break,
-        }
-    }
-    Errno::set_raw(saved_errno);
-}
-
 // ANCHOR: main
 fn main() {
     let args = Args::parse();
     let gateway = args.gateway.gateway(args.server.quiet, true);
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
 
-    let on_sigchld = SigAction::new(
-        SigHandler::Handler(grim_reaper),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: grim_reaper only calls waitpid(2) and reads/writes errno, all
-    // async-signal-safe, and it touches no memory the main code uses.
-    unsafe { sigaction(Signal::SIGCHLD, &on_sigchld) }.or_die("sigaction(SIGCHLD)");
+    // SIGCHLD: reap every exited child, with webserver3g's handler.
+    reap_children();
 
     loop {
         let client_connection = match accept(&listen_socket) {

@@ -5,8 +5,8 @@
 //! connection and goes straight back to `accept(2)`; the child serves the
 //! files under `--root`, request after request on the same connection
 //! (HTTP/1.1 keep-alive), until the client closes it or stays silent for
-//! `--idle-timeout` seconds; then it exits. The SIGCHLD handler reaps every
-//! exited child with a `waitpid(-1, WNOHANG)` loop, exactly as in 3g.
+//! `--idle-timeout` seconds; then it exits. Every exited child is reaped by
+//! 3g's SIGCHLD handler, now in the library (`lsbaws::reaper`).
 //!
 //! Processes are the strongest isolation there is: a child that crashes
 //! takes down one connection, nothing else. The price is a whole process
@@ -26,10 +26,8 @@ use clap::Parser;
 use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
 use lsbaws::http::serve_site;
 use lsbaws::net::accept_connection;
-use lsbaws::report::{hint_for, program_name, OrDie};
-use nix::errno::Errno;
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use lsbaws::reaper::reap_children;
+use lsbaws::report::{explain, warn};
 use nix::unistd::{fork, ForkResult};
 use std::net::TcpListener;
 
@@ -48,35 +46,14 @@ struct Args {
     idle: IdleArgs,
 }
 
-// ANCHOR: handler
-/// Runs when one or more children have exited: reap them all (one SIGCHLD
-/// may stand for many exits). The same handler as webserver3g's.
-extern "C" fn grim_reaper(_signal: libc::c_int) {
-    let saved_errno = Errno::last_raw();
-    // pid -1: any child. WNOHANG: stop when the ones left are still serving.
-    while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-        if status == WaitStatus::StillAlive {
-            break;
-        }
-    }
-    Errno::set_raw(saved_errno);
-}
-// ANCHOR_END: handler
-
 // ANCHOR: main
 fn main() {
     let args = Args::parse();
     let site = args.site.open();
     let listener = TcpListener::from(lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE));
 
-    let on_sigchld = SigAction::new(
-        SigHandler::Handler(grim_reaper),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: grim_reaper only calls waitpid(2) and saves/restores errno, all
-    // async-signal-safe, and touches no memory the main code uses.
-    unsafe { sigaction(Signal::SIGCHLD, &on_sigchld) }.or_die("sigaction(SIGCHLD)");
+    // SIGCHLD: reap every exited child, with webserver3g's handler.
+    reap_children();
 
     loop {
         // accept(2); the EINTR that SIGCHLD causes is retried, as in 3g.
@@ -106,11 +83,7 @@ fn main() {
             Err(errno) => {
                 // EAGAIN: out of processes (`ulimit -u`). Drop this client
                 // (it sees the connection close) and keep serving the others.
-                eprintln!(
-                    "{}: fork() failed: {errno} — {}",
-                    program_name(),
-                    hint_for(errno)
-                );
+                warn("fork()", explain(errno));
                 drop(stream);
             }
         }

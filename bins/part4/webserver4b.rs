@@ -24,7 +24,7 @@ use clap::Parser;
 use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
 use lsbaws::http::serve_site;
 use lsbaws::net::accept_connection;
-use lsbaws::report::{errno_of, hint_for, program_name};
+use lsbaws::report::{errno_of, explain, warn};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread;
@@ -72,12 +72,7 @@ fn main() {
             // EAGAIN: out of threads or memory (`ulimit -u` counts threads).
             // The closure, and with it the stream, is dropped: this client
             // sees the connection close, and the others are still served.
-            let errno = errno_of(&e);
-            eprintln!(
-                "{}: spawning a thread failed: {errno} — {}",
-                program_name(),
-                hint_for(errno)
-            );
+            warn("spawning a thread", explain(errno_of(&e)));
         }
     }
 }

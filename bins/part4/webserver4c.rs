@@ -30,7 +30,7 @@
 use clap::Parser;
 use lsbaws::cli::{ServerArgs, SiteArgs};
 use lsbaws::http::{Limits, Request, Response, Session};
-use lsbaws::report::{is_disconnect, program_name, OrDie};
+use lsbaws::report::{warn_unless_disconnect, OrDie};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::accept;
@@ -123,7 +123,12 @@ fn take_turn(
             Ok(n) => session.receive(&buf[..n], respond),
             Err(Errno::EAGAIN) => {} // nothing has arrived: ask again next turn
             Err(Errno::EINTR) => {}
-            Err(errno) => return connection_failed(errno),
+            Err(errno) => {
+                // The client is gone. Only a failure other than a disconnect
+                // (ECONNRESET, EPIPE, ...) is worth a line on stderr.
+                warn_unless_disconnect("serving a connection", errno);
+                return false;
+            }
         }
     }
     while session.wants_write() {
@@ -136,18 +141,12 @@ fn take_turn(
             }
             Err(Errno::EAGAIN) => break, // send buffer full: the rest next turn
             Err(Errno::EINTR) => {}
-            Err(errno) => return connection_failed(errno),
+            Err(errno) => {
+                warn_unless_disconnect("serving a connection", errno);
+                return false;
+            }
         }
     }
     !session.is_finished()
 }
 // ANCHOR_END: turn
-
-/// A read or write failed: the client is gone. Only a failure other than a
-/// disconnect (ECONNRESET, EPIPE, ...) is worth a line on stderr.
-fn connection_failed(errno: Errno) -> bool {
-    if !is_disconnect(errno) {
-        eprintln!("{}: serving a connection failed: {errno}", program_name());
-    }
-    false
-}

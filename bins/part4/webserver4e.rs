@@ -43,7 +43,7 @@
 use clap::Parser;
 use lsbaws::cli::{ServerArgs, SiteArgs};
 use lsbaws::http::{Limits, Request, Response, Session};
-use lsbaws::report::{die, hint_for, is_disconnect, program_name, OrDie, Throttle};
+use lsbaws::report::{die, explain, warn, warn_unless_disconnect, OrDie, Throttle};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -160,11 +160,13 @@ fn accept_all(
                 // so (level-triggered) the next epoll_wait returns at once
                 // with this same event: a busy loop until a descriptor frees.
                 if out_of_descriptors.allow() {
-                    eprintln!(
-                        "{}: accept4() failed: {errno} — {}; the connection stays queued, \
-                         so epoll_wait() reports the listener again at once",
-                        program_name(),
-                        hint_for(errno)
+                    let why = explain(errno);
+                    warn(
+                        "accept4()",
+                        format!(
+                            "{why}; the connection stays queued, \
+                             so epoll_wait() reports the listener again at once"
+                        ),
                     );
                 }
                 return;
@@ -176,10 +178,7 @@ fn accept_all(
         let interest = EpollFlags::EPOLLIN;
         if let Err(errno) = epoll.add(&socket, EpollEvent::new(interest, fd as u64)) {
             // ENOMEM or ENOSPC (fs.epoll.max_user_watches): drop this client.
-            eprintln!(
-                "{}: epoll_ctl(EPOLL_CTL_ADD) failed: {errno}",
-                program_name()
-            );
+            warn("epoll_ctl(EPOLL_CTL_ADD)", errno);
             continue;
         }
         let session = Session::new(Limits::default());
@@ -215,7 +214,12 @@ fn take_turn(
             Ok(n) => session.receive(&buf[..n], respond),
             Err(Errno::EAGAIN) => {} // nothing has arrived after all
             Err(Errno::EINTR) => {}
-            Err(errno) => return connection_failed(errno),
+            Err(errno) => {
+                // The client is gone. Only a failure other than a disconnect
+                // (ECONNRESET, EPIPE, ...) is worth a line on stderr.
+                warn_unless_disconnect("serving a connection", errno);
+                return false;
+            }
         }
     }
     while session.wants_write() {
@@ -228,7 +232,10 @@ fn take_turn(
             }
             Err(Errno::EAGAIN) => break, // send buffer full: wait for EPOLLOUT
             Err(Errno::EINTR) => {}
-            Err(errno) => return connection_failed(errno),
+            Err(errno) => {
+                warn_unless_disconnect("serving a connection", errno);
+                return false;
+            }
         }
     }
     !session.is_finished()
@@ -254,12 +261,3 @@ fn watch_for_what_comes_next(epoll: &Epoll, connection: &mut Connection) {
     }
 }
 // ANCHOR_END: interest
-
-/// A read or write failed: the client is gone. Only a failure other than a
-/// disconnect (ECONNRESET, EPIPE, ...) is worth a line on stderr.
-fn connection_failed(errno: Errno) -> bool {
-    if !is_disconnect(errno) {
-        eprintln!("{}: serving a connection failed: {errno}", program_name());
-    }
-    false
-}

@@ -32,7 +32,7 @@ use clap::Parser;
 use lsbaws::cli::{ServerArgs, SiteArgs};
 use lsbaws::http::{serve_site, Site};
 use lsbaws::net::{accept_failure, AcceptFailure, SpareDescriptor};
-use lsbaws::report::{die, errno_of, hint_for, program_name, Throttle};
+use lsbaws::report::{die, errno_of, explain, warn, Throttle};
 use may::net::TcpListener;
 use std::os::fd::{FromRawFd, IntoRawFd};
 use std::time::Duration;
@@ -141,7 +141,7 @@ fn accept_loop(listener: TcpListener, mut spare: SpareDescriptor, site: Site, qu
         };
         if let Err(e) = spawned {
             // mmap of a new stack failed (ENOMEM): drop this client only.
-            eprintln!("{}: spawning a coroutine failed: {e}", program_name());
+            warn("spawning a coroutine", e);
         }
     }
 }
@@ -162,11 +162,13 @@ fn wait_after_failed_accept(
     match accept_failure(errno) {
         AcceptFailure::OutOfResources => {
             if out_of_descriptors.allow() {
-                eprintln!(
-                    "{}: accept() failed: {errno} — {}; retrying every {ACCEPT_RETRY:?}, \
-                     waiting clients stay in the listen queue",
-                    program_name(),
-                    hint_for(errno)
+                let why = explain(errno);
+                warn(
+                    "accept()",
+                    format!(
+                        "{why}; retrying every {ACCEPT_RETRY:?}, \
+                         waiting clients stay in the listen queue"
+                    ),
                 );
             }
             spare.release();

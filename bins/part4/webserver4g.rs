@@ -40,10 +40,11 @@
 
 use clap::Parser;
 use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
-use lsbaws::http::session::is_normal_end;
 use lsbaws::http::{Limits, Request, Response, Session, Site};
 use lsbaws::net::{accept_failure, AcceptFailure, SpareDescriptor};
-use lsbaws::report::{die, die_msg, errno_of, hint_for, program_name, OrDie, Throttle};
+use lsbaws::report::{
+    die, die_msg, errno_of, explain, warn, warn_unless_disconnect, OrDie, Throttle,
+};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use nix::errno::Errno;
@@ -212,7 +213,7 @@ impl EventLoop {
             let key = entry.key();
             let registry = self.poll.registry();
             if let Err(e) = registry.register(&mut stream, Token(key), Interest::READABLE) {
-                eprintln!("{}: epoll_ctl(ADD) failed: {e}", program_name());
+                warn("epoll_ctl(ADD)", e);
                 continue; // dropping the stream closes it
             }
             let session = Session::new(Limits::default());
@@ -250,12 +251,13 @@ impl EventLoop {
         self.spare.release();
         self.accept_paused_until = Some(Instant::now() + ACCEPT_RETRY);
         if self.out_of_descriptors.allow() {
-            eprintln!(
-                "{}: accept() failed: {errno} — {}; not accepting until a connection \
-                 closes ({} open); waiting clients stay in the listen queue",
-                program_name(),
-                hint_for(errno),
-                self.connections.len()
+            let (why, open) = (explain(errno), self.connections.len());
+            warn(
+                "accept()",
+                format!(
+                    "{why}; not accepting until a connection closes ({open} open); \
+                     waiting clients stay in the listen queue"
+                ),
             );
         }
     }
@@ -291,9 +293,7 @@ impl EventLoop {
         }) {
             Ok(turn) => turn,
             Err(e) => {
-                if !is_normal_end(&e) {
-                    eprintln!("{}: a client's connection failed: {e}", program_name());
-                }
+                warn_unless_disconnect("a client's connection", e);
                 return self.close(key);
             }
         };

@@ -18,7 +18,7 @@
 use clap::Parser;
 use lsbaws::cli::ServerArgs;
 use lsbaws::echo::echo;
-use lsbaws::report::{die, is_disconnect, program_name, OrDie};
+use lsbaws::report::{die, warn_unless_disconnect, OrDie};
 use std::net::TcpListener;
 
 /// Echo what each client sends, one client at a time.
@@ -50,8 +50,7 @@ fn main() {
         match echo(&connection) {
             Ok(bytes) if !args.server.quiet => println!("{client} closed; echoed {bytes} bytes"),
             Ok(_) => {}
-            Err(errno) if is_disconnect(errno) => {}
-            Err(errno) => eprintln!("{}: echoing to {client} failed: {errno}", program_name()),
+            Err(errno) => warn_unless_disconnect(format!("echoing to {client}"), errno),
         }
         // Dropping `connection` closes it: close(2).
     }

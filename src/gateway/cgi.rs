@@ -28,7 +28,7 @@
 use super::server::{is_token, parse_status};
 use super::{Application, Environ, StartResponse};
 use crate::http::response::reason;
-use crate::report::program_name;
+use crate::report::warn_msg;
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags};
@@ -200,11 +200,7 @@ impl Application for Cgi {
                 response.body
             }
             Err(failure) => {
-                eprintln!(
-                    "{}: CGI program {} {failure}",
-                    program_name(),
-                    self.program.display()
-                );
+                warn_msg(format!("CGI program {} {failure}", self.program.display()));
                 let status = failure.status();
                 let line = format!("{status} {}", reason(status));
                 start_response.start(

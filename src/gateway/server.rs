@@ -6,7 +6,7 @@
 
 use super::{Application, Environ, ServerInfo, StartResponse};
 use crate::http::{parse_request, Limits, Parse, Request, Response};
-use crate::report::program_name;
+use crate::report::{program_name, warn_msg};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::OwnedFd;
@@ -152,7 +152,7 @@ pub fn call_application(app: &dyn Application, environ: &Environ) -> (String, Re
         },
     };
     checked.unwrap_or_else(|problem| {
-        eprintln!("{}: {problem} — answered 500", program_name());
+        warn_msg(format!("{problem} — answered 500"));
         (
             "500 Internal Server Error".to_string(),
             Response::error(500),

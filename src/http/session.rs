@@ -9,6 +9,7 @@
 
 use super::request::{parse_request, Limits, Parse, Request};
 use super::response::{Body, Response};
+use crate::report::is_disconnect;
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 
@@ -248,26 +249,19 @@ pub fn serve_site(stream: &mut (impl Read + Write), site: &super::Site, quiet: b
         site.respond_and_log(request, quiet)
     });
     if let Err(e) = served {
-        eprintln!(
-            "{}: serving a connection failed: {e}",
-            crate::report::program_name()
-        );
+        crate::report::warn("serving a connection", e);
     }
 }
 
-/// The peer went away or an idle timeout passed: not worth a line on stderr.
-pub fn is_normal_end(error: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        error.kind(),
-        ConnectionReset
-            | ConnectionAborted
-            | BrokenPipe
-            | NotConnected
-            | UnexpectedEof
-            | WouldBlock
-            | TimedOut
-    )
+/// The peer went away ([`is_disconnect`]), or stayed silent past the
+/// socket's timeout (SO_RCVTIMEO/SO_SNDTIMEO make the call fail with
+/// EAGAIN): the session just ends, without a line on stderr.
+fn is_normal_end(error: &io::Error) -> bool {
+    is_disconnect(error)
+        || matches!(
+            error.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        )
 }
 
 #[cfg(test)]

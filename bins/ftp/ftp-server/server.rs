@@ -1,15 +1,15 @@
 //! The accept loop of ftp-server: a child process per control connection,
-//! every exited child reaped, as in webserver3g; and the server's flags.
+//! every exited child reaped by webserver3g's handler (`lsbaws::reaper`);
+//! and the server's flags.
 
 use crate::root::Library;
 use clap::Parser;
 use lsbaws::cli::{seconds, ServerArgs};
 use lsbaws::ftp::passive::PortRange;
+use lsbaws::reaper::reap_children;
 use lsbaws::report::{die, die_msg, OrDie};
 use nix::errno::Errno;
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::socket::accept;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{close, fork, ForkResult};
 use std::io::Write;
 use std::net::TcpStream;
@@ -52,22 +52,6 @@ pub struct Args {
     pub data_timeout: Duration,
 }
 
-// ANCHOR: reaper
-/// Runs when one or more children have exited (async-signal-safe calls
-/// only): reap them all, as webserver3g does.
-extern "C" fn grim_reaper(_signal: libc::c_int) {
-    let saved_errno = Errno::last_raw();
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => break, // children left, none exited
-            Ok(_) => continue,                   // reaped one; look for more
-            Err(_) => break,                     // ECHILD: no children at all
-        }
-    }
-    Errno::set_raw(saved_errno);
-}
-// ANCHOR_END: reaper
-
 // ANCHOR: main
 pub fn main() {
     let args = Args::parse();
@@ -84,14 +68,8 @@ pub fn main() {
         args.idle_timeout,
     );
 
-    let on_sigchld = SigAction::new(
-        SigHandler::Handler(grim_reaper),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: grim_reaper only calls waitpid(2) and reads/writes errno, all
-    // async-signal-safe, and it touches no memory the main code uses.
-    unsafe { sigaction(Signal::SIGCHLD, &on_sigchld) }.or_die("sigaction(SIGCHLD)");
+    // SIGCHLD: reap every exited child, with webserver3g's handler.
+    reap_children();
 
     loop {
         let control_connection = match accept(&listen_socket) {

@@ -9,7 +9,7 @@ use crate::server::Args;
 use lsbaws::ftp::line::{read_command, Command, Line};
 use lsbaws::ftp::passive::{epsv_text, listen_passive, pasv_text};
 use lsbaws::ftp::reply;
-use lsbaws::report::{errno_of, is_disconnect, program_name};
+use lsbaws::report::{errno_of, warn_unless_disconnect};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -58,14 +58,14 @@ pub struct Session<'a> {
 pub fn serve(control: TcpStream, library: &Library, args: &Args) {
     let mut session = match Session::new(control, library, args) {
         Ok(session) => session,
-        Err(err) => return note_error("setting up the control connection", &err),
+        Err(err) => return warn_unless_disconnect("setting up the control connection", &err),
     };
     session.log(&format!("connection from {}", session.peer));
     match session.run() {
         Ok(why) => session.log(&format!("session ended: {why}")),
         Err(err) => {
             session.log(&format!("session ended: {err}"));
-            note_error("the control connection", &err);
+            warn_unless_disconnect("the control connection", &err);
         }
     }
 }
@@ -499,11 +499,3 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "ACCT", "SMNT", "REIN", "STOU", "APPE", "REST", "RNFR", "RNTO", "RMD", "XRMD", "MKD", "XMKD",
     "SITE", "STAT", "MLSD", "MLST", "LPRT", "LPSV",
 ];
-
-/// A control-connection error worth a line on stderr (a client going away
-/// is not one).
-fn note_error(what: &str, err: &io::Error) {
-    if !is_disconnect(errno_of(err)) {
-        eprintln!("{}: {what} failed: {err}", program_name());
-    }
-}
