@@ -1043,3 +1043,135 @@ fn two_terminal_transcripts_are_labelled() {
     }
     fail_if_any(problems, "transcripts without their terminal");
 }
+
+/// The lines of `text` an include shows, as a range of line indices.
+fn included_range(text: &str, part: &Part) -> Option<std::ops::Range<usize>> {
+    let lines: Vec<&str> = text.lines().collect();
+    match part {
+        Part::Whole => Some(0..lines.len()),
+        Part::Lines(start, end) => {
+            let start = start.unwrap_or(1).saturating_sub(1);
+            Some(start..end.unwrap_or(lines.len()).min(lines.len()))
+        }
+        Part::Anchor(name) => {
+            let start = lines
+                .iter()
+                .position(|l| anchor_on(l, "ANCHOR:").as_deref() == Some(&**name))?;
+            let end = lines[start..]
+                .iter()
+                .position(|l| anchor_on(l, "ANCHOR_END:").as_deref() == Some(&**name))?;
+            Some(start..start + end)
+        }
+    }
+}
+
+/// A page shows each piece of code once: no listing includes lines that
+/// another listing on the same page already showed (a snippet, then "the
+/// whole loop" that repeats it).
+#[test]
+fn no_page_shows_the_same_code_twice() {
+    let mut problems = Vec::new();
+    for page in markdown_files(&book_src()) {
+        let mut shown: Vec<(PathBuf, String, std::ops::Range<usize>)> = Vec::new();
+        for include in includes_in(&page) {
+            let (path, part) = parse_spec(&include.spec);
+            let Ok(file) = fs::canonicalize(page.parent().unwrap().join(&path)) else {
+                continue;
+            };
+            // Transcripts and step diffs are the book's own files.
+            if !path.ends_with(".rs") {
+                continue;
+            }
+            let Ok(text) = fs::read_to_string(&file) else {
+                continue;
+            };
+            let Some(range) = included_range(&text, &part) else {
+                continue;
+            };
+            for (other, spec, seen) in &shown {
+                if *other == file && range.start < seen.end && seen.start < range.end {
+                    problems.push(format!(
+                        "{}:{}: {{{{#include {}}}}} shows lines that {{{{#include {spec}}}}} already showed on this page",
+                        show(&page),
+                        include.line,
+                        include.spec
+                    ));
+                }
+            }
+            shown.push((file, include.spec.clone(), range));
+        }
+    }
+    fail_if_any(problems, "code shown twice on one page");
+}
+
+/// A listing says which file it comes from: a `<p class="listing">` line
+/// naming the file, right above every code block that includes a source
+/// file (transcripts and step diffs, files of the book itself, say what
+/// they are in their own way).
+#[test]
+fn every_listing_names_its_file() {
+    let root_dir = fs::canonicalize(root()).unwrap();
+    let book = fs::canonicalize(book_src()).unwrap();
+    let mut problems = Vec::new();
+    for page in markdown_files(&book_src()) {
+        let text = read(&page);
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, pair) in lines.windows(2).enumerate() {
+            if !pair[0].starts_with("```") {
+                continue;
+            }
+            let Some(spec) = pair[1]
+                .trim()
+                .strip_prefix("{{#include ")
+                .and_then(|s| s.strip_suffix("}}"))
+            else {
+                continue;
+            };
+            let (path, _) = parse_spec(spec);
+            let Ok(file) = fs::canonicalize(page.parent().unwrap().join(&path)) else {
+                continue; // every_include_points_at_an_existing_file_and_anchor says so
+            };
+            if file.starts_with(&book) {
+                continue;
+            }
+            let name = file.strip_prefix(&root_dir).unwrap().display().to_string();
+            let caption = lines[..i].iter().rev().find(|l| !l.trim().is_empty());
+            if !caption.is_some_and(|c| {
+                c.contains("class=\"listing\"") && c.contains(&format!(">{name}<"))
+            }) {
+                problems.push(format!(
+                    "{}:{}: the listing of {name} needs a caption above it: <p class=\"listing\"><a href=\"https://github.com/lsbaws-rs/lsbaws-rs/blob/main/{name}\">{name}</a></p>",
+                    show(&page),
+                    i + 1
+                ));
+            }
+        }
+    }
+    fail_if_any(problems, "listings that do not say where they come from");
+}
+
+/// The level-triggered diagram shows what 4e does: one read of its buffer
+/// per wake-up, as big as `READ_BUFFER` in bins/part4/webserver4e.rs.
+#[test]
+fn the_level_triggered_diagram_reads_what_4e_reads() {
+    let code = read(&root().join("bins/part4/webserver4e.rs"));
+    let line = code
+        .lines()
+        .find(|l| l.starts_with("const READ_BUFFER: usize ="))
+        .expect("bins/part4/webserver4e.rs: no `const READ_BUFFER: usize = ...`");
+    let kib: usize = line
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches(';')
+        .trim_end_matches("* 1024")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("READ_BUFFER is not `N * 1024`: {line}"));
+    let svg = read(&book_src().join("diagrams/epoll-level-triggered.svg"));
+    assert!(
+        svg.contains(&format!(">read {kib} KiB:")),
+        "book/src/diagrams/epoll-level-triggered.svg should show a read of {kib} KiB, 4e's READ_BUFFER"
+    );
+}

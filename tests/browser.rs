@@ -260,7 +260,9 @@ fn the_book_renders_with_images_highlighted_code_and_search() {
 /// A page added to the built book: it opens each page named in its query
 /// string (comma-separated) in a frame as wide as a 1280 px screen and
 /// writes into its title, for each, the code blocks whose text runs past
-/// their column and the tables wider than the page's column.
+/// their column or that are still indented (a listing from inside a
+/// function, which book/theme/lsbaws.js trims), and the tables wider than
+/// the page's column.
 const FIT_CHECK_PAGE: &str = r##"<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>not loaded</title></head>
 <body style="margin:0">
@@ -282,6 +284,11 @@ const measure = () => {
       if (box.scrollWidth > box.clientWidth + 1 || pre.getBoundingClientRect().right > column.right + 1) {
         const line = (box.textContent.split("\n").find(l => l.length > 60) ?? box.textContent).slice(0, 60);
         problems.push("pre scrolls (" + box.scrollWidth + " > " + box.clientWidth + " px): " + JSON.stringify(line));
+      }
+      const lines = box.textContent.split("\n").filter(l => l.trim() !== "");
+      const indent = lines.length ? Math.min(...lines.map(l => l.length - l.trimStart().length)) : 0;
+      if (indent >= 4 && !box.classList.contains("language-diff")) {
+        problems.push("pre indented by " + indent + " columns: " + JSON.stringify(lines[0].slice(0, 60)));
       }
     }
     for (const table of main.querySelectorAll("table")) {
