@@ -33,7 +33,7 @@ pub fn reap_children() {
 /// only). Reap them all: signals do not queue, so one SIGCHLD may stand for
 /// many exits.
 extern "C" fn grim_reaper(_signal: libc::c_int) {
-    let saved_errno = Errno::last_raw();
+    let saved_errno = Errno::last_raw(); // the calls below may overwrite errno
     loop {
         // pid -1: any child. WNOHANG: return at once if none has exited.
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {

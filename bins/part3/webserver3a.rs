@@ -18,7 +18,7 @@ use lsbaws::report::OrDie;
 use nix::sys::socket::accept;
 use nix::unistd::close;
 
-/// Length of the listen queue, as in the original webserver3a.py.
+/// Length of the listen queue, as in the original Python step.
 const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step a: an iterative server, one client at a time.

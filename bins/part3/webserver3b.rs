@@ -21,7 +21,7 @@ use nix::sys::socket::accept;
 use nix::unistd::close;
 use std::time::Duration;
 
-/// Length of the listen queue, as in the original webserver3b.py.
+/// Length of the listen queue, as in the original Python step.
 const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step b: iterative, and each request takes a while.
@@ -42,6 +42,7 @@ fn main() {
 
     loop {
         let client_connection = accept(&listen_socket).or_die("accept()");
+        // While this runs, every other client waits in the listen queue.
         handle_request(&client_connection, args.server.quiet);
         // ANCHOR: sleep
         // The slow part. The client already has its response, but the

@@ -26,7 +26,7 @@ use nix::sys::socket::accept;
 use nix::unistd::{close, fork, getpid, getppid, ForkResult};
 use std::time::Duration;
 
-/// Length of the listen queue, as in the original webserver3c.py.
+/// Length of the listen queue, as in the original Python step.
 const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step c: a child process per connection (and zombies).

@@ -30,7 +30,7 @@ use lsbaws::report::OrDie;
 use nix::sys::socket::accept;
 use nix::unistd::{close, fork, ForkResult};
 
-/// Length of the listen queue, as in the original webserver3d.py.
+/// Length of the listen queue, as in the original Python step.
 const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step d: the parent keeps every client descriptor open.
@@ -58,10 +58,11 @@ fn main() {
         // a lock or allocator state held by another thread at the fork.
         match unsafe { fork() }.or_die("fork()") {
             ForkResult::Child => {
+                // The child never accepts: close its copy of the listening socket.
                 let _ = close(listen_socket);
                 handle_request(&client_connection, args.server.quiet);
                 let _ = close(client_connection);
-                std::process::exit(0);
+                std::process::exit(0); // the child ends here; it never loops
             }
             ForkResult::Parent { .. } => {
                 // ANCHOR: parent

@@ -24,7 +24,7 @@ use nix::sys::socket::accept;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{close, fork, ForkResult};
 
-/// Length of the listen queue, as in the original webserver3g.py.
+/// Length of the listen queue, as in the original Python step.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 
 /// Part 3, step g: the correct forking server.
@@ -40,7 +40,7 @@ struct Args {
 /// only). Reap them all: signals do not queue, so one SIGCHLD may stand for
 /// many exits.
 extern "C" fn grim_reaper(_signal: libc::c_int) {
-    let saved_errno = Errno::last_raw();
+    let saved_errno = Errno::last_raw(); // the calls below may overwrite errno
     loop {
         // pid -1: any child. WNOHANG: return at once if none has exited.
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
@@ -58,6 +58,8 @@ fn main() {
     let args = Args::parse();
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
 
+    // No SA_RESTART in the flags: a system call that the handler interrupts
+    // fails with EINTR instead of being restarted by the kernel.
     let on_sigchld = SigAction::new(
         SigHandler::Handler(grim_reaper),
         SaFlags::empty(),
@@ -70,6 +72,8 @@ fn main() {
     loop {
         let client_connection = match accept(&listen_socket) {
             Ok(client_connection) => client_connection,
+            // The SIGCHLD handler interrupted accept(): not an error, just
+            // call accept() again.
             Err(Errno::EINTR) => continue,
             Err(errno) => die("accept()", errno),
         };
@@ -77,12 +81,15 @@ fn main() {
         // a lock or allocator state held by another thread at the fork.
         match unsafe { fork() }.or_die("fork()") {
             ForkResult::Child => {
+                // The child never accepts: close its copy of the listening socket.
                 let _ = close(listen_socket);
                 handle_request(&client_connection, args.server.quiet);
                 let _ = close(client_connection);
-                std::process::exit(0);
+                std::process::exit(0); // the child ends here; it never loops
             }
             ForkResult::Parent { .. } => {
+                // The child serves this client: close the parent's copy, so the
+                // socket is really closed (EOF) when the child closes its own.
                 let _ = close(client_connection);
             }
         }

@@ -57,6 +57,8 @@ fn main() {
     loop {
         let client_connection = match accept(&listen_socket) {
             Ok(client_connection) => client_connection,
+            // The SIGCHLD handler interrupted accept(): not an error, just
+            // call accept() again.
             Err(Errno::EINTR) => continue,
             Err(errno) => die("accept()", errno),
         };
@@ -64,6 +66,7 @@ fn main() {
         // a lock or allocator state held by another thread at the fork.
         match unsafe { fork() }.or_die("fork()") {
             ForkResult::Child => {
+                // The child never accepts: close its copy of the listening socket.
                 let _ = close(listen_socket);
                 // The child waits for its own children (CGI programs):
                 // the inherited reaper must not take them first.
@@ -71,9 +74,11 @@ fn main() {
                 unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }
                     .or_die("signal(SIGCHLD, SIG_DFL)");
                 gateway.handle_one_request(client_connection);
-                std::process::exit(0);
+                std::process::exit(0); // the child ends here; it never loops
             }
             ForkResult::Parent { .. } => {
+                // The child serves this client: close the parent's copy, so the
+                // socket is really closed (EOF) when the child closes its own.
                 let _ = close(client_connection);
             }
         }
