@@ -104,7 +104,7 @@ fn main() {
 /// too (it is dropped on the way out) before the caller exits.
 fn measure(model: &'static str, n: usize, backlog: u32) -> Result<Run, String> {
     let mut launch = Launch::new(model).args(["--quiet", "--backlog", &backlog.to_string()]);
-    if model == "webserver4g" {
+    if model == "webserver4f" || model == "webserver4g" {
         // The connections sit idle while we measure: no idle timeout.
         launch = launch.args(["--idle-timeout", "0"]);
     }

@@ -314,8 +314,8 @@ fn fill_every_descriptor(name: &str) -> (Server, Vec<TcpStream>, Vec<TcpStream>)
     let mut launch = Launch::new(name)
         .arg("--quiet")
         .limit_open_files_hard(FD_LIMIT);
-    if name == "webserver4g" {
-        // The held clients sit idle: keep 4g's idle timeout from freeing
+    if name == "webserver4f" || name == "webserver4g" {
+        // The held clients sit idle: keep the idle timeout from freeing
         // their descriptors before the test lets them go.
         launch = launch.args(["--idle-timeout", "60"]);
     }

@@ -63,9 +63,10 @@ fn main() {
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
                 // ANCHOR: child
-                drop(listener); // the child never accepts
-                                // SO_RCVTIMEO/SO_SNDTIMEO: a silent client ends this process
-                                // after --idle-timeout instead of keeping it forever.
+                // The child never accepts: close its copy of the listener.
+                drop(listener);
+                // SO_RCVTIMEO/SO_SNDTIMEO: a silent client ends this process
+                // after --idle-timeout instead of keeping it forever.
                 let timeout = args.idle.timeout();
                 let _ = stream
                     .set_read_timeout(timeout)

@@ -114,11 +114,11 @@ fn take_turn(
     buf: &mut [u8],
     respond: &dyn Fn(&Request) -> Response,
 ) -> bool {
-    let Connection { socket, session } = connection;
+    let (socket, session) = (&connection.socket, &mut connection.session);
     // No reading past the last request, or while the client leaves many
     // answers unread (see Session::wants_read).
     if session.wants_read() {
-        match read(&*socket, buf) {
+        match read(socket, buf) {
             Ok(0) => session.peer_closed(), // the client closed its side
             Ok(n) => session.receive(&buf[..n], respond),
             Err(Errno::EAGAIN) => {} // nothing has arrived: ask again next turn
@@ -134,7 +134,7 @@ fn take_turn(
     while session.wants_write() {
         // write() copies what fits into the socket's send buffer and returns
         // how much that was: maybe less than all of it (a partial write).
-        match write(&*socket, session.pending()) {
+        match write(socket, session.pending()) {
             Ok(n) => {
                 session.wrote(n);
                 session.answer(respond); // requests that waited for room

@@ -43,6 +43,7 @@
 use clap::Parser;
 use lsbaws::cli::{ServerArgs, SiteArgs};
 use lsbaws::http::{Limits, Request, Response, Session};
+use lsbaws::net::{accept_failure, AcceptFailure};
 use lsbaws::report::{die, explain, warn, warn_unless_disconnect, OrDie, Throttle};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -52,16 +53,12 @@ use nix::unistd::{read, write};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-/// Length of the listen queue: connections the kernel completes for us
-/// while the loop is busy elsewhere.
+/// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 /// How many ready sockets one `epoll_wait` may report.
 const MAX_EVENTS: usize = 1024;
-/// One read buffer, shared by every connection (read(2) copies into it and
-/// the session keeps only what it needs).
-const READ_BUFFER: usize = 64 * 1024;
 
-/// Part 4, step e: a single-threaded epoll server.
+/// Part 4, model e: a single-threaded epoll server.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
@@ -71,11 +68,20 @@ struct Args {
     site: SiteArgs,
 }
 
-/// One client: its socket, its HTTP state, and what epoll watches it for.
+/// One open connection: its socket, the requests and responses in flight
+/// on it, and what epoll watches it for.
 struct Connection {
     socket: OwnedFd,
     session: Session,
     interest: EpollFlags,
+}
+
+/// Switch a socket to non-blocking mode: from now on a call that would have
+/// to wait fails with EAGAIN instead.
+fn set_nonblocking(socket: &OwnedFd) {
+    let flags = fcntl(socket, FcntlArg::F_GETFL).or_die("fcntl(F_GETFL)");
+    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+    fcntl(socket, FcntlArg::F_SETFL(flags)).or_die("fcntl(F_SETFL, O_NONBLOCK)");
 }
 
 // ANCHOR: main
@@ -85,32 +91,29 @@ fn main() {
     // Each connection holds a descriptor: lift the soft limit (often 1024)
     // to the hard one so that thousands of clients fit.
     lsbaws::net::raise_fd_limit();
-    let listener = lsbaws::net::listen_without_banner(&args.server, REQUEST_QUEUE_SIZE);
-    // Non-blocking: accept4() fails with EAGAIN instead of waiting when no
-    // connection is queued (epoll may report one that a client has already
-    // reset by the time we call accept).
-    fcntl(&listener, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).or_die("fcntl(O_NONBLOCK)");
+    let listen_socket = lsbaws::net::listen_without_banner(&args.server, REQUEST_QUEUE_SIZE);
+    // Still non-blocking: epoll may report a connection that the client has
+    // reset by the time we call accept4(), which must not wait then.
+    set_nonblocking(&listen_socket);
 
     // epoll_create1(2): a kernel object holding the interest list.
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).or_die("epoll_create1()");
     // epoll_ctl(EPOLL_CTL_ADD): report the listener when a connection waits.
     // The u64 of data comes back with each event: we store the descriptor.
-    let listener_fd = listener.as_raw_fd();
+    let listen_fd = listen_socket.as_raw_fd();
+    let listen_event = EpollEvent::new(EpollFlags::EPOLLIN, listen_fd as u64);
     epoll
-        .add(
-            &listener,
-            EpollEvent::new(EpollFlags::EPOLLIN, listener_fd as u64),
-        )
+        .add(&listen_socket, listen_event)
         .or_die("epoll_ctl(EPOLL_CTL_ADD, listener)");
     // Ready: say so (tests and students wait for this line).
-    lsbaws::net::print_banner(lsbaws::net::local_port(&listener));
+    lsbaws::net::print_banner(lsbaws::net::local_port(&listen_socket));
 
     let respond = |request: &Request| site.respond_and_log(request, args.server.quiet);
     let mut connections: HashMap<RawFd, Connection> = HashMap::new();
     let mut events = vec![EpollEvent::empty(); MAX_EVENTS];
-    let mut buffer = vec![0u8; READ_BUFFER];
+    let mut buf = vec![0u8; 16 * 1024];
     // One line on stderr at most every 10 s while descriptors run out.
-    let mut out_of_descriptors = Throttle::every_ten_seconds();
+    let mut out_of_fds = Throttle::every_ten_seconds();
     loop {
         // epoll_wait(2): sleep until some registered socket is ready. No
         // timeout: with nothing to do, this process uses no CPU at all.
@@ -121,12 +124,12 @@ fn main() {
         };
         for event in &events[..ready] {
             let fd = event.data() as RawFd;
-            if fd == listener_fd {
-                accept_all(&listener, &epoll, &mut connections, &mut out_of_descriptors);
+            if fd == listen_fd {
+                accept_all(&listen_socket, &epoll, &mut connections, &mut out_of_fds);
             } else if let Some(connection) = connections.get_mut(&fd) {
                 // Ready to read, or to write the rest (or hung up, or in
                 // error: the read or write then says so).
-                if take_turn(connection, &mut buffer, &respond) {
+                if take_turn(connection, &mut buf, &respond) {
                     watch_for_what_comes_next(&epoll, connection);
                 } else {
                     // epoll_ctl(EPOLL_CTL_DEL), then close(2) when the
@@ -144,34 +147,40 @@ fn main() {
 // ANCHOR: accept
 /// Accept every queued connection, make it non-blocking and register it.
 fn accept_all(
-    listener: &OwnedFd,
+    listen_socket: &OwnedFd,
     epoll: &Epoll,
     connections: &mut HashMap<RawFd, Connection>,
-    out_of_descriptors: &mut Throttle,
+    out_of_fds: &mut Throttle,
 ) {
     loop {
         // accept4(2) sets O_NONBLOCK on the new socket in the same call.
-        let socket = match accept4(listener, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC) {
+        let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+        let socket = match accept4(listen_socket, flags) {
             Ok(socket) => socket,
             Err(Errno::EAGAIN) => return, // the queue is empty
-            Err(Errno::EINTR | Errno::ECONNABORTED) => continue, // that client already left
-            Err(errno @ (Errno::EMFILE | Errno::ENFILE)) => {
-                // The connection stays queued and the listener stays ready,
-                // so (level-triggered) the next epoll_wait returns at once
-                // with this same event: a busy loop until a descriptor frees.
-                if out_of_descriptors.allow() {
-                    let why = explain(errno);
-                    warn(
-                        "accept4()",
-                        format!(
-                            "{why}; the connection stays queued, \
-                             so epoll_wait() reports the listener again at once"
-                        ),
-                    );
+            Err(errno) => match accept_failure(errno) {
+                // That client already left (ECONNABORTED, EPROTO, ...), or a
+                // signal came (EINTR): accept the next one.
+                AcceptFailure::ConnectionGone => continue,
+                AcceptFailure::OutOfResources => {
+                    // The connection stays queued and the listener stays
+                    // ready, so (level-triggered) the next epoll_wait returns
+                    // at once with this same event: a busy loop until a
+                    // descriptor frees.
+                    if out_of_fds.allow() {
+                        let why = explain(errno);
+                        warn(
+                            "accept4()",
+                            format!(
+                                "{why}; the connection stays queued, \
+                                 so epoll_wait() reports the listener again at once"
+                            ),
+                        );
+                    }
+                    return;
                 }
-                return;
-            }
-            Err(errno) => die("accept4()", errno),
+                AcceptFailure::Fatal => die("accept4()", errno),
+            },
         };
         let fd = socket.as_raw_fd();
         // epoll_ctl(EPOLL_CTL_ADD): tell us when this client sends something.
@@ -203,13 +212,11 @@ fn take_turn(
     buf: &mut [u8],
     respond: &dyn Fn(&Request) -> Response,
 ) -> bool {
-    let Connection {
-        socket, session, ..
-    } = connection;
+    let (socket, session) = (&connection.socket, &mut connection.session);
     // No reading past the last request, or while the client leaves many
     // answers unread (see Session::wants_read).
     if session.wants_read() {
-        match read(&*socket, buf) {
+        match read(socket, buf) {
             Ok(0) => session.peer_closed(), // the client closed its side
             Ok(n) => session.receive(&buf[..n], respond),
             Err(Errno::EAGAIN) => {} // nothing has arrived after all
@@ -225,7 +232,7 @@ fn take_turn(
     while session.wants_write() {
         // write() copies what fits into the socket's send buffer and returns
         // how much that was: maybe less than all of it (a partial write).
-        match write(&*socket, session.pending()) {
+        match write(socket, session.pending()) {
             Ok(n) => {
                 session.wrote(n);
                 session.answer(respond); // requests that waited for room

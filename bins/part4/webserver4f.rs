@@ -25,19 +25,20 @@
 //! thread-locals are unsafe across a switch, which is why spawning is
 //! `unsafe` (see the SAFETY note at the spawn).
 //!
-//! **Next.** `webserver4g` writes the event loop by hand on mio, with idle
-//! timeouts and an accept loop that survives running out of descriptors.
+//! **Next.** `webserver4g` writes the event loop by hand on mio, with a
+//! deadline per connection and an accept loop that pauses on `EMFILE`.
 
 use clap::Parser;
-use lsbaws::cli::{ServerArgs, SiteArgs};
+use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
 use lsbaws::http::{serve_site, Site};
 use lsbaws::net::{accept_failure, AcceptFailure, SpareDescriptor};
-use lsbaws::report::{die, errno_of, explain, warn, Throttle};
+use lsbaws::report::{die, die_msg, errno_of, explain, warn, Throttle};
 use may::net::TcpListener;
 use std::os::fd::{FromRawFd, IntoRawFd};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Length of the listen queue, as the other scalable models.
+/// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 /// Each coroutine's stack, in machine words (may's unit): 16 Ki words =
 /// 128 KiB of address space. It is mmap'ed, so only the pages a connection
@@ -49,7 +50,7 @@ const STACK_WORDS: usize = 16 * 1024;
 /// After EMFILE, wait this long before accepting again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
-/// Part 4, step f: one may coroutine per connection.
+/// Part 4, model f: one may coroutine per connection.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
@@ -57,6 +58,8 @@ struct Args {
     server: ServerArgs,
     #[command(flatten)]
     site: SiteArgs,
+    #[command(flatten)]
+    idle: IdleArgs,
     /// Worker threads that run the coroutines (default: one per core).
     #[arg(long, default_value_t = default_workers(), value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: u16,
@@ -69,7 +72,8 @@ fn default_workers() -> u16 {
 // ANCHOR: main
 fn main() {
     let args = Args::parse();
-    let site = args.site.open();
+    // Arc: every coroutine reads the same Site; the last one gone frees it.
+    let site = Arc::new(args.site.open());
     // Each connection holds a descriptor: lift the soft limit (often 1024)
     // to the hard one so that thousands of clients fit.
     lsbaws::net::raise_fd_limit();
@@ -94,22 +98,21 @@ fn main() {
     // The accept loop is a coroutine too: while it waits for a client, its
     // worker thread runs the others; a new connection wakes it on a worker
     // (the main thread would need a cross-thread wake-up per connection).
-    let quiet = args.server.quiet;
     // SAFETY: as for the connection coroutines below: the accept loop keeps
     // no thread-local across may's accept and sleep (its only switches), and
     // needs far less stack than serving a request.
     let acceptor = unsafe {
-        may::coroutine::Builder::new().spawn(move || accept_loop(listener, spare, site, quiet))
+        may::coroutine::Builder::new().spawn(move || accept_loop(&listener, spare, &site, &args))
     };
-    let acceptor = acceptor
-        .unwrap_or_else(|e| lsbaws::report::die_msg(format!("spawning a coroutine failed: {e}")));
+    let acceptor =
+        acceptor.unwrap_or_else(|e| die_msg(format!("spawning a coroutine failed: {e}")));
     if acceptor.join().is_err() {
-        lsbaws::report::die_msg("the accept loop stopped");
+        die_msg("the accept loop stopped");
     }
 }
 
 /// Accept connections forever, one coroutine each.
-fn accept_loop(listener: TcpListener, mut spare: SpareDescriptor, site: Site, quiet: bool) {
+fn accept_loop(listener: &TcpListener, mut spare: SpareDescriptor, site: &Arc<Site>, args: &Args) {
     let mut out_of_descriptors = Throttle::every_ten_seconds();
     loop {
         // Looks blocking; may parks this coroutine until its epoll
@@ -121,10 +124,12 @@ fn accept_loop(listener: TcpListener, mut spare: SpareDescriptor, site: Site, qu
                 continue;
             }
         };
-        let site = site.clone();
-        // The connection is served in blocking style, by the same
-        // serve_site as the thread models: may turns each read and write
-        // that would block into a switch to another coroutine.
+        let timeout = args.idle.timeout();
+        let (site, quiet) = (Arc::clone(site), args.server.quiet);
+        // A new coroutine for this connection; this one goes straight back
+        // to accept(). It runs the same blocking serve_site as the thread
+        // models: may turns each read and write that would block into a
+        // switch to another coroutine.
         //
         // SAFETY: may's spawn is unsafe for two reasons, both ruled out here.
         // (1) Thread-locals: a coroutine may resume on another worker
@@ -137,7 +142,13 @@ fn accept_loop(listener: TcpListener, mut spare: SpareDescriptor, site: Site, qu
         // overflow into a crash; serving a request needs at most 16 KiB of
         // it (see STACK_WORDS), an eighth of what each coroutine gets.
         let spawned = unsafe {
-            may::coroutine::Builder::new().spawn(move || serve_site(&mut stream, &site, quiet))
+            may::coroutine::Builder::new().spawn(move || {
+                // A silent client ends the coroutine after --idle-timeout.
+                let _ = stream
+                    .set_read_timeout(timeout)
+                    .and(stream.set_write_timeout(timeout));
+                serve_site(&mut stream, &site, quiet);
+            })
         };
         if let Err(e) = spawned {
             // mmap of a new stack failed (ENOMEM): drop this client only.
@@ -145,7 +156,6 @@ fn accept_loop(listener: TcpListener, mut spare: SpareDescriptor, site: Site, qu
         }
     }
 }
-
 // ANCHOR_END: main
 
 /// accept() failed. Out of descriptors (EMFILE) means the client stays

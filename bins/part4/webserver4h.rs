@@ -114,9 +114,11 @@ fn worker(receiver: &Mutex<Receiver<Job>>) {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .recv();
-        let Ok(job) = job else { return }; // the pool is gone
-                                           // A bug that panics while serving one connection costs that
-                                           // connection, not the worker: the pool keeps its size.
+        let Ok(job) = job else {
+            return; // the pool is gone
+        };
+        // A bug that panics while serving one connection costs that
+        // connection, not the worker: the pool keeps its size.
         let _ = catch_unwind(AssertUnwindSafe(job));
     }
 }
@@ -125,6 +127,7 @@ fn worker(receiver: &Mutex<Receiver<Job>>) {
 // ANCHOR: main
 fn main() {
     let args = Args::parse();
+    // Arc: every thread reads the same Site; the last one gone frees it.
     let site = Arc::new(args.site.open());
     let listener = TcpListener::from(lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE));
     let pool = ThreadPool::new(usize::from(args.threads), QUEUE_CAPACITY);

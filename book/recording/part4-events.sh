@@ -80,7 +80,7 @@ record_part4_4e_emfile() {
 # ---- webserver4f ------------------------------------------------------------
 
 record_part4_4f_threads() {
-    serve part4-4f-threads -- "$B/webserver4f --port 0 --quiet --workers 2"
+    serve part4-4f-threads -- "$B/webserver4f --port 0 --quiet --workers 2 --idle-timeout 60"
     begin part4-4f-threads
     run "PORT=$PORT PID=$PID"
     run "ls /proc/\$PID/task | wc -l"
@@ -96,7 +96,7 @@ record_part4_4f_threads() {
 }
 
 record_part4_4f_emfile() {
-    out_of_descriptors part4-4f-emfile "$B/webserver4f --port 0 --quiet"
+    out_of_descriptors part4-4f-emfile "$B/webserver4f --port 0 --quiet --idle-timeout 60"
 }
 
 # ---- webserver4g ------------------------------------------------------------

@@ -78,7 +78,7 @@ pub const SERVERS: &[Spec] = &[
     Spec { name: "4c-busy", kind: Kind::Model, model: "webserver4c: non-blocking busy loop, no keep-alive", program: Program::Lab { bin: "webserver4c", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4d-busy-ka", kind: Kind::Model, model: "webserver4d: busy loop with keep-alive", program: Program::Lab { bin: "webserver4d", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4e-epoll", kind: Kind::Model, model: "webserver4e: epoll event loop", program: Program::Lab { bin: "webserver4e", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
-    Spec { name: "4f-may", kind: Kind::Model, model: "webserver4f: may coroutines, 1 worker thread", program: Program::Lab { bin: "webserver4f", args: &["--workers", "1"] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4f-may", kind: Kind::Model, model: "webserver4f: may coroutines, 1 worker thread", program: Program::Lab { bin: "webserver4f", args: &["--workers", "1", "--idle-timeout", "0"] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4g-mio", kind: Kind::Model, model: "webserver4g: mio event loop", program: Program::Lab { bin: "webserver4g", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
 ];
 // ANCHOR_END: table
