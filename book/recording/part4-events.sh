@@ -27,7 +27,7 @@ out_of_descriptors() {
     wait_for_output "clients connected"
     sleep 1
     run "before=\$(cpu \$PID); sleep 2; echo \"CPU in 2 s: \$(( \$(cpu \$PID) - before )) ticks of 10 ms\""
-    run "timeout -s INT 1 strace -f -c -e trace=epoll_wait,accept4 -p \$PID 2>&1 | tail -5"
+    run "timeout -s INT 1 strace -f -c -S name -e trace=epoll_wait,accept4 -p \$PID 2>&1 | tail -5"
     wait "$bg"
     stop
 }
