@@ -38,6 +38,9 @@ use std::os::fd::OwnedFd;
 
 /// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
+/// One read buffer, shared by every connection (read(2) copies into it and
+/// the session keeps only what it needs).
+const READ_BUFFER: usize = 16 * 1024;
 
 // ANCHOR: args
 /// Part 4, model d: the busy loop with keep-alive.
@@ -88,7 +91,7 @@ fn main() {
     // ANCHOR_END: respond
 
     let mut connections: Vec<Connection> = Vec::new();
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; READ_BUFFER];
     // ANCHOR: loop
     loop {
         // Anyone new? accept() does not wait for a client any more.

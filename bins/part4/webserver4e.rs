@@ -55,6 +55,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
+/// One read buffer, shared by every connection (read(2) copies into it and
+/// the session keeps only what it needs).
+const READ_BUFFER: usize = 16 * 1024;
 /// How many ready sockets one `epoll_wait` may report.
 const MAX_EVENTS: usize = 1024;
 
@@ -111,7 +114,7 @@ fn main() {
     let respond = |request: &Request| site.respond_and_log(request, args.server.quiet);
     let mut connections: HashMap<RawFd, Connection> = HashMap::new();
     let mut events = vec![EpollEvent::empty(); MAX_EVENTS];
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; READ_BUFFER];
     // One line on stderr at most every 10 s while descriptors run out.
     let mut out_of_fds = Throttle::every_ten_seconds();
     loop {

@@ -134,13 +134,13 @@ fn accept_loop(listener: &TcpListener, mut spare: SpareDescriptor, site: &Arc<Si
         // SAFETY: may's spawn is unsafe for two reasons, both ruled out here.
         // (1) Thread-locals: a coroutine may resume on another worker
         // thread after any may I/O call, so a thread-local read before a
-        // switch and used after it would be the wrong thread's. `serve_site` and
-        // what it calls keep no thread-local state across may I/O: stdout's
-        // lock, errno and the file cache's batch number are taken and
-        // released between switches. (2) Stack
-        // overflow: the stack has a fixed size, and a guard page turns an
-        // overflow into a crash; serving a request needs at most 16 KiB of
-        // it (see STACK_WORDS), an eighth of what each coroutine gets.
+        // switch and used after it would be the wrong thread's.
+        // `serve_site` and what it calls keep no thread-local state across
+        // may I/O: stdout's lock, errno and the file cache's batch number
+        // are taken and released between switches. (2) Stack overflow: the
+        // stack has a fixed size, and a guard page turns an overflow into
+        // a crash; serving a request needs at most 16 KiB of it (see
+        // STACK_WORDS), an eighth of what each coroutine gets.
         let spawned = unsafe {
             may::coroutine::Builder::new().spawn(move || {
                 // A silent client ends the coroutine after --idle-timeout.

@@ -69,7 +69,7 @@ const TURN_BUDGET: usize = 1024 * 1024;
 /// descriptors may be freed by something other than our connections).
 const ACCEPT_RETRY: Duration = Duration::from_secs(1);
 
-/// Part 4, step g: a mio event loop with idle timeouts and EMFILE handling.
+/// Part 4, model g: a mio event loop with idle timeouts and EMFILE handling.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
