@@ -374,6 +374,13 @@ const RULES: &[Rule] = &[
         pattern: r#"("GET /api/stats HTTP/1\.1" 200) \d+"#,
         replace: With("$1 <N>"),
     },
+    // Memory per parked coroutine or thread: which pages the allocator and
+    // the kernel hand out varies a little from run to run.
+    Rule {
+        files: "coroutines-stack",
+        pattern: r"\+\d+\.\d KiB each",
+        replace: With("+<N> KiB each"),
+    },
     // Addresses in memory (curl's connection cache).
     Rule {
         files: "",
