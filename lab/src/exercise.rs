@@ -102,7 +102,8 @@ macro_rules! bin_source {
 /// in `lessons/STEP/`.
 macro_rules! step_exercise {
     ($step:literal in $part:literal: $starter:literal -> $reference:literal, $title:literal, $chapter:literal,
-     checks: $checks:expr, guards: $guards:expr, questions: $questions:expr, proof: $proof:expr $(,)?) => {
+     checks: $checks:expr, guards: $guards:expr, questions: $questions:expr, proof: $proof:expr,
+     wrong: $wrong:expr $(,)?) => {
         Exercise {
             step: $step,
             title: $title,
@@ -122,8 +123,45 @@ macro_rules! step_exercise {
             guards: $guards,
             questions: $questions,
             proof: $proof,
+            wrong: $wrong,
         }
     };
+}
+
+/// `wrong_fix!("3g", "blocking-handler", &["busy-child"])`: the wrong fix
+/// in `lessons/3g/wrong/blocking-handler.rs`, and the checks that catch it.
+macro_rules! wrong_fix {
+    ($step:literal, $name:literal, $caught_by:expr) => {
+        WrongFix {
+            name: $name,
+            source: SourceFile {
+                path: concat!("lessons/", $step, "/wrong/", $name, ".rs"),
+                text: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../lessons/",
+                    $step,
+                    "/wrong/",
+                    $name,
+                    ".rs"
+                )),
+            },
+            caught_by: $caught_by,
+        }
+    };
+}
+
+/// A fix a student could make that looks right and is not: the starter
+/// with a plausible wrong change, kept as a fixture beside the starter and
+/// the reference. It replaces the exercise's edited file;
+/// `lab/tests/wrong_fixes.rs` builds it as a student's copy would be built
+/// and requires every check in `caught_by` to fail on it, every time.
+#[derive(Debug)]
+pub struct WrongFix {
+    /// `blocking-handler`: `lessons/STEP/wrong/NAME.rs`.
+    pub name: &'static str,
+    pub source: SourceFile,
+    /// The checks (by id) that must fail on it.
+    pub caught_by: &'static [&'static str],
 }
 
 /// One exercise.
@@ -165,6 +203,8 @@ pub struct Exercise {
     /// the checks (by id) each must fail. The starter comes first; then the
     /// earlier broken steps.
     pub proof: &'static [(&'static str, &'static [&'static str])],
+    /// Known wrong fixes, each a fixture that some check must catch.
+    pub wrong: &'static [WrongFix],
 }
 
 impl Exercise {
@@ -236,6 +276,7 @@ pub static EXERCISES: &[Exercise] = &[
             ("webserver3a", &["concurrent"]),
             ("webserver3b", &["concurrent"]),
         ],
+        wrong: &[],
     ),
     step_exercise!("3e" in "part3": "webserver3c" -> "webserver3e",
         "Reap children with a SIGCHLD handler",
@@ -249,34 +290,49 @@ pub static EXERCISES: &[Exercise] = &[
             ("webserver3a", &["concurrent", "sigchld-handler"]),
             ("webserver3b", &["concurrent", "sigchld-handler"]),
         ],
+        wrong: &[],
     ),
     step_exercise!("3f" in "part3": "webserver3e" -> "webserver3f",
         "Survive EINTR",
         "Part 3: webserver3f",
-        checks: &[&part3::CONCURRENT, &part3::REAPED, &part3::SURVIVES_EINTR],
-        guards: &[],
+        checks: &[&part3::CONCURRENT, &part3::SIGCHLD_HANDLER, &part3::REAPED, &part3::SURVIVES_EINTR],
+        guards: &[&part3::ACCEPT_ERROR],
         questions: &[&part3::REQUESTS_BEFORE_EINTR],
         proof: &[
             ("webserver3e", &["survives"]),
-            ("webserver3c", &["reaped"]),
-            ("webserver3d", &["reaped"]),
+            ("webserver3c", &["sigchld-handler", "reaped"]),
+            ("webserver3d", &["sigchld-handler", "reaped"]),
             ("webserver3a", &["concurrent"]),
             ("webserver3b", &["concurrent"]),
         ],
+        wrong: &[wrong_fix!("3f", "swallow-errors", &["accept-error"])],
     ),
     step_exercise!("3g" in "part3": "webserver3f" -> "webserver3g",
         "Reap every child",
         "Part 3: webserver3g",
-        checks: &[&part3::CONCURRENT, &part3::REAPED, &part3::SURVIVES_EINTR, &part3::BURSTS],
-        guards: &[],
+        checks: &[
+            &part3::CONCURRENT,
+            &part3::SIGCHLD_HANDLER,
+            &part3::REAPED,
+            &part3::SURVIVES_EINTR,
+            &part3::BUSY_CHILD,
+            &part3::ONE_SIGNAL,
+            &part3::BURSTS,
+        ],
+        guards: &[&part3::ACCEPT_ERROR],
         questions: &[&part3::ZOMBIES_AFTER_BURSTS],
         proof: &[
-            ("webserver3f", &["bursts"]),
-            ("webserver3e", &["survives"]),
-            ("webserver3c", &["reaped"]),
-            ("webserver3d", &["reaped"]),
+            ("webserver3f", &["one-signal", "bursts"]),
+            ("webserver3e", &["survives", "busy-child"]),
+            ("webserver3c", &["sigchld-handler", "reaped"]),
+            ("webserver3d", &["sigchld-handler", "reaped"]),
             ("webserver3a", &["concurrent"]),
             ("webserver3b", &["concurrent"]),
+        ],
+        wrong: &[
+            wrong_fix!("3g", "blocking-handler", &["busy-child"]),
+            wrong_fix!("3g", "fixed-count", &["one-signal"]),
+            wrong_fix!("3g", "sig-ign", &["sigchld-handler"]),
         ],
     ),
     step_exercise!("4d" in "part4": "webserver4c" -> "webserver4d",
@@ -286,17 +342,19 @@ pub static EXERCISES: &[Exercise] = &[
         guards: &[&part4::SERVES_SITE],
         questions: &[&part4::BODY_END, &part4::CONNECTIONS_FOR_TWO],
         proof: &[("webserver4c", &["content-length", "keep-alive"])],
+        wrong: &[],
     ),
     step_exercise!("4e" in "part4": "webserver4d" -> "webserver4e",
         "Sleep in epoll instead of spinning",
         "Part 4: webserver4e",
-        checks: &[&part4::IDLE_CPU, &part4::EPOLL],
+        checks: &[&part4::IDLE_CPU, &part4::EPOLL, &part4::ASLEEP_IN_EPOLL],
         guards: &[&part4::NONBLOCKING, &part4::CONTENT_LENGTH, &part4::KEEP_ALIVE, &part4::SERVES_SITE],
         questions: &[&part4::IDLE_SPINS],
         proof: &[
-            ("webserver4d", &["idle-cpu", "epoll"]),
+            ("webserver4d", &["idle-cpu", "epoll", "asleep-in-epoll"]),
             ("webserver4c", &["idle-cpu", "epoll"]),
         ],
+        wrong: &[wrong_fix!("4e", "unused-epoll", &["asleep-in-epoll"])],
     ),
     step_exercise!("4f" in "part4": "webserver4b" -> "webserver4f",
         "A coroutine per connection",
@@ -309,6 +367,7 @@ pub static EXERCISES: &[Exercise] = &[
             ("webserver4a", &["few-threads"]),
             ("webserver4h", &["few-threads"]),
         ],
+        wrong: &[],
     ),
     Exercise {
         step: "ftp-confine",
@@ -347,10 +406,22 @@ pub static EXERCISES: &[Exercise] = &[
         reference: source!("src/ftp/root.rs"),
         readme: lesson_text!("ftp-confine").0,
         hints: lesson_text!("ftp-confine").1,
-        checks: &[&ftp::DOTDOT, &ftp::SYMLINKS],
+        checks: &[
+            &ftp::DOTDOT,
+            &ftp::DOTDOT_TEXT,
+            &ftp::SYMLINKS,
+            &ftp::SWAP_RACE,
+        ],
         guards: &[&ftp::INSIDE_WORKS],
         questions: &[&ftp::CWD_UP, &ftp::SYMLINK_SECRET],
-        proof: &[(STARTER_COPY, &["dotdot", "symlinks"])],
+        proof: &[(
+            STARTER_COPY,
+            &["dotdot", "dotdot-text", "symlinks", "swap-race"],
+        )],
+        wrong: &[
+            wrong_fix!("ftp-confine", "kernel-only", &["dotdot-text"]),
+            wrong_fix!("ftp-confine", "realpath-prefix", &["swap-race"]),
+        ],
     },
     Exercise {
         step: "ftp-atomic",
@@ -389,6 +460,7 @@ pub static EXERCISES: &[Exercise] = &[
         guards: &[&ftp::UPLOAD_WORKS],
         questions: &[&ftp::OLD_FILE_SURVIVES, &ftp::UPLOADS_MIX],
         proof: &[(STARTER_COPY, &["cut-off", "old-until-done", "no-mix"])],
+        wrong: &[],
     },
 ];
 
@@ -460,6 +532,17 @@ mod tests {
                         "{step}: proof names unknown check {id}"
                     );
                 }
+            }
+            for wrong in exercise.wrong {
+                assert!(
+                    !wrong.caught_by.is_empty()
+                        && wrong
+                            .caught_by
+                            .iter()
+                            .all(|id| exercise.check(id).is_some()),
+                    "{step}: wrong fix {} is caught by no known check",
+                    wrong.name
+                );
             }
             for question in exercise.questions {
                 assert!(

@@ -24,7 +24,8 @@ pub const SECRET: &[u8] = b"the secret outside the library\n";
 /// ```text
 /// scratch/outside/secret.txt         what must never be reached
 /// scratch/library/hello.txt          "hello"
-/// scratch/library/sub/               a directory
+/// scratch/library/sub/inner/         directories
+/// scratch/library/deep           ->  sub/inner                 (stays inside)
 /// scratch/library/inner-link     ->  hello.txt            (stays inside)
 /// scratch/library/relative-link  ->  ../outside/secret.txt
 /// scratch/library/absolute-link  ->  /.../outside/secret.txt
@@ -42,7 +43,8 @@ impl Library {
         let library = scratch.path().join("library");
         let outside = scratch.path().join("outside");
         let plant = || -> std::io::Result<()> {
-            std::fs::create_dir_all(library.join("sub"))?;
+            std::fs::create_dir_all(library.join("sub").join("inner"))?;
+            std::os::unix::fs::symlink("sub/inner", library.join("deep"))?;
             std::fs::create_dir_all(&outside)?;
             std::fs::write(outside.join("secret.txt"), SECRET)?;
             std::fs::write(library.join("hello.txt"), "hello")?;
@@ -288,6 +290,156 @@ pub static INSIDE_WORKS: Check = Check {
     expected: "RETR hello.txt and inner-link (a link to it) send \"hello\"; after CWD sub, ../hello.txt and \
                /hello.txt do too; STOR /new.txt stores it",
     run: |subject| Verdict::from_problems(inside_the_library(subject), "all of them worked"),
+};
+
+/// `..` worked out as text: what did not come out as the task says.
+pub fn dotdot_as_text(subject: &Subject) -> Result<Vec<String>, String> {
+    let library = Library::start(subject, "lab-ftp-dotdot")?;
+    let mut client = library.client()?;
+    let mut problems = Vec::new();
+    let mut got = Vec::new();
+    match client.retrieve("deep/../hello.txt", &mut got) {
+        Ok(_) if got == b"hello" => {}
+        Ok(_) => problems.push(format!(
+            "RETR deep/../hello.txt sent {:?}, not \"hello\"",
+            String::from_utf8_lossy(&got)
+        )),
+        Err(e) => problems.push(format!(
+            "RETR deep/../hello.txt (deep is a link to sub/inner): {}: `..` went to the \
+             parent of the link's target, not of the name",
+            describe(&e)
+        )),
+    }
+    let place = client
+        .cwd("sub")
+        .and_then(|_| client.cwd(".."))
+        .and_then(|_| client.pwd());
+    match place {
+        Ok(place) if place == "/" => {}
+        Ok(place) => problems.push(format!(
+            "after CWD sub and CWD .., PWD says {place:?}, not \"/\""
+        )),
+        Err(e) => problems.push(format!("CWD sub, CWD .., PWD: {}", describe(&e))),
+    }
+    Ok(problems)
+}
+
+pub static DOTDOT_TEXT: Check = Check {
+    id: "dotdot-text",
+    title: "`..` is worked out as text, before the kernel sees the name",
+    expected: "after CWD sub and CWD .., PWD says \"/\"; RETR deep/../hello.txt (deep: a link to \
+               sub/inner) sends hello.txt of the root, the parent of the name as written",
+    run: |subject| Verdict::from_problems(dotdot_as_text(subject), "both as written"),
+};
+
+/// How long, at most, the swap race is run.
+const RACE_FOR: Duration = Duration::from_secs(4);
+/// Requests, at most, made during the race.
+const RACE_REQUESTS: usize = 1500;
+
+/// What the race between a check and an open gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Race {
+    pub requests: usize,
+    /// Requests that sent the harmless file inside the library.
+    pub inside: usize,
+    /// Requests refused (the name led outside when it was opened).
+    pub refused: usize,
+    /// The request that sent the secret, if one did.
+    pub escaped_at: Option<usize>,
+}
+
+/// `library/swing/secret.txt` is a harmless file; a thread swaps the
+/// folder `swing` with a link `swing-link -> ../outside` (renameat2 with
+/// RENAME_EXCHANGE) as fast as it can, while a client asks for
+/// `swing/secret.txt` again and again. A server that checks a name, then
+/// opens it, sooner or later checks the folder and opens the link.
+pub fn swap_race(subject: &Subject) -> Result<Race, String> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let library = Library::start(subject, "lab-ftp-race")?;
+    let dir = library.dir();
+    let plant = || -> std::io::Result<std::fs::File> {
+        std::fs::create_dir(dir.join("swing"))?;
+        std::fs::write(dir.join("swing").join("secret.txt"), b"inside")?;
+        std::os::unix::fs::symlink("../outside", dir.join("swing-link"))?;
+        std::fs::File::open(&dir)
+    };
+    let dir_fd = plant().map_err(|e| format!("setting up the swap failed: {e}"))?;
+    let mut client = library.client()?;
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let swapper = scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                nix::fcntl::renameat2(
+                    &dir_fd,
+                    "swing",
+                    &dir_fd,
+                    "swing-link",
+                    nix::fcntl::RenameFlags::RENAME_EXCHANGE,
+                )
+                .map_err(|e| format!("renameat2(RENAME_EXCHANGE) failed: {e}"))?;
+            }
+            Ok::<(), String>(())
+        });
+        let mut race = Race {
+            requests: 0,
+            inside: 0,
+            refused: 0,
+            escaped_at: None,
+        };
+        let deadline = std::time::Instant::now() + RACE_FOR;
+        let mut outcome = Ok(());
+        while race.requests < RACE_REQUESTS && std::time::Instant::now() < deadline {
+            race.requests += 1;
+            let mut got = Vec::new();
+            match client.retrieve("swing/secret.txt", &mut got) {
+                Ok(_) if got == SECRET => {
+                    race.escaped_at = Some(race.requests);
+                    break;
+                }
+                Ok(_) => race.inside += 1,
+                Err(Error::Reply(_)) => race.refused += 1,
+                Err(e) => {
+                    outcome = Err(format!(
+                        "RETR swing/secret.txt, request {}: {}{}",
+                        race.requests,
+                        describe(&e),
+                        library.panic_note()
+                    ));
+                    break;
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let swapped = swapper
+            .join()
+            .unwrap_or_else(|_| Err("the swapping thread panicked".to_string()));
+        outcome.and(swapped).map(|()| race)
+    })
+}
+
+pub static SWAP_RACE: Check = Check {
+    id: "swap-race",
+    title: "a folder swapped for a link during a request does not lead out",
+    expected: "while a folder of the library is swapped, again and again, with a link to the \
+               outside (renameat2 RENAME_EXCHANGE), up to 1500 RETRs of a file in it in 4 s never \
+               send the secret outside",
+    run: |subject| {
+        Verdict::from_observation(swap_race(subject), |race| match race.escaped_at {
+            Some(at) => Verdict::fail(format!(
+                "request {at} sent the secret (before it: {} sent the file inside, {} refused): \
+                 the name was checked, then swapped, then opened",
+                race.inside, race.refused
+            )),
+            None => Verdict::when(
+                race.inside > 0 && race.refused > 0,
+                format!(
+                    "{} requests: {} sent the file inside, {} refused, none the secret",
+                    race.requests, race.inside, race.refused
+                ),
+            ),
+        })
+    },
 };
 
 pub static CWD_UP: Question = Question {

@@ -463,3 +463,156 @@ pub fn zombies_after_bursts(
     }
     Ok(result)
 }
+
+/// What the kernel says a process is asleep in (`/proc/PID/wchan`:
+/// `do_wait` for wait(2), `ep_poll` for epoll_wait(2)), or `running`.
+pub fn wchan(pid: i32) -> String {
+    wchan_in(std::path::Path::new(&format!("/proc/{pid}")))
+}
+
+/// The `wchan` of a process or thread folder (`/proc/PID/task/TID`).
+pub fn wchan_in(dir: &std::path::Path) -> String {
+    match std::fs::read_to_string(dir.join("wchan")) {
+        Ok(name) if name.trim() == "0" || name.trim().is_empty() => "running".to_string(),
+        Ok(name) => name.trim().to_string(),
+        Err(_) => "gone".to_string(),
+    }
+}
+
+/// A client that came after a child exited, while another child was still
+/// serving a silent client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyChild {
+    /// How long the last client waited for its response, if it got one
+    /// within [`HANG`] x 2.
+    pub answered_in: Option<Duration>,
+    /// Where the server was asleep when the client was not answered.
+    pub wchan: String,
+    pub exit: Option<Exit>,
+    pub stderr: String,
+}
+
+/// Keep one client connected and silent (its child stays alive, waiting
+/// for the request), get a response on a second connection (its child
+/// exits: SIGCHLD), then send a third request. A SIGCHLD handler that
+/// blocks in wait(2) for the silent client's child never returns to
+/// accept(2), and the third client is never answered.
+pub fn next_client_while_a_child_serves(subject: &Subject) -> Result<BusyChild, String> {
+    let mut server = subject.start()?;
+    let _silent = connect(&server)?;
+    server.wait_until(
+        HANG * 2,
+        "a child process to serve the silent client",
+        |s| !s.children().is_empty(),
+    )?;
+    expect_hello(&server)?;
+    server.wait_until(WAIT, "the second client's child to exit", |s| {
+        s.children().iter().filter(|c| !c.is_zombie()).count() <= 1
+    })?;
+    server.wait_settled_after_sigchld(HANG * 2);
+    let mut answered_in = None;
+    if server.is_running() {
+        let mut third = send_get(server.addr())
+            .map_err(|e| format!("connecting the third client failed: {e}"))?;
+        let asked = Instant::now();
+        if read_response(&mut third, HANG * 2).is_ok() {
+            answered_in = Some(asked.elapsed());
+        }
+    }
+    Ok(BusyChild {
+        answered_in,
+        wchan: wchan(server.pid().as_raw()),
+        exit: server.try_exit(),
+        stderr: server.stderr(),
+    })
+}
+
+/// Children that all exited while one SIGCHLD was pending, and the zombies
+/// the server's handler left of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneSignal {
+    pub children: usize,
+    pub zombies: usize,
+    pub exit: Option<Exit>,
+    pub stderr: String,
+}
+
+/// Sends SIGCONT when dropped, so that a stopped server is never left
+/// stopped by an early return.
+struct Resume(nix::unistd::Pid);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(self.0, Signal::SIGCONT);
+    }
+}
+
+/// Connect `n` clients and wait until a child serves each; stop the server
+/// (SIGSTOP), send every request and let every child exit while it is
+/// stopped, so that their `n` SIGCHLDs merge into one pending signal; then
+/// let it run (SIGCONT) and count the zombies its handler left. Without the
+/// stop this is a race (bursts); with it, the handler runs once for `n`
+/// exits, every time.
+pub fn exits_during_one_signal(subject: &Subject, n: usize) -> Result<OneSignal, String> {
+    let mut server = subject.start()?;
+    let mut clients = (0..n)
+        .map(|_| connect(&server))
+        .collect::<Result<Vec<_>, _>>()?;
+    server.wait_until(WAIT, &format!("{n} child processes"), |s| {
+        s.children().len() >= n
+    })?;
+    nix::sys::signal::kill(server.pid(), Signal::SIGSTOP)
+        .map_err(|e| format!("stopping the server with SIGSTOP failed: {e}"))?;
+    let resume = Resume(server.pid());
+    for client in &mut clients {
+        client
+            .write_all(lsbaws_harness::client::request(server.addr()).as_bytes())
+            .map_err(|e| format!("sending a request failed: {e}"))?;
+    }
+    for client in &mut clients {
+        read_hello(client)?;
+    }
+    server.wait_children_finished(WAIT)?;
+    drop(resume);
+    let _ = server.wait_until(REAP_GRACE, "the children to be reaped", |s| {
+        s.zombies() == 0
+    });
+    server.wait_settled_after_sigchld(HANG);
+    Ok(OneSignal {
+        children: n,
+        zombies: server.zombies(),
+        exit: server.try_exit(),
+        stderr: server.stderr(),
+    })
+}
+
+/// How a server ended when its first accept(2) failed with EMFILE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptError {
+    /// The limit: `ulimit -n 4`.
+    pub limit: String,
+    pub exit: Option<Exit>,
+    pub stderr: String,
+    /// CPU time the server used in the meantime (a loop that retries
+    /// accept() at once spins).
+    pub cpu: Duration,
+}
+
+/// Start the server with no descriptor to spare (`ulimit -n` = its
+/// descriptors: 0, 1, 2 and the listening socket), connect a client, and
+/// see what it does when accept(2) fails with EMFILE, an error that
+/// retrying cannot cure.
+pub fn accept_fails_with_emfile(subject: &Subject) -> Result<AcceptError, String> {
+    const LIMIT: u64 = 4;
+    let mut server = subject.launch().limit_open_files(LIMIT).start()?;
+    // The harness may have connected already to see the server ready, and
+    // the server exited then: a refused connection is part of the outcome.
+    let _client = TcpStream::connect(server.addr());
+    let exit = server.wait_for_exit(HANG * 2);
+    Ok(AcceptError {
+        limit: format!("ulimit -n {LIMIT}"),
+        exit,
+        cpu: server.cpu_time(),
+        stderr: server.stderr(),
+    })
+}

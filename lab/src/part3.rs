@@ -205,6 +205,101 @@ pub static BURSTS: Check = Check {
     },
 };
 
+/// Children that exit while one SIGCHLD is pending, for [`ONE_SIGNAL`].
+const ONE_SIGNAL_CHILDREN: usize = 20;
+
+pub static ONE_SIGNAL: Check = Check {
+    id: "one-signal",
+    title: "one SIGCHLD reaps every child that has exited",
+    expected:
+        "20 children exit while the server is stopped (SIGSTOP), so their signals merge into \
+               one; once it runs again (SIGCONT), every one of them is reaped within 1 s",
+    run: |subject| {
+        Verdict::from_observation(
+            observe::exits_during_one_signal(subject, ONE_SIGNAL_CHILDREN),
+            |run| {
+                let after = match run.exit {
+                    Some(exit) => {
+                        format!("; the server {}", observe::describe_exit(exit, &run.stderr))
+                    }
+                    None => String::new(),
+                };
+                let saw = format!(
+                    "{} children exited during one pending SIGCHLD; {} left as zombies{after}",
+                    run.children, run.zombies
+                );
+                Verdict::when(run.zombies == 0 && run.exit.is_none(), saw)
+            },
+        )
+    },
+};
+
+pub static BUSY_CHILD: Check = Check {
+    id: "busy-child",
+    title: "a child still serving does not stop the server",
+    expected: "while one client is connected and silent (its child alive), another client's child \
+               exits; a third client is then answered within 2 s",
+    run: |subject| {
+        Verdict::from_observation(
+            observe::next_client_while_a_child_serves(subject),
+            |run| match (run.answered_in, run.exit) {
+                (_, Some(exit)) => Verdict::fail(format!(
+                    "the server {}",
+                    observe::describe_exit(exit, &run.stderr)
+                )),
+                (Some(took), None) => Verdict::pass(format!("answered in {} ms", took.as_millis())),
+                (None, None) => Verdict::fail(format!(
+                    "no response within {:?}; the server is asleep in `{}` (/proc/PID/wchan){}",
+                    HANG * 2,
+                    run.wchan,
+                    if run.wchan == "do_wait" {
+                        ": its SIGCHLD handler waits for a child that is still serving"
+                    } else {
+                        ""
+                    }
+                )),
+            },
+        )
+    },
+};
+
+pub static ACCEPT_ERROR: Check = Check {
+    id: "accept-error",
+    title: "any other accept() error stops the server with a clear line",
+    expected: "under `ulimit -n 4` accept() fails with EMFILE: the server exits with status 1 and \
+               `accept() failed: EMFILE ...` on stderr, within 2 s",
+    run: |subject| {
+        Verdict::from_observation(
+            observe::accept_fails_with_emfile(subject),
+            |run| match run.exit {
+                Some(lsbaws_harness::Exit::Code(code))
+                    if code != 0
+                        && run.stderr.contains("accept")
+                        && run.stderr.contains("EMFILE") =>
+                {
+                    Verdict::pass(format!(
+                        "under `{}`: exited with status {code}: {}",
+                        run.limit,
+                        observe::first_error_line(&run.stderr)
+                    ))
+                }
+                Some(exit) => Verdict::fail(format!(
+                    "under `{}`: the server {}, without naming accept() and EMFILE",
+                    run.limit,
+                    observe::describe_exit(exit, &run.stderr)
+                )),
+                None => Verdict::fail(format!(
+                "under `{}`: still running {:?} after accept() failed with EMFILE, having used \
+                 {} ms of CPU: the error was swallowed, and the loop retries what cannot succeed",
+                run.limit,
+                HANG * 2,
+                run.cpu.as_millis()
+            )),
+            },
+        )
+    },
+};
+
 // ---- predict-then-run questions ------------------------------------------------
 
 pub static FDS_AFTER_TEN: Question = Question {

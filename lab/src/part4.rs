@@ -443,6 +443,109 @@ pub static NONBLOCKING: Check = Check {
     },
 };
 
+/// Where an idle server's threads sleep, and how often they wake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asleep {
+    pub window: Duration,
+    /// Each thread's `/proc/PID/task/TID/wchan`: `ep_poll` while asleep in
+    /// epoll_wait(2), `hrtimer_nanosleep` in a sleep, `running` on a CPU.
+    pub wchans: Vec<String>,
+    /// Times its threads gave up the CPU to wait (`voluntary_ctxt_switches`
+    /// of `/proc/PID/task/*/status`) during the window: a thread asleep
+    /// until a client speaks wakes never; one that naps 1 ms, ~1000 times.
+    pub wakeups: u64,
+}
+
+/// Wakes an asleep server may have in [`IDLE_WINDOW`] and still count as
+/// asleep.
+pub const FEW_WAKEUPS: u64 = 20;
+
+impl Asleep {
+    pub fn in_epoll(&self) -> bool {
+        self.wchans
+            .iter()
+            .any(|w| w == "ep_poll" || w == "do_epoll_wait")
+    }
+}
+
+/// (tid, wchan, voluntary context switches) of each thread of `pid`.
+fn tasks(pid: i32) -> Vec<(String, String, u64)> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let tid = entry.file_name().to_string_lossy().into_owned();
+            let dir = entry.path();
+            let wchan = super::observe::wchan_in(&dir);
+            let switches = std::fs::read_to_string(dir.join("status"))
+                .ok()
+                .and_then(|status| {
+                    status.lines().find_map(|line| {
+                        line.strip_prefix("voluntary_ctxt_switches:")?
+                            .trim()
+                            .parse()
+                            .ok()
+                    })
+                })
+                .unwrap_or(0);
+            (tid, wchan, switches)
+        })
+        .collect()
+}
+
+/// Connect a keep-alive client, get /hello.txt, then leave the connection
+/// open and idle for [`IDLE_WINDOW`]: where do the server's threads sleep,
+/// and how often do they wake?
+pub fn asleep_while_idle(subject: &Subject) -> Result<Asleep, String> {
+    let mut server = subject.start()?;
+    let mut stream =
+        TcpStream::connect(server.addr()).map_err(|e| format!("connecting failed: {e}"))?;
+    get_on(&mut stream, "/hello.txt")?;
+    let pid = server.pid().as_raw();
+    let wakeups = |tasks: &[(String, String, u64)]| tasks.iter().map(|t| t.2).sum::<u64>();
+    let (before, started) = (wakeups(&tasks(pid)), Instant::now());
+    std::thread::sleep(IDLE_WINDOW);
+    let after = tasks(pid);
+    if !server.is_running() {
+        return Err(format!("{} exited while idle", subject.name()));
+    }
+    Ok(Asleep {
+        window: started.elapsed(),
+        wchans: after.iter().map(|t| t.1.clone()).collect(),
+        wakeups: wakeups(&after).saturating_sub(before),
+    })
+}
+
+pub static ASLEEP_IN_EPOLL: Check = Check {
+    id: "asleep-in-epoll",
+    title: "an idle server is asleep in epoll_wait",
+    expected: "with a keep-alive client connected and silent for a second, a thread of the server \
+               is asleep in epoll_wait (`ep_poll` in /proc/PID/task/*/wchan) and its threads woke \
+               fewer than 20 times (voluntary_ctxt_switches)",
+    run: |subject| {
+        Verdict::from_observation(asleep_while_idle(subject), |seen| {
+            let saw = format!(
+                "idle for {:.1?}: threads asleep in [{}]; they woke {} times",
+                seen.window,
+                seen.wchans.join(", "),
+                seen.wakeups
+            );
+            if !seen.in_epoll() {
+                Verdict::fail(format!("{saw}: no thread waits in epoll_wait"))
+            } else if seen.wakeups >= FEW_WAKEUPS {
+                Verdict::fail(format!(
+                    "{saw}: asleep in epoll_wait, but woken again and again (a timeout, or a \
+                     loop that naps)"
+                ))
+            } else {
+                Verdict::pass(saw)
+            }
+        })
+    },
+};
+
 pub static IDLE_SPINS: Question = Question {
     key: "idle_cpu",
     ask: "With no client connected for a second, what does webserver4d do with the CPU: sleep \

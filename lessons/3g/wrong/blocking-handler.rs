@@ -1,0 +1,80 @@
+//! # A wrong fix for exercise 3g: a handler that blocks
+//!
+//! The starter with its handler changed to `while wait().is_ok() {}`. It
+//! reaps every child that has exited, but `wait(2)` without `WNOHANG` then
+//! blocks until a child that is still serving exits: the server sits in its
+//! handler, in `do_wait`, and accepts nobody. `cargo lab check 3g` must fail
+//! it (`busy-child`); `lab/tests/wrong_fixes.rs` proves that it does.
+
+use clap::Parser;
+use lsbaws::cli::ServerArgs;
+use lsbaws::hello::handle_request;
+use lsbaws::report::{die, OrDie};
+use nix::errno::Errno;
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::socket::accept;
+use nix::sys::wait::wait;
+use nix::unistd::{close, fork, ForkResult};
+
+/// Length of the listen queue, as in the original webserver3f.py.
+const REQUEST_QUEUE_SIZE: i32 = 1024;
+
+/// Part 3, step f: restart accept() on EINTR; one wait() per signal.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+// ANCHOR: handler
+/// Runs when a child exits (async-signal-safe calls only, as in 3e).
+/// One wait() per signal: if several children exited while one SIGCHLD was
+/// pending, only one of them is reaped.
+extern "C" fn grim_reaper(_signal: libc::c_int) {
+    let saved_errno = Errno::last_raw();
+    while wait().is_ok() {}
+    Errno::set_raw(saved_errno);
+}
+// ANCHOR_END: handler
+
+// ANCHOR: main
+fn main() {
+    let args = Args::parse();
+    let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
+
+    let on_sigchld = SigAction::new(
+        SigHandler::Handler(grim_reaper),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: grim_reaper only calls wait(2) and reads/writes errno, all
+    // async-signal-safe, and it touches no memory the main code uses.
+    unsafe { sigaction(Signal::SIGCHLD, &on_sigchld) }.or_die("sigaction(SIGCHLD)");
+
+    loop {
+        // ANCHOR: accept
+        let client_connection = match accept(&listen_socket) {
+            Ok(client_connection) => client_connection,
+            // The SIGCHLD handler interrupted accept(): not an error, just
+            // call accept() again.
+            Err(Errno::EINTR) => continue,
+            Err(errno) => die("accept()", errno),
+        };
+        // ANCHOR_END: accept
+        // SAFETY: this process is single-threaded, so the child cannot inherit
+        // a lock or allocator state held by another thread at the fork.
+        match unsafe { fork() }.or_die("fork()") {
+            ForkResult::Child => {
+                let _ = close(listen_socket);
+                handle_request(&client_connection, args.server.quiet);
+                let _ = close(client_connection);
+                std::process::exit(0);
+            }
+            ForkResult::Parent { .. } => {
+                let _ = close(client_connection);
+            }
+        }
+    }
+}
+// ANCHOR_END: main
