@@ -534,6 +534,14 @@ mod tests {
                 }
             }
             for wrong in exercise.wrong {
+                let changed = changed_lines(exercise.edited().contents(), wrong.source.text);
+                assert!(
+                    changed <= WRONG_FIX_LINES,
+                    "{step}: the wrong fix {} changes {changed} lines of the starter: it should \
+                     be the starter as it is now with one small wrong change (did the starter \
+                     change?)",
+                    wrong.name
+                );
                 assert!(
                     !wrong.caught_by.is_empty()
                         && wrong
@@ -552,6 +560,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// How many lines a wrong fix may change in the starter's code.
+    const WRONG_FIX_LINES: usize = 30;
+
+    /// Lines added or removed from `starter` to `wrong`, `//!` headers left
+    /// out.
+    fn changed_lines(starter: &str, wrong: &str) -> usize {
+        let code = |text: &str| {
+            text.lines()
+                .filter(|l| !l.starts_with("//!"))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        };
+        let (starter, wrong) = (code(starter), code(wrong));
+        similar::TextDiff::from_lines(&starter, &wrong)
+            .iter_all_changes()
+            .filter(|c| c.tag() != similar::ChangeTag::Equal)
+            .count()
     }
 
     #[test]

@@ -18,7 +18,7 @@ use nix::sys::wait::wait;
 use nix::unistd::{close, fork, ForkResult};
 use std::time::Duration;
 
-/// Length of the listen queue, as in the original webserver3e.py.
+/// Length of the listen queue, as in the original Python step.
 const REQUEST_QUEUE_SIZE: i32 = 5;
 
 /// Part 3, step e: a SIGCHLD handler reaps children; accept() dies of EINTR.
@@ -40,7 +40,7 @@ struct Args {
 /// takes stdout's lock and allocates, and would deadlock if the signal
 /// arrived while the main code held that lock).
 extern "C" fn grim_reaper(_signal: libc::c_int) {
-    let saved_errno = Errno::last_raw(); // wait() may overwrite errno
+    let saved_errno = Errno::last_raw(); // the calls below may overwrite errno
     let _ = wait(); // reap one child: its zombie disappears
     Errno::set_raw(saved_errno);
 }
@@ -77,13 +77,16 @@ fn main() {
         // a lock or allocator state held by another thread at the fork.
         match unsafe { fork() }.or_die("fork()") {
             ForkResult::Child => {
+                // The child never accepts: close its copy of the listening socket.
                 let _ = close(listen_socket);
                 handle_request(&client_connection, args.server.quiet);
                 std::thread::sleep(args.sleep);
                 let _ = close(client_connection);
-                std::process::exit(0);
+                std::process::exit(0); // the child ends here; it never loops
             }
             ForkResult::Parent { .. } => {
+                // The child serves this client: close the parent's copy, so the
+                // socket is really closed (EOF) when the child closes its own.
                 let _ = close(client_connection);
             }
         }

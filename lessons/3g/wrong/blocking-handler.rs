@@ -16,7 +16,7 @@ use nix::sys::socket::accept;
 use nix::sys::wait::wait;
 use nix::unistd::{close, fork, ForkResult};
 
-/// Length of the listen queue, as in the original webserver3f.py.
+/// Length of the listen queue, as in the original Python step.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 
 /// Part 3, step f: restart accept() on EINTR; one wait() per signal.
@@ -32,8 +32,8 @@ struct Args {
 /// One wait() per signal: if several children exited while one SIGCHLD was
 /// pending, only one of them is reaped.
 extern "C" fn grim_reaper(_signal: libc::c_int) {
-    let saved_errno = Errno::last_raw();
-    while wait().is_ok() {}
+    let saved_errno = Errno::last_raw(); // the calls below may overwrite errno
+    while wait().is_ok() {} // reap every child, waiting for each
     Errno::set_raw(saved_errno);
 }
 // ANCHOR_END: handler
@@ -43,6 +43,8 @@ fn main() {
     let args = Args::parse();
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
 
+    // No SA_RESTART in the flags: a system call that the handler interrupts
+    // fails with EINTR instead of being restarted by the kernel.
     let on_sigchld = SigAction::new(
         SigHandler::Handler(grim_reaper),
         SaFlags::empty(),
@@ -66,12 +68,15 @@ fn main() {
         // a lock or allocator state held by another thread at the fork.
         match unsafe { fork() }.or_die("fork()") {
             ForkResult::Child => {
+                // The child never accepts: close its copy of the listening socket.
                 let _ = close(listen_socket);
                 handle_request(&client_connection, args.server.quiet);
                 let _ = close(client_connection);
-                std::process::exit(0);
+                std::process::exit(0); // the child ends here; it never loops
             }
             ForkResult::Parent { .. } => {
+                // The child serves this client: close the parent's copy, so the
+                // socket is really closed (EOF) when the child closes its own.
                 let _ = close(client_connection);
             }
         }

@@ -15,7 +15,7 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use nix::sys::socket::accept;
 use nix::unistd::{close, fork, ForkResult};
 
-/// Length of the listen queue, as in the original webserver3f.py.
+/// Length of the listen queue, as in the original Python step.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
 
 /// Part 3, step f: restart accept() on EINTR; one wait() per signal.
@@ -26,12 +26,13 @@ struct Args {
     server: ServerArgs,
 }
 
-
 // ANCHOR: main
 fn main() {
     let args = Args::parse();
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
 
+    // No SA_RESTART in the flags: a system call that the handler interrupts
+    // fails with EINTR instead of being restarted by the kernel.
     let on_sigchld = SigAction::new(
         SigHandler::SigIgn,
         SaFlags::empty(),
@@ -54,12 +55,15 @@ fn main() {
         // a lock or allocator state held by another thread at the fork.
         match unsafe { fork() }.or_die("fork()") {
             ForkResult::Child => {
+                // The child never accepts: close its copy of the listening socket.
                 let _ = close(listen_socket);
                 handle_request(&client_connection, args.server.quiet);
                 let _ = close(client_connection);
-                std::process::exit(0);
+                std::process::exit(0); // the child ends here; it never loops
             }
             ForkResult::Parent { .. } => {
+                // The child serves this client: close the parent's copy, so the
+                // socket is really closed (EOF) when the child closes its own.
                 let _ = close(client_connection);
             }
         }

@@ -10,7 +10,7 @@
 use clap::Parser;
 use lsbaws::cli::{ServerArgs, SiteArgs};
 use lsbaws::http::{Limits, Request, Response, Session};
-use lsbaws::report::{is_disconnect, program_name, OrDie};
+use lsbaws::report::{warn_unless_disconnect, OrDie};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::accept;
@@ -19,6 +19,9 @@ use std::os::fd::OwnedFd;
 
 /// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
+/// One read buffer, shared by every connection (read(2) copies into it and
+/// the session keeps only what it needs).
+const READ_BUFFER: usize = 16 * 1024;
 
 // ANCHOR: args
 /// Part 4, model d: the busy loop with keep-alive.
@@ -72,7 +75,7 @@ fn main() {
     let _epoll = nix::sys::epoll::Epoll::new(nix::sys::epoll::EpollCreateFlags::EPOLL_CLOEXEC)
         .or_die("epoll_create1()");
     let mut connections: Vec<Connection> = Vec::new();
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; READ_BUFFER];
     // ANCHOR: loop
     loop {
         // Anyone new? accept() does not wait for a client any more.
@@ -102,40 +105,39 @@ fn take_turn(
     buf: &mut [u8],
     respond: &dyn Fn(&Request) -> Response,
 ) -> bool {
-    let Connection { socket, session } = connection;
+    let (socket, session) = (&connection.socket, &mut connection.session);
     // No reading past the last request, or while the client leaves many
     // answers unread (see Session::wants_read).
     if session.wants_read() {
-        match read(&*socket, buf) {
+        match read(socket, buf) {
             Ok(0) => session.peer_closed(), // the client closed its side
             Ok(n) => session.receive(&buf[..n], respond),
             Err(Errno::EAGAIN) => {} // nothing has arrived: ask again next turn
             Err(Errno::EINTR) => {}
-            Err(errno) => return connection_failed(errno),
+            Err(errno) => {
+                // The client is gone. Only a failure other than a disconnect
+                // (ECONNRESET, EPIPE, ...) is worth a line on stderr.
+                warn_unless_disconnect("serving a connection", errno);
+                return false;
+            }
         }
     }
     while session.wants_write() {
         // write() copies what fits into the socket's send buffer and returns
         // how much that was: maybe less than all of it (a partial write).
-        match write(&*socket, session.pending()) {
+        match write(socket, session.pending()) {
             Ok(n) => {
                 session.wrote(n);
                 session.answer(respond); // requests that waited for room
             }
             Err(Errno::EAGAIN) => break, // send buffer full: the rest next turn
             Err(Errno::EINTR) => {}
-            Err(errno) => return connection_failed(errno),
+            Err(errno) => {
+                warn_unless_disconnect("serving a connection", errno);
+                return false;
+            }
         }
     }
     !session.is_finished()
 }
 // ANCHOR_END: turn
-
-/// A read or write failed: the client is gone. Only a failure other than a
-/// disconnect (ECONNRESET, EPIPE, ...) is worth a line on stderr.
-fn connection_failed(errno: Errno) -> bool {
-    if !is_disconnect(errno) {
-        eprintln!("{}: serving a connection failed: {errno}", program_name());
-    }
-    false
-}
