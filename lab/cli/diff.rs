@@ -1,6 +1,8 @@
 //! `lab diff STEP`: the student's copy against the reference (or, with
 //! `--starter`, the starter against the copy: what the student changed), as
-//! a unified diff.
+//! a unified diff of the code: comments, `ANCHOR` markers (the book's) and
+//! blank-line runs are left out unless `--all` asks for them, so that the
+//! diff shows code that differs, not wording.
 
 use crate::workspace::Workspace;
 use lsbaws_lab::exercise::Exercise;
@@ -33,22 +35,22 @@ pub fn show(workspace: &Workspace, exercise: &Exercise, from_starter: bool, all:
         )
     };
     let (old, new) = if all {
-        (old, new)
+        (old.to_string(), new.to_string())
     } else {
         (code_of(old), code_of(new))
     };
-    let diff = TextDiff::from_lines(old, new);
+    let diff = TextDiff::from_lines(&old, &new);
     let left_out = if all {
         ""
     } else {
-        " (doc headers left out; --all includes them)"
+        " (comments left out; --all includes them)"
     };
     if diff.ratio() == 1.0 {
         println!("No differences between {old_name} and {new_name}{left_out}.");
         return 0;
     }
     if !all {
-        println!("# The `//!` doc headers are left out; `--all` includes them.");
+        println!("# Comments and the book's ANCHOR markers are left out; `--all` includes them.");
     }
     print!(
         "{}",
@@ -59,19 +61,54 @@ pub fn show(workspace: &Workspace, exercise: &Exercise, from_starter: bool, all:
     0
 }
 
-/// The source after its leading `//!` doc header and the blank lines that
-/// follow it.
-fn code_of(source: &str) -> &str {
-    let mut rest = source;
-    while let Some(line_end) = rest.find('\n') {
-        let line = rest[..line_end].trim();
-        if line.starts_with("//!") || line.is_empty() {
-            rest = &rest[line_end + 1..];
-        } else {
-            break;
+/// The code of a source file: every comment (`//`, `///`, `//!`, also
+/// at the end of a line of code) and `ANCHOR` marker removed, trailing
+/// blanks trimmed, runs of blank lines made one, and leading blank lines
+/// dropped.
+fn code_of(source: &str) -> String {
+    let mut out = String::new();
+    let mut blank = true;
+    for line in source.lines() {
+        let had_comment = line.trim_start().starts_with("//");
+        let code = strip_comment(line).trim_end();
+        if code.is_empty() {
+            // A line that held only a comment is gone, not blank.
+            if !had_comment && !blank {
+                out.push('\n');
+                blank = true;
+            }
+            continue;
         }
+        out.push_str(code);
+        out.push('\n');
+        blank = false;
     }
-    rest
+    out
+}
+
+/// `line` without a `//` comment, if one starts outside a string or
+/// character literal.
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'\'' if !in_string => {
+                // A char literal ('"', '\'') is skipped whole; a lifetime
+                // has no closing quote within three bytes.
+                if let Some(end) = line[i + 1..].find('\'').filter(|&n| n <= 3) {
+                    i += end + 1;
+                }
+            }
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return &line[..i],
+            _ => {}
+        }
+        i += 1;
+    }
+    line
 }
 
 #[cfg(test)]
@@ -79,10 +116,12 @@ mod tests {
     use super::code_of;
 
     #[test]
-    fn the_doc_header_is_left_out() {
+    fn comments_and_anchors_are_left_out() {
         assert_eq!(
-            code_of("//! # x\n//!\n//! y\n\nuse a;\n//! not a header\n"),
-            "use a;\n//! not a header\n"
+            code_of(
+                "//! # x\n//!\n//! y\n\nuse a;\n// ANCHOR: main\nfn main() { // why\n\n\n    let s = \"http://x\"; // c\n    let c = '\"'; // d\n}\n// ANCHOR_END: main\n"
+            ),
+            "use a;\nfn main() {\n\n    let s = \"http://x\";\n    let c = '\"';\n}\n"
         );
         assert_eq!(code_of("fn main() {}\n"), "fn main() {}\n");
     }

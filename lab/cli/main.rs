@@ -22,8 +22,14 @@
 //! overwrites a copy without asking: `start` on an existing copy asks, or
 //! with `--force` moves it aside.
 //!
+//! **What counts.** `lab` keeps an append-only log of what you did
+//! (`lessons/work/.lab/log`): each check of your copy with its code's hash
+//! and results, each hint read, each prediction's first answer. `lab list`
+//! reads your progress from it; an exercise is done when a check of your
+//! own copy passes with every prediction made.
+//!
 //! **Exit status.** 0 when the command did its job (for `check`: every
-//! check passes and every prediction is right), 1 when a check fails, a
+//! check passes and every prediction is made), 1 when a check fails, a
 //! copy does not compile or a file cannot be written, 2 for bad arguments
 //! (an unknown step lists the steps).
 
@@ -31,6 +37,7 @@ mod build;
 mod checking;
 mod diff;
 mod hints;
+mod progress;
 mod workspace;
 
 use clap::{Parser, Subcommand};
@@ -66,12 +73,14 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Build your copy of STEP and run its checks and your predictions.
+    /// Build your copy of STEP and run its checks and your predictions
+    /// (STEP may be left out inside a copy's folder).
     Check {
         #[arg(value_parser = exercise)]
-        step: &'static Exercise,
-        /// Check this server binary instead of your copy (the reference
-        /// target/debug/webserver3c, say, to see what passing looks like).
+        step: Option<&'static Exercise>,
+        /// Debugging aid: check this server binary instead of your copy (the
+        /// reference target/debug/webserver3c, say, to see what passing
+        /// looks like). Such a run is not recorded and does not count.
         #[arg(long, value_name = "PATH")]
         binary: Option<PathBuf>,
     },
@@ -79,9 +88,9 @@ enum Command {
     Hint {
         #[arg(value_parser = exercise)]
         step: &'static Exercise,
-        /// Forget the hints seen so far, and show the first again.
+        /// Show the hints read so far again, without reading another.
         #[arg(long)]
-        reset: bool,
+        again: bool,
     },
     /// Show how your copy of STEP differs from the reference.
     Diff {
@@ -90,8 +99,9 @@ enum Command {
         /// Compare the starter with your copy instead: what you changed.
         #[arg(long)]
         starter: bool,
-        /// Include the `//!` doc headers (left out by default: they differ
-        /// between any two steps, and the lesson is in the code).
+        /// Include comments and the book's ANCHOR markers (left out by
+        /// default: they differ between any two steps, and the lesson is in
+        /// the code).
         #[arg(long)]
         all: bool,
     },
@@ -128,8 +138,22 @@ fn main() {
     let status = match args.command {
         Command::List => list(&workspace),
         Command::Start { step, force } => start(&workspace, step, force),
-        Command::Check { step, binary } => checking::check(&workspace, step, binary),
-        Command::Hint { step, reset } => hints::next(&workspace, step, reset),
+        Command::Check { step, binary } => {
+            let here = std::env::current_dir().unwrap_or_default();
+            match step.or_else(|| workspace.exercise_at(&here)) {
+                Some(step) => checking::check(&workspace, step, binary),
+                None => {
+                    eprintln!(
+                        "lab: which exercise? `cargo lab check STEP` (the steps are: {}), or run \
+                         it inside a copy's folder ({}/STEP)",
+                        steps(),
+                        workspace.show(workspace.work())
+                    );
+                    2
+                }
+            }
+        }
+        Command::Hint { step, again } => hints::next(&workspace, step, again),
         Command::Diff { step, starter, all } => diff::show(&workspace, step, starter, all),
         Command::Show { step } => {
             print!("{}", step.readme);
@@ -153,7 +177,7 @@ fn list(workspace: &Workspace) -> i32 {
                 e.step.to_string(),
                 e.title.to_string(),
                 from_to,
-                workspace.status(e),
+                progress::status(workspace, e),
             ]
         })
         .collect();
@@ -192,7 +216,10 @@ fn start(workspace: &Workspace, exercise: &Exercise, force: bool) -> i32 {
         });
         println!("Moved your previous copy to {}", workspace.show(&aside));
     }
-    if let Err(e) = workspace.create(exercise) {
+    if let Err(e) = workspace
+        .create(exercise)
+        .and_then(|()| progress::record(workspace, exercise, progress::Event::Start))
+    {
         die_msg(format!(
             "creating {} failed: {e} — check that the folder is writable",
             workspace.show(&copy)

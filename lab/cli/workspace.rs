@@ -4,7 +4,7 @@
 //! ```text
 //! lessons/work/                 (--work-dir; ignored by the repository's git)
 //!   .cargo/config.toml          `cargo run` in a copy shares the build; `cargo lab` works there
-//!   .lab/3c.hints, 3c.status    what lab remembers
+//!   .lab/log                    what you did: an append-only log (see progress.rs)
 //!   target/                     one build folder for every copy
 //!   3c/Cargo.toml               a package of its own that depends on lsbaws
 //!   3c/Cargo.lock               the repository's, so the same crate versions
@@ -82,12 +82,6 @@ impl Workspace {
         self.target.join("debug").join(exercise.binary)
     }
 
-    fn state(&self, exercise: &Exercise, what: &str) -> PathBuf {
-        self.work
-            .join(".lab")
-            .join(format!("{}.{what}", exercise.step))
-    }
-
     /// A path as the student should type it: relative to the current
     /// folder when inside it.
     pub fn show(&self, path: &Path) -> String {
@@ -126,7 +120,6 @@ impl Workspace {
                 lab_target_dir().display(),
             ),
         )?;
-        let _ = fs::remove_file(self.state(exercise, "status"));
         Ok(())
     }
 
@@ -140,37 +133,19 @@ impl Workspace {
         Ok(aside)
     }
 
-    /// "not started", "started", or the last check's summary.
-    pub fn status(&self, exercise: &Exercise) -> String {
-        let mut status = if !self.copy_dir(exercise).exists() {
-            "not started".to_string()
-        } else {
-            fs::read_to_string(self.state(exercise, "status"))
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|_| "started, not checked yet".to_string())
-        };
-        let seen = self.hints_seen(exercise);
-        if seen > 0 {
-            status.push_str(&format!(" (hints: {seen} of {})", exercise.hints().len()));
-        }
-        status
+    /// The append-only log of what the student did (see `progress`).
+    pub fn log(&self) -> PathBuf {
+        self.work.join(".lab").join("log")
     }
 
-    pub fn save_status(&self, exercise: &Exercise, status: &str) -> io::Result<()> {
-        fs::create_dir_all(self.work.join(".lab"))?;
-        fs::write(self.state(exercise, "status"), format!("{status}\n"))
-    }
-
-    pub fn hints_seen(&self, exercise: &Exercise) -> usize {
-        fs::read_to_string(self.state(exercise, "hints"))
-            .ok()
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(0)
-    }
-
-    pub fn save_hints_seen(&self, exercise: &Exercise, seen: usize) -> io::Result<()> {
-        fs::create_dir_all(self.work.join(".lab"))?;
-        fs::write(self.state(exercise, "hints"), format!("{seen}\n"))
+    /// The exercise whose copy holds `dir` (the current folder, say), if
+    /// any: `lab check` run inside `lessons/work/3f/src` checks 3f.
+    pub fn exercise_at(&self, dir: &Path) -> Option<&'static Exercise> {
+        let dir = std::path::absolute(dir).ok()?;
+        let inside = dir.strip_prefix(&self.work).ok()?;
+        let first = inside.components().next()?;
+        let name = first.as_os_str().to_str()?;
+        lsbaws_lab::EXERCISES.iter().find(|e| e.step == name)
     }
 }
 

@@ -498,6 +498,20 @@ mod tests {
                     .all(|h| !h.title.is_empty() && !h.text.is_empty()),
                 "{step}"
             );
+            // Hints give the idea in words; the code is the student's to write.
+            for hint in exercise.hints() {
+                let statement = hint.text.split('`').skip(1).step_by(2).find(|code| {
+                    code.trim_end().ends_with(';')
+                        || code.contains("=>")
+                        || code.starts_with("let ")
+                        || code.contains("fn ")
+                });
+                assert!(
+                    !hint.text.contains("```") && statement.is_none(),
+                    "{step}: hint {:?} holds code ({statement:?}): say the idea in words",
+                    hint.title
+                );
+            }
             assert!(
                 !exercise.questions.is_empty(),
                 "{step}: a predict-then-run question"

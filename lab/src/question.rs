@@ -60,6 +60,16 @@ impl Question {
         }
     }
 
+    /// Why `given` is not an answer in the form asked for, if it is not.
+    pub fn form_error(&self, given: &str) -> Option<String> {
+        let given = given.trim();
+        let fits = match self.answer {
+            Answer::Number { .. } => parse_number(given).is_some(),
+            Answer::Choice(words) => words.iter().any(|w| w.eq_ignore_ascii_case(given)),
+        };
+        (!fits).then(|| format!("{given:?} is not {}", self.form()))
+    }
+
     /// Compare a prediction with what was measured.
     pub fn grade(&self, given: &str, measured: &Measured) -> Grade {
         let given = given.trim();

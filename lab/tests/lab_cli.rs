@@ -150,10 +150,27 @@ fn a_student_works_through_exercise_3c() {
         "{untouched}"
     );
     assert!(
-        untouched.contains("3c: 1 of 4 checks pass, 0 of 2 predictions right — not done yet"),
+        untouched.contains(
+            "3c: 1 of 4 checks pass, 0 of 2 predictions right at first — not done yet. Every \
+             prediction must be made, too."
+        ),
         "{untouched}"
     );
 
+    // Checking a binary by path is a debugging aid: it says so, and it is
+    // not recorded (here: the copy's own build, which `check` made).
+    let built = target_for(work).join("debug").join("webserver3c");
+    let aside = assert_status(
+        &lab(work, &["check", "3c", "--binary", built.to_str().unwrap()]),
+        1,
+    );
+    assert!(aside.contains("This run does not count"), "{aside}");
+    assert!(aside.contains("1 of 4 checks pass on"), "{aside}");
+    let listed = assert_status(&lab(work, &["list"]), 0);
+    assert!(
+        listed.contains("started, 1 of 4 checks pass (1 check)"),
+        "{listed}"
+    );
     // Work is never overwritten without asking.
     std::fs::write(
         &source,
@@ -180,6 +197,25 @@ fn a_student_works_through_exercise_3c() {
         "{broken}"
     );
     assert!(!broken.contains("PASS"), "{broken}");
+    let listed = assert_status(&lab(work, &["list"]), 0);
+    assert!(listed.contains("started, does not compile"), "{listed}");
+    // Inside the copy's folder, `lab check` knows the step.
+    let inside = Command::cargo_bin("lab")
+        .unwrap()
+        .arg("--work-dir")
+        .arg(work)
+        .arg("check")
+        .current_dir(copy.join("src"))
+        .env("LAB_TARGET_DIR", target_for(work))
+        .env_remove("LAB_WORK_DIR")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    let inside = assert_status(&inside, 1);
+    assert!(
+        inside.contains("lab: your copy does not compile"),
+        "{inside}"
+    );
 
     // Hints come one at a time, mildest first.
     let first = assert_status(&lab(work, &["hint", "3c"]), 0);
@@ -193,32 +229,53 @@ fn a_student_works_through_exercise_3c() {
         "{second}"
     );
 
-    // The fix (here: the reference itself) and the predictions.
+    // The fix (here: the reference itself) and the predictions, one of
+    // them wrong: the listening socket forgotten.
     std::fs::write(&source, include_str!("../../bins/part3/webserver3c.rs")).unwrap();
-    write_right_answers(&copy.join("answers.txt"));
+    let listed = assert_status(&lab(work, &["list"]), 0);
+    assert!(
+        listed.contains("does not compile when last checked; changed since, check again"),
+        "{listed}"
+    );
+    let answers = copy.join("answers.txt");
+    let first = std::fs::read_to_string(&answers)
+        .unwrap()
+        .replace("\nfds_after_10: \n", "\nfds_after_10: 13\n");
+    std::fs::write(&answers, first).unwrap();
+    write_right_answers(&answers);
     let fixed = assert_status(&lab(work, &["check", "3c"]), 0);
     assert!(!fixed.contains("FAIL"), "{fixed}");
     assert!(
-        fixed.contains("RIGHT  emfile_clients: you said \"250\"; measured: 252"),
+        fixed.contains("RIGHT  emfile_clients: you predicted \"250\"; measured: 252"),
         "{fixed}"
     );
-    assert!(fixed.contains("3c: 4 of 4 checks pass, 2 of 2 predictions right — exercise done. Next: `cargo lab start 3e`."), "{fixed}");
+    assert!(
+        fixed.contains("WRONG  fds_after_10: you predicted \"13\"; measured: 14"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("3c: 4 of 4 checks pass, 1 of 2 predictions right at first — exercise done. Next: `cargo lab start 3e`."), "{fixed}");
     let listed = assert_status(&lab(work, &["list"]), 0);
     assert!(
-        listed.contains("done (4 of 4 checks pass, 2 of 2 predictions right) (hints: 2 of 4)"),
+        listed.contains("done (1 of 2 predictions right at first) (4 checks) (hints: 2 of 4)"),
         "{listed}"
     );
 
-    // A wrong prediction is reported with what was measured.
-    let answers = copy.join("answers.txt");
-    let wrong = std::fs::read_to_string(&answers)
+    // The first answer is the one scored: a later edit is a correction.
+    let corrected = std::fs::read_to_string(&answers)
         .unwrap()
-        .replace("emfile_clients: 250", "emfile_clients: 1000");
-    std::fs::write(&answers, wrong).unwrap();
-    let mispredicted = assert_status(&lab(work, &["check", "3c"]), 1);
+        .replace("fds_after_10: 13", "fds_after_10: 14");
+    std::fs::write(&answers, corrected).unwrap();
+    let again = assert_status(&lab(work, &["check", "3c"]), 0);
     assert!(
-        mispredicted.contains("WRONG  emfile_clients: you said \"1000\"; measured: 252"),
-        "{mispredicted}"
+        again.contains("WRONG  fds_after_10: you predicted \"13\"; measured: 14")
+            && again.contains("Your answers file now says \"14\": a correction (right), not a"),
+        "{again}"
+    );
+    // Hints read are counted from the log; they cannot be reset.
+    let reread = assert_status(&lab(work, &["hint", "3c", "--again"]), 0);
+    assert!(
+        reread.contains("Hint 2 of 4") && !reread.contains("Hint 3 of 4"),
+        "{reread}"
     );
 
     let same = assert_status(&lab(work, &["diff", "3c"]), 0);
