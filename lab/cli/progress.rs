@@ -8,15 +8,15 @@
 //! hints logged; a prediction is the first answer logged for its question.
 //!
 //! ```text
-//! 1765040000	3c	start
-//! 1765040100	3c	predict	emfile_clients	250
-//! 1765040100	3c	check	9c1f0e2a33b4d5e6	failing	1/4	0/2
-//! 1765040200	3c	hint	1
-//! 1765040300	3c	check	0a7d61e4f2c8b901	does-not-compile
-//! 1765040400	3c	check	5b2e9d0c1a3f4e67	done	4/4	1/2
+//! 1765040000  3c  start
+//! 1765040100  3c  predict  emfile_clients  250
+//! 1765040100  3c  check  9c1f0e2a33b4d5e6  failing  1/4  0/2
+//! 1765040200  3c  hint  1
+//! 1765040300  3c  check  0a7d61e4f2c8b901  does-not-compile
+//! 1765040400  3c  check  5b2e9d0c1a3f4e67  done  4/4  1/2
 //! ```
 //!
-//! Fields are separated by tabs: seconds since 1970, the step, the event,
+//! Fields are separated by tabs (two spaces above): seconds since 1970, the step, the event,
 //! then the event's own fields (a check: the copy's hash, the result, the
 //! checks that passed and the predictions right at first).
 
