@@ -15,6 +15,7 @@
 //! cargo lab hint 3c         the next hint (they go from a nudge to the answer)
 //! cargo lab diff 3c         your code against the reference (--starter: what you changed)
 //! cargo lab show 3c         the exercise text
+//! cargo lab report          every started exercise checked again (--json, --junit)
 //! ```
 //!
 //! **Where your work goes.** `lessons/work/` (or `--work-dir`, or the
@@ -38,6 +39,7 @@ mod checking;
 mod diff;
 mod hints;
 mod progress;
+mod report;
 mod workspace;
 
 use clap::{Parser, Subcommand};
@@ -105,6 +107,17 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// For instructors and graders: check every started exercise again and
+    /// report, with what the log says of hints, predictions and attempts.
+    Report {
+        /// JSON, for tooling (`lab/classroom/merge-reports` makes a class's
+        /// reports one CSV).
+        #[arg(long, conflicts_with = "junit")]
+        json: bool,
+        /// JUnit XML, for CI systems that show test results.
+        #[arg(long)]
+        junit: bool,
+    },
     /// Print STEP's exercise text (lessons/STEP/README.md).
     Show {
         #[arg(value_parser = exercise)]
@@ -155,6 +168,7 @@ fn main() {
         }
         Command::Hint { step, again } => hints::next(&workspace, step, again),
         Command::Diff { step, starter, all } => diff::show(&workspace, step, starter, all),
+        Command::Report { json, junit } => report::report(&workspace, json, junit),
         Command::Show { step } => {
             print!("{}", step.readme);
             0
