@@ -24,6 +24,15 @@ Connection: close\r\n\
 \r\n\
 Hello, World!\n";
 
+/// [`RESPONSE`] without the empty line that ends its headers (webserver1's
+/// `--no-blank-line`): a client reads `Hello, World!` as one more header
+/// line, and the response has no body.
+pub const RESPONSE_WITHOUT_BLANK_LINE: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Length: 14\r\n\
+Connection: close\r\n\
+Hello, World!\n";
+
 /// How much of a request the handler reads at most. The original read 1024
 /// bytes once; we read up to the blank line that ends the headers so that a
 /// browser's longer request is read whole (closing a socket with unread

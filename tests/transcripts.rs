@@ -381,6 +381,40 @@ const RULES: &[Rule] = &[
         pattern: r"\+\d+\.\d KiB each",
         replace: With("+<N> KiB each"),
     },
+    // A packet capture (tcpdump) and socket listings (ss): the ports in
+    // tcpdump's ADDRESS.PORT form, the random initial sequence numbers of
+    // the handshake, timestamps, window sizes and the window scale (which
+    // depends on the machine's buffer sizes), and TIME_WAIT's timer.
+    Rule {
+        files: "tcp-",
+        pattern: r"\b127\.0\.0\.1\.\d+\b",
+        replace: With("127.0.0.1.<PORT>"),
+    },
+    Rule {
+        files: "tcp-",
+        pattern: r"(Flags \[S\.?\], seq )\d+",
+        replace: With("$1<ISN>"),
+    },
+    Rule {
+        files: "tcp-",
+        pattern: r"(Flags \[S\.\], seq <ISN>, ack )\d+",
+        replace: With("$1<ISN+1>"),
+    },
+    Rule {
+        files: "tcp-",
+        pattern: r"TS val \d+ ecr \d+",
+        replace: With("TS val <T> ecr <T>"),
+    },
+    Rule {
+        files: "tcp-",
+        pattern: r"\b(win|wscale) \d+",
+        replace: With("$1 <N>"),
+    },
+    Rule {
+        files: "tcp-",
+        pattern: r"timer:\(timewait,\d+sec,0\)",
+        replace: With("timer:(timewait,<N>sec,0)"),
+    },
     // Addresses in memory (curl's connection cache).
     Rule {
         files: "",
@@ -412,6 +446,10 @@ const LINE_RULES: &[(&str, &str)] = &[
     // The per-errno breakdown of the clients a dying server did not serve.
     ("webserver3d-e", r"^  E[A-Z]+: +\d+ "),
     ("webserver3d-e", r"^errors after connecting: +\d+$"),
+    // A bare acknowledgement may ride on the next segment instead, as the
+    // two ends' timing goes; the segments that carry something (SYN, data,
+    // FIN) are compared.
+    ("tcp-capture", r"Flags \[\.\], ack \d+, .*length 0$"),
 ];
 
 /// Transcripts whose commands print concurrently: the lines of each

@@ -317,10 +317,64 @@ pub fn descriptors(pid: i32) -> Vec<Descriptor> {
     found
 }
 
+/// One IPv4 TCP socket of this network namespace, as `ss -tan` lists it
+/// (from `/proc/net/tcp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSocket {
+    pub local_port: u16,
+    pub remote_port: u16,
+    /// The kernel's state number: 1 ESTABLISHED, 6 TIME_WAIT, 10 LISTEN, ...
+    pub state: u8,
+}
+
+impl TcpSocket {
+    pub const TIME_WAIT: u8 = 6;
+
+    pub fn is_time_wait(&self) -> bool {
+        self.state == Self::TIME_WAIT
+    }
+}
+
+/// Every IPv4 TCP socket the kernel lists in `/proc/net/tcp`: listening,
+/// connected, and closed ones that linger in TIME_WAIT (which belong to no
+/// process any more, so no `/proc/PID/fd` shows them).
+pub fn tcp_sockets() -> Vec<TcpSocket> {
+    let text = fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    text.lines().skip(1).filter_map(parse_tcp_line).collect()
+}
+
+/// `  0: 0100007F:1F90 0100007F:C350 06 ...`: addresses as hex
+/// `ADDRESS:PORT`, then the state in hex.
+fn parse_tcp_line(line: &str) -> Option<TcpSocket> {
+    let mut fields = line.split_whitespace().skip(1);
+    let port = |field: &str| u16::from_str_radix(field.rsplit_once(':')?.1, 16).ok();
+    let local_port = port(fields.next()?)?;
+    let remote_port = port(fields.next()?)?;
+    let state = u8::from_str_radix(fields.next()?, 16).ok()?;
+    Some(TcpSocket {
+        local_port,
+        remote_port,
+        state,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn reads_a_line_of_proc_net_tcp() {
+        let line = "   3: 0100007F:1F90 0100007F:C350 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000";
+        assert_eq!(
+            parse_tcp_line(line),
+            Some(TcpSocket {
+                local_port: 8080,
+                remote_port: 50000,
+                state: TcpSocket::TIME_WAIT
+            })
+        );
+    }
 
     fn me() -> i32 {
         std::process::id() as i32
