@@ -47,10 +47,10 @@ pub fn hint_for(errno: Errno) -> &'static str {
              against it until they are reaped"
         }
         Errno::EADDRINUSE => {
-            "another process is listening on that port, or (for a socket without \
-             SO_REUSEADDR) connections it had are still in TIME_WAIT; stop the other \
-             process or wait a minute, or choose another port with --port (0 picks a \
-             free one)"
+            "another process is listening on that port, or connections to it are \
+             still in TIME_WAIT and this socket or the one that accepted them lacked \
+             SO_REUSEADDR; stop the other process or wait a minute, or choose another \
+             port with --port (0 picks a free one)"
         }
         Errno::EADDRNOTAVAIL => "that address is not one of this machine's; check --host",
         Errno::EACCES => "ports below 1024 need root; choose a port above 1024 with --port",

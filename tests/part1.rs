@@ -106,7 +106,10 @@ fn without_the_blank_line_clients_find_no_body() {
     .unwrap();
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-    assert!(text.ends_with("Connection: close\r\nHello, World!\n"), "{text}");
+    assert!(
+        text.ends_with("Connection: close\r\nHello, World!\n"),
+        "{text}"
+    );
     assert!(!text.contains("\r\n\r\n"), "{text}");
 
     let curl = std::process::Command::new("curl")
