@@ -20,8 +20,16 @@ fresh_work() {
 }
 
 # The TIME_WAIT sockets of the server's port, either end (ss prints a
-# header line first).
+# header line first); on the server's side (local port the server's) and on
+# the client's (peer port the server's), listed apart because the
+# normalised transcript shows every port as <PORT>.
 TIME_WAIT="ss -tano state time-wait \"( sport = :\$PORT or dport = :\$PORT )\""
+TIME_WAIT_SERVER="ss -tano state time-wait \"( sport = :\$PORT )\""
+TIME_WAIT_CLIENT="ss -tano state time-wait \"( dport = :\$PORT )\""
+# nc, unlike curl, stays until the server closes: curl closes as soon as it
+# has the Content-Length's 14 bytes, racing the server's close, and either
+# side may end in TIME_WAIT.
+NC_HELLO="printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 \$PORT"
 time_wait_count() {
     ss -tan state time-wait "( sport = :$PORT or dport = :$PORT )" | tail -n +2 | wc -l
 }
@@ -54,9 +62,10 @@ record_tcp_time_wait() {
     serve tcp-time-wait -- "$B/webserver1 --port 0 --quiet"
     begin tcp-time-wait
     run "PORT=$PORT"
-    run "curl -s http://127.0.0.1:\$PORT/hello"
+    run "$NC_HELLO"
     wait_until '[ "$(time_wait_count)" -eq 1 ]'
-    run "$TIME_WAIT"
+    run "$TIME_WAIT_SERVER"
+    run "$TIME_WAIT_CLIENT"
     stop
     # webserver4b keeps the connection open for more requests; curl, done
     # with its one URL, closes first.
@@ -64,7 +73,8 @@ record_tcp_time_wait() {
     run "PORT=$PORT"
     run "curl -s -o /dev/null -w '%{http_code}\n' http://127.0.0.1:\$PORT/"
     wait_until '[ "$(time_wait_count)" -eq 1 ]'
-    run "$TIME_WAIT"
+    run "$TIME_WAIT_SERVER"
+    run "$TIME_WAIT_CLIENT"
     stop
 }
 
@@ -90,12 +100,12 @@ record_tcp_reuseaddr() {
     serve tcp-reuseaddr -- "$B/webserver1 --port 0 --quiet"
     begin tcp-reuseaddr
     run "PORT=$PORT"
-    run "curl -s http://127.0.0.1:\$PORT/hello"
+    run "$NC_HELLO"
     wait_until '[ "$(time_wait_count)" -eq 1 ]'
     # The server stops (Ctrl-C in its terminal); its TIME_WAIT stays.
     stop
     echo "^C" >>"$SERVER_LOG"
-    run "$TIME_WAIT"
+    run "$TIME_WAIT_SERVER"
     run "$B/webserver1 --no-reuseaddr --port \$PORT"
     serve tcp-reuseaddr-again -- "$B/webserver1 --port $PORT --quiet"
     run "curl -s http://127.0.0.1:\$PORT/hello"
