@@ -219,6 +219,14 @@ const RULES: &[Rule] = &[
         pattern: r"^(closed by server \(EOF\)):( +)\d+$",
         replace: With("$1:$2<COUNT>"),
     },
+    // 4s closes the connections past FD_SETSIZE as it accepts them: a client
+    // whose request had arrived sees a reset, one whose had not sees EOF.
+    // How many got their answer (the descriptors below 1024) stays checked.
+    Rule {
+        files: "webserver4s-fd-setsize",
+        pattern: r"^(closed by server \(EOF\)):( +)\d+$",
+        replace: With("$1:$2<COUNT>"),
+    },
     // The CGI environment: the ports again, and the length of a page that
     // prints them (and the paths below).
     Rule {
@@ -443,6 +451,9 @@ const LINE_RULES: &[(&str, &str)] = &[
     // cargo waits for another cargo on the same machine (a parallel build,
     // a benchmark) before building a student's copy: not the lesson.
     ("lab-", r"^ +Blocking waiting for file lock on "),
+    // How 4s's closed connections split between reset and EOF (see RULES).
+    ("webserver4s-fd-setsize", r"^  E[A-Z]+: +\d+ "),
+    ("webserver4s-fd-setsize", r"^errors after connecting: +\d+$"),
     // The per-errno breakdown of the clients a dying server did not serve.
     ("webserver3d-e", r"^  E[A-Z]+: +\d+ "),
     ("webserver3d-e", r"^errors after connecting: +\d+$"),

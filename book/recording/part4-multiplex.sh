@@ -6,42 +6,59 @@
 
 needs curl strace
 
-# crowd NAME PROGRAM: start PROGRAM under `ulimit -n 4096`, let client3 open
-# 1100 connections and hold them, and look at the server's descriptors
-# while they are held.
+# crowd NAME PROGRAM 'HELD': start PROGRAM under `ulimit -n 4096`, let
+# client3 open 1100 connections and hold them, wait until the condition
+# HELD says the server has dealt with all of them, and look at the
+# server's descriptors while client3 still holds them.
 crowd() {
-    local name=$1 program=$2
+    local name=$1 program=$2 held=$3
     serve "$name" "ulimit -n 4096" -- "$B/$program --port 0 --quiet"
     begin "$name"
     run "PORT=$PORT PID=$PID"
     run "$B/client3 --quiet --port \$PORT --max-conns 1100 --read-timeout 2 --hold 4 &"
-    # Held: client3 has read what it will (two seconds) and holds them all.
-    wait_until "[ \$(ls /proc/$PID/fd | wc -l) -ge 1024 ]" 60
-    sleep 3
+    wait_until "$held" 60
     run "ls /proc/\$PID/fd | wc -l"
     run "ls /proc/\$PID/fd | sort -n | tail -n 3"
-    run "wait"
+    run "wait \$!"
     stop
 }
 
-# ---- webserver4s --------------------------------------------------------------
-
-record_webserver4s_syscalls() {
-    serve webserver4s-syscalls -- "strace -o /tmp/4s.strace -e trace=select,accept,read,write -s 0 $B/webserver4s --port 0 --quiet"
-    begin webserver4s-syscalls
+# syscalls NAME PROGRAM CALL: strace PROGRAM (the system call CALL, and
+# accept, read, write and close) while curl fetches two files over one
+# kept-alive connection.
+syscalls() {
+    local name=$1 program=$2 call=$3
+    serve "$name" -- "strace -o /tmp/$name.strace -e trace=$call,accept,read,write,close -s 16 $B/$program --port 0 --quiet"
+    begin "$name"
     run "PORT=$PORT"
     run "curl -s -o /dev/null -o /dev/null -w '%{http_code} %{size_download} bytes, connections opened: %{num_connects}\n' http://127.0.0.1:\$PORT/hello.txt http://127.0.0.1:\$PORT/style.css"
     sleep 0.3
     stop
-    run "sed -n '/^select/,\$p' /tmp/4s.strace"
+    # From the banner on: before it, Rust's runtime polls 0, 1 and 2 once.
+    run "sed -n '/^write(1, \"Serving/,\$p' /tmp/$name.strace"
+}
+
+# ---- webserver4s --------------------------------------------------------------
+
+# glibc's select() is the pselect6 system call.
+record_webserver4s_syscalls() {
+    syscalls webserver4s-syscalls webserver4s pselect6
 }
 
 record_webserver4s_fd_setsize() {
-    crowd webserver4s-fd-setsize webserver4s
+    # Held: every descriptor below 1024 in use, and the server has said why
+    # it closes the others.
+    crowd webserver4s-fd-setsize webserver4s \
+        '[ $(ls /proc/$PID/fd | wc -l) -ge 1024 ] && grep -q FD_SETSIZE "$SERVER_LOG"'
 }
 
 # ---- webserver4p --------------------------------------------------------------
 
+record_webserver4p_syscalls() {
+    syscalls webserver4p-syscalls webserver4p poll
+}
+
 record_webserver4p_past_fd_setsize() {
-    crowd webserver4p-past-fd-setsize webserver4p
+    # Held: 1100 connections, the listener, the site's directory, 0, 1, 2.
+    crowd webserver4p-past-fd-setsize webserver4p '[ $(ls /proc/$PID/fd | wc -l) -ge 1105 ]'
 }
