@@ -569,8 +569,10 @@ fn spec_parsing_follows_mdbook() {
 
 // ---- the built book: links, anchors and images ---------------------------------------
 
-/// Every HTML page of a built book, but the print page (one page made of
-/// all the others) and the 404 page (its links are absolute on purpose).
+/// Every HTML page of a built edition, but the print page (one page made of
+/// all the others), the 404 page (its links are absolute on purpose) and
+/// the pages of the Chinese edition inside the English one (its `zh-CN`
+/// folder, an edition of its own).
 fn html_pages(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -579,6 +581,9 @@ fn html_pages(dir: &Path) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if path.is_dir() {
+                if d == dir && name == "zh-CN" {
+                    continue;
+                }
                 pending.push(path);
             } else if name.ends_with(".html")
                 && name != "print.html"
@@ -664,11 +669,8 @@ fn check_link(
     }
 }
 
-#[test]
-fn the_built_book_has_no_broken_link_anchor_or_image() {
-    let Some(book) = build_book("links") else {
-        return;
-    };
+/// The links, anchors and images of one built edition that are broken.
+fn broken_links_in(book: &Path, edition: &str) -> Vec<String> {
     let ids_of = |page: &Path| -> BTreeSet<String> {
         let html = without_code_blocks(&fs::read_to_string(page).unwrap_or_default());
         attribute_values(&html, "id")
@@ -677,20 +679,20 @@ fn the_built_book_has_no_broken_link_anchor_or_image() {
             .collect()
     };
     let mut problems = Vec::new();
-    let pages = html_pages(&book);
+    let pages = html_pages(book);
     assert!(
         pages.len() > 10,
-        "the built book has only {} pages",
+        "the built {edition} edition has only {} pages",
         pages.len()
     );
     for page in &pages {
         let html = without_code_blocks(&read(page));
-        let shown = page.strip_prefix(&book).unwrap().display().to_string();
+        let shown = format!("{edition}: {}", page.strip_prefix(book).unwrap().display());
         for target in attribute_values(&html, "href")
             .into_iter()
             .chain(attribute_values(&html, "src"))
         {
-            if let Some(problem) = check_link(&book, page, &ids_of, target) {
+            if let Some(problem) = check_link(book, page, &ids_of, target) {
                 problems.push(format!("{shown}: {problem}"));
             }
         }
@@ -700,6 +702,34 @@ fn the_built_book_has_no_broken_link_anchor_or_image() {
             if !tag.contains(" alt=\"") || tag.contains(" alt=\"\"") {
                 problems.push(format!("{shown}: <img{tag}> has no alt text"));
             }
+        }
+    }
+    problems
+}
+
+/// Both editions: no broken link, anchor or image in either, and every
+/// page has its twin in the other edition, where the language picker
+/// (book/theme/lsbaws.js) sends the reader.
+#[test]
+fn the_built_book_has_no_broken_link_anchor_or_image() {
+    let Some(book) = build_book("links") else {
+        return;
+    };
+    let mut problems = broken_links_in(&book, "English");
+    if let Some(chinese) = book_support::chinese_edition(&book) {
+        problems.extend(broken_links_in(&chinese, "Chinese"));
+        let relative = |dir: &Path| -> BTreeSet<PathBuf> {
+            html_pages(dir)
+                .into_iter()
+                .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
+                .collect()
+        };
+        let (english, zh) = (relative(&book), relative(&chinese));
+        for page in english.symmetric_difference(&zh) {
+            problems.push(format!(
+                "{}: in one edition only; the language picker would lead nowhere",
+                page.display()
+            ));
         }
     }
     let _ = fs::remove_dir_all(&book);

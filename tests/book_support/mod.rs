@@ -87,9 +87,54 @@ pub fn mdbook_problem() -> Option<String> {
     }
 }
 
-/// Build the book into a scratch folder with mdBook and return the folder;
-/// `None` (with a one-line note) when no mdBook of the right release is
-/// installed, except under CI, where that is a failure.
+/// The release of mdbook-i18n-helpers (`mdbook-gettext`, which makes the
+/// Chinese edition from book/po/zh-CN.po) that `.ci/run` installs.
+pub const I18N_HELPERS_VERSION: &str = "0.4.0";
+
+/// The one line that says how to get `mdbook-gettext`.
+pub fn gettext_install_hint() -> String {
+    format!("cargo install mdbook-i18n-helpers --version {I18N_HELPERS_VERSION} --locked")
+}
+
+/// The folder of the Chinese edition (`zh-CN`) inside a built book, if it
+/// was built.
+pub fn chinese_edition(book: &Path) -> Option<PathBuf> {
+    let dir = book.join("zh-CN");
+    dir.join("index.html").is_file().then_some(dir)
+}
+
+/// PATH with the folder of `mdbook` first, so that the preprocessors next
+/// to it (`cargo install` puts them in one folder) are found too.
+fn path_with(mdbook: &Path) -> std::ffi::OsString {
+    let mut dirs: Vec<PathBuf> = mdbook
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
+/// Does `mdbook-gettext` run, with this PATH?
+fn has_gettext(path: &std::ffi::OsStr) -> bool {
+    std::process::Command::new("mdbook-gettext")
+        .args(["supports", "html"])
+        .env("PATH", path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Build the book into a scratch folder and return the folder: the English
+/// edition, with the Chinese one in its `zh-CN` folder (`book/i18n build`,
+/// what `.ci/run` builds). `None` (with a one-line note) when no mdBook of
+/// the right release is installed, except under CI, where that is a
+/// failure. Without `mdbook-gettext` only the English edition is built
+/// (with a one-line note; under CI a failure).
 pub fn build_book(tag: &str) -> Option<PathBuf> {
     let mdbook = match find_mdbook() {
         Found::Usable(path) => path,
@@ -100,32 +145,59 @@ pub fn build_book(tag: &str) -> Option<PathBuf> {
             return None;
         }
     };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dest = std::env::temp_dir().join(format!("lsbaws-book-{tag}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dest);
-    let output = std::process::Command::new(mdbook)
-        .arg("build")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("book"))
-        .arg("--dest-dir")
-        .arg(&dest)
-        .output()
-        .expect("running mdbook");
+    let path = path_with(&mdbook);
+    let both = has_gettext(&path);
+    let output = if both {
+        std::process::Command::new("bash")
+            .arg(root.join("book/i18n"))
+            .arg("build")
+            .arg(&dest)
+            .env("PATH", &path)
+            .output()
+            .expect("running book/i18n build")
+    } else {
+        let problem = format!(
+            "mdbook-gettext is not installed: `{}`",
+            gettext_install_hint()
+        );
+        assert!(std::env::var_os("CI").is_none(), "{problem}");
+        eprintln!("note: the Chinese edition is not checked: {problem}");
+        std::process::Command::new(&mdbook)
+            .arg("build")
+            .arg(root.join("book"))
+            .arg("--dest-dir")
+            .arg(&dest)
+            .env("PATH", &path)
+            .output()
+            .expect("running mdbook")
+    };
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     // mdBook logs a missing {{#include}} as ERROR and still exits 0; a
-    // warning is a page that renders wrong.
+    // warning is a page that renders wrong. Without mdbook-gettext, mdBook
+    // warns that the optional preprocessor is missing: that one is said above.
     let complaints: Vec<&str> = log
         .lines()
         .filter(|l| {
             let l = l.trim_start();
-            l.starts_with("ERROR") || l.starts_with("WARN")
+            (l.starts_with("ERROR") || l.starts_with("WARN"))
+                && !(!both && l.contains("mdbook-gettext") && l.contains("optional"))
         })
         .collect();
     assert!(
         output.status.success() && complaints.is_empty(),
         "mdbook build failed or warned:\n{log}"
+    );
+    assert!(
+        !both || chinese_edition(&dest).is_some(),
+        "book/i18n build made no Chinese edition in {}:\n{log}",
+        dest.display()
     );
     Some(dest)
 }
