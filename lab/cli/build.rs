@@ -68,6 +68,7 @@ pub fn build_starter(workspace: &Workspace, exercise: &Exercise) -> Result<PathB
                 workspace.show(workspace.work())
             )
         })?;
+        eprintln!("Building an untouched copy of the starter ...");
         return match build(&manifest, workspace) {
             Ok(()) => Ok(workspace
                 .target()
@@ -79,10 +80,10 @@ pub fn build_starter(workspace: &Workspace, exercise: &Exercise) -> Result<PathB
             Err(BuildError::Cargo(why)) => Err(why),
         };
     };
+    eprintln!("Building the starter, {bin} ...");
     let output = cargo()
         .args([
             "build",
-            "--quiet",
             "--message-format=json-render-diagnostics",
             "--bin",
             bin,

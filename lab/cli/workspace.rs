@@ -114,7 +114,7 @@ impl Workspace {
                  # and `cargo lab` works from inside a copy too (the nearest Cargo.toml\n\
                  # there is the copy's, which has no `lab`).\n\
                  [build]\ntarget-dir = {:?}\n\n\
-                 [alias]\nlab = \"run --quiet --manifest-path {} --target-dir {} --bin lab --\"\n",
+                 [alias]\nlab = \"run --manifest-path {} --target-dir {} --bin lab --\"\n",
                 self.target.display().to_string(),
                 repo().join("Cargo.toml").display(),
                 lab_target_dir().display(),

@@ -573,6 +573,17 @@ mod tests {
                     question.key
                 );
             }
+            // A prediction is made before the run that answers it: the
+            // README asks before its "Before: see the bug" experiment.
+            if !exercise.questions.is_empty() {
+                let ask = exercise.readme.find("## Predict, then run");
+                let see = exercise.readme.find("## Before");
+                assert!(
+                    matches!((ask, see), (Some(ask), Some(see)) if ask < see),
+                    "{step}: README should ask its predictions (## Predict, then run) before \
+                     the run that shows the answer (## Before: see the bug)"
+                );
+            }
         }
     }
 
