@@ -117,6 +117,38 @@ fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
     }
 }
 
+/// Without the blank line after its headers, `webserver1`'s response has
+/// no body: every byte arrives, `Hello, World!` among them, yet the browser
+/// reads it as one more header line and shows an empty page. With the blank
+/// line the same server's page is the text.
+#[test]
+#[ignore = "needs headless Chromium (apt-get install -y chromium); run with `cargo test -- --include-ignored`"]
+fn without_the_blank_line_a_browser_shows_an_empty_page() {
+    let browser = find_browser();
+    for (flags, shows_hello) in [
+        (&["--quiet"][..], true),
+        (&["--quiet", "--no-blank-line"][..], false),
+    ] {
+        let server = Launch::new("webserver1").args(flags).start().unwrap();
+        let dom = run_browser(
+            &browser,
+            &[
+                "--dump-dom".into(),
+                format!("http://{}/hello", server.addr()),
+            ],
+        );
+        assert!(
+            dom.contains("<body>"),
+            "webserver1 {flags:?}: no page at all:\n{dom}"
+        );
+        assert_eq!(
+            dom.contains("Hello, World!"),
+            shows_hello,
+            "webserver1 {flags:?}: the page the browser shows:\n{dom}"
+        );
+    }
+}
+
 /// The book's pages that the browser opens, and whether each has code
 /// blocks: Part 1, chapters with diagrams, step diffs and Rust code, a
 /// Part 4 chapter, and the Part 4 comparison. Each has at least one diagram.
