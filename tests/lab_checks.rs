@@ -90,6 +90,11 @@ fn exercise_4d_checks_fail_on_4c_and_pass_on_4d() {
 }
 
 #[test]
+fn exercise_4p_checks_fail_on_4s_and_pass_on_4p() {
+    prove("4p");
+}
+
+#[test]
 fn exercise_4e_checks_fail_on_4d_4c_and_pass_on_4e() {
     prove("4e");
 }
@@ -159,6 +164,13 @@ fn question_3g_webserver3f_leaves_zombies() {
 #[test]
 fn question_4d_webserver4c_ends_bodies_by_closing_and_takes_two_connections() {
     measure("4d", &[("body_end", "close"), ("connections_for_two", "2")]);
+}
+
+#[test]
+fn question_4p_webserver4s_answers_the_clients_below_fd_setsize() {
+    // Descriptors 0 to 1023, less stdin, stdout, stderr, the listener and
+    // the site's directory (1023): 1019 connections.
+    measure("4p", &[("answered_of_1100", "1019")]);
 }
 
 #[test]

@@ -16,7 +16,7 @@
 
 use super::check::Check;
 use super::question::Question;
-use super::{ftp, part3, part4};
+use super::{ftp, multiplex, part3, part4};
 
 /// A source file of this repository, compiled in so that the table cannot
 /// name a file that does not exist.
@@ -344,6 +344,18 @@ pub static EXERCISES: &[Exercise] = &[
         proof: &[("webserver4c", &["content-length", "keep-alive"])],
         wrong: &[],
     ),
+    step_exercise!("4p" in "part4": "webserver4s" -> "webserver4p",
+        "Lift select's FD_SETSIZE limit",
+        "Part 4: webserver4p",
+        checks: &[&multiplex::PAST_FD_SETSIZE],
+        guards: &[&part4::IDLE_CPU, &part4::KEEP_ALIVE, &part4::SERVES_SITE],
+        questions: &[&multiplex::ANSWERED_OF_1100],
+        proof: &[("webserver4s", &["past-fd-setsize"])],
+        wrong: &[
+            wrong_fix!("4p", "never-watched", &["past-fd-setsize"]),
+            wrong_fix!("4p", "poll-them-myself", &["idle-cpu"]),
+        ],
+    ),
     step_exercise!("4e" in "part4": "webserver4d" -> "webserver4e",
         "Sleep in epoll instead of spinning",
         "Part 4: webserver4e",
@@ -636,7 +648,7 @@ mod tests {
         );
         assert_eq!(
             steps(),
-            "3c, 3e, 3f, 3g, 4d, 4e, 4f, ftp-confine, ftp-atomic"
+            "3c, 3e, 3f, 3g, 4d, 4p, 4e, 4f, ftp-confine, ftp-atomic"
         );
     }
 }

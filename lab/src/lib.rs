@@ -25,11 +25,13 @@
 //! * [`exercise`] — the table of exercises.
 //! * [`part3`] — the checks and questions of Part 3.
 //! * [`part4`] — those of Part 4's event loops (keep-alive).
+//! * [`multiplex`] — those of select and poll (descriptors past FD_SETSIZE).
 //! * [`ftp`] — those of the file server: path confinement, atomic uploads.
 
 pub mod check;
 pub mod exercise;
 pub mod ftp;
+pub mod multiplex;
 pub mod observe;
 pub mod part3;
 pub mod part4;

@@ -67,6 +67,7 @@ fn write_right_answers(answers: &Path) {
         ("body_end", "close"),
         ("connections_for_two", "2"),
         ("idle_cpu", "spins"),
+        ("answered_of_1100", "1019"),
         ("threads_for_200", "201"),
         ("cwd_up", "/.."),
         ("symlink_secret", "yes"),
@@ -99,7 +100,7 @@ fn a_student_works_through_exercise_3c() {
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
     assert!(
         unknown.contains(
-            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 4d, 4e, 4f, ftp-confine, ftp-atomic"
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 4d, 4p, 4e, 4f, ftp-confine, ftp-atomic"
         ),
         "{unknown}"
     );
@@ -367,6 +368,11 @@ fn exercise_3g_from_start_to_a_passing_check() {
 #[test]
 fn exercise_4d_from_start_to_a_passing_check() {
     from_start_to_a_passing_check("4d");
+}
+
+#[test]
+fn exercise_4p_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4p");
 }
 
 #[test]
