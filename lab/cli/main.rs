@@ -18,6 +18,10 @@
 //! cargo lab report          every started exercise checked again (--json, --junit)
 //! ```
 //!
+//! **中文.** `show` and `hint` print the Chinese texts (`README.zh-CN.md`,
+//! `hints.zh-CN.md`, the ones the Chinese edition of the book shows) when
+//! `LANG` starts with `zh`, or with `--lang zh-CN`; `--lang en` for English.
+//!
 //! **Where your work goes.** `lessons/work/` (or `--work-dir`, or the
 //! `LAB_WORK_DIR` variable). The repository's git ignores it, and `lab` never
 //! overwrites a copy without asking: `start` on an existing copy asks, or
@@ -45,6 +49,7 @@ mod workspace;
 use clap::{Parser, Subcommand};
 use lsbaws::report::die_msg;
 use lsbaws_lab::exercise::{find, steps, Exercise, EXERCISES};
+use lsbaws_lab::language::{self, Lang};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use workspace::Workspace;
@@ -57,6 +62,11 @@ struct Args {
     /// repository; the LAB_WORK_DIR variable sets it too).
     #[arg(long, global = true, value_name = "DIR")]
     work_dir: Option<PathBuf>,
+
+    /// The language of `show` and `hint`: en or zh-CN (简体中文). Default:
+    /// Chinese when LANG (or LC_ALL, LC_MESSAGES) starts with zh.
+    #[arg(long, global = true, value_name = "LANG", value_parser = Lang::parse)]
+    lang: Option<Lang>,
 
     #[command(subcommand)]
     command: Command,
@@ -118,7 +128,8 @@ enum Command {
         #[arg(long)]
         junit: bool,
     },
-    /// Print STEP's exercise text (lessons/STEP/README.md).
+    /// Print STEP's exercise text (lessons/STEP/README.md, or
+    /// README.zh-CN.md in Chinese).
     Show {
         #[arg(value_parser = exercise)]
         step: &'static Exercise,
@@ -148,6 +159,7 @@ fn main() {
         .work_dir
         .or_else(|| std::env::var_os("LAB_WORK_DIR").map(PathBuf::from));
     let workspace = Workspace::new(work_dir);
+    let lang = args.lang.unwrap_or_else(Lang::from_env);
     let status = match args.command {
         Command::List => list(&workspace),
         Command::Start { step, force } => start(&workspace, step, force),
@@ -166,11 +178,11 @@ fn main() {
                 }
             }
         }
-        Command::Hint { step, again } => hints::next(&workspace, step, again),
+        Command::Hint { step, again } => hints::next(&workspace, step, again, lang),
         Command::Diff { step, starter, all } => diff::show(&workspace, step, starter, all),
         Command::Report { json, junit } => report::report(&workspace, json, junit),
         Command::Show { step } => {
-            print!("{}", step.readme);
+            print!("{}", language::readme(step, lang));
             0
         }
     };

@@ -246,21 +246,26 @@ pub struct Hint {
 impl Exercise {
     /// The hints, mildest first: each `## ` section of `hints.md`.
     pub fn hints(&self) -> Vec<Hint> {
-        let mut hints = Vec::new();
-        for section in self.hints.split("\n## ").skip(1) {
-            let (title, text) = section.split_once('\n').unwrap_or((section, ""));
-            hints.push(Hint {
-                title: title.trim().to_string(),
-                text: text.trim().to_string(),
-            });
-        }
-        hints
+        hints_of(self.hints)
     }
 
     /// The check (or guard) with this id.
     pub fn check(&self, id: &str) -> Option<&'static Check> {
         self.all_checks().find(|c| c.id == id)
     }
+}
+
+/// The hints of a hints file, mildest first: each `## ` section.
+pub fn hints_of(text: &str) -> Vec<Hint> {
+    let mut hints = Vec::new();
+    for section in text.split("\n## ").skip(1) {
+        let (title, text) = section.split_once('\n').unwrap_or((section, ""));
+        hints.push(Hint {
+            title: title.trim().to_string(),
+            text: text.trim().to_string(),
+        });
+    }
+    hints
 }
 
 /// Every exercise, in the order of the book.

@@ -23,6 +23,7 @@
 //! * [`question`] — predict-then-run questions whose answers are verified by
 //!   running the experiment for real.
 //! * [`exercise`] — the table of exercises.
+//! * [`language`] — the exercise texts in English or Chinese (`--lang`, `LANG`).
 //! * [`part3`] — the checks and questions of Part 3.
 //! * [`part4`] — those of Part 4's event loops (keep-alive).
 //! * [`multiplex`] — those of select and poll (descriptors past FD_SETSIZE).
@@ -31,6 +32,7 @@
 pub mod check;
 pub mod exercise;
 pub mod ftp;
+pub mod language;
 pub mod multiplex;
 pub mod observe;
 pub mod part3;
@@ -40,5 +42,6 @@ pub mod subject;
 
 pub use check::{Check, Verdict};
 pub use exercise::{find, Exercise, EXERCISES};
+pub use language::Lang;
 pub use question::Question;
 pub use subject::Subject;

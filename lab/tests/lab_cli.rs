@@ -36,9 +36,76 @@ fn lab(work: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("LAB_TARGET_DIR", target_for(work))
         .env_remove("LAB_WORK_DIR")
+        // English, whatever the machine's locale (see the_texts_come_in_chinese_too).
+        .env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
         .timeout(LIMIT)
         .output()
         .unwrap()
+}
+
+/// `lab ARGS` with the locale variable `LANG` set to `lang`.
+fn lab_in_locale(work: &Path, lang: &str, args: &[&str]) -> String {
+    let output = Command::cargo_bin("lab")
+        .unwrap()
+        .arg("--work-dir")
+        .arg(work)
+        .args(args)
+        .env("LANG", lang)
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("LAB_WORK_DIR")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    assert_status(&output, 0)
+}
+
+/// `lab show` and `lab hint` speak Chinese when the locale is Chinese or
+/// `--lang zh-CN` asks for it, from the same texts the Chinese book shows
+/// (lessons/STEP/README.zh-CN.md and hints.zh-CN.md).
+#[test]
+fn the_texts_come_in_chinese_too() {
+    let scratch = ScratchDir::new("lab-lang").unwrap();
+    let work = scratch.path();
+    let english = lab_in_locale(work, "en_US.UTF-8", &["show", "3c"]);
+    assert!(
+        english.starts_with("# Exercise 3c: close the duplicate descriptors"),
+        "{english}"
+    );
+    let chinese = lab_in_locale(work, "zh_CN.UTF-8", &["show", "3c"]);
+    assert!(
+        chinese.starts_with("# 练习 3c：关闭重复的描述符\n"),
+        "the Chinese text, without its stamp and heading ids:\n{chinese}"
+    );
+    assert!(
+        !chinese.contains("<!--") && !chinese.contains("{#"),
+        "{chinese}"
+    );
+    let flag = lab_in_locale(work, "en_US.UTF-8", &["show", "3c", "--lang", "zh-CN"]);
+    assert_eq!(flag, chinese);
+    let back = lab_in_locale(work, "zh_CN.UTF-8", &["--lang", "en", "show", "3c"]);
+    assert_eq!(back, english);
+
+    let hint = lab_in_locale(work, "zh_CN.UTF-8", &["hint", "3c"]);
+    assert!(
+        hint.starts_with("3c 的提示 1/4：谁持有这个连接？") && hint.contains("再运行一次"),
+        "{hint}"
+    );
+    let again = lab_in_locale(work, "C.UTF-8", &["hint", "3c", "--again"]);
+    assert!(
+        again.starts_with("Hint 1 of 4 for 3c: Who holds the connection?"),
+        "the same hint, read in English: {again}"
+    );
+    let unknown = Command::cargo_bin("lab")
+        .unwrap()
+        .args(["show", "3c", "--lang", "fr"])
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    let said = assert_status(&unknown, 2);
+    assert!(said.contains("the languages are en and zh-CN"), "{said}");
 }
 
 fn text(output: &Output) -> String {
