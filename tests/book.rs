@@ -527,6 +527,31 @@ fn readme_and_book_have_the_same_failure_catalogue() {
     );
 }
 
+/// README.zh-CN.md is README.md for a Chinese reader: linked from it, with
+/// the same first commands and every program of README's table.
+#[test]
+fn the_chinese_readme_has_the_same_commands_and_programs() {
+    let english = read(&root().join("README.md"));
+    let chinese = read(&root().join("README.zh-CN.md"));
+    let mut problems = Vec::new();
+    if !english.contains("(README.zh-CN.md)") || !chinese.contains("(README.md)") {
+        problems.push("README.md and README.zh-CN.md link to each other".to_string());
+    }
+    let first_block = |text: &str| text.split("```").nth(1).map(str::to_string);
+    if first_block(&english) != first_block(&chinese) {
+        problems.push("README.zh-CN.md starts with README.md's first commands".to_string());
+    }
+    let rows = table_after(&english, "The programs");
+    assert!(rows.len() > 20, "README.md's table of programs: {rows:?}");
+    for row in rows.iter().skip(2) {
+        let name = row_cells(row).into_iter().next().unwrap_or_default();
+        if !chinese.contains(&format!("| {name} |")) {
+            problems.push(format!("README.zh-CN.md has no row for {name}"));
+        }
+    }
+    fail_if_any(problems, "README.zh-CN.md");
+}
+
 #[test]
 fn spec_parsing_follows_mdbook() {
     assert_eq!(parse_spec("a.rs"), ("a.rs".into(), Part::Whole));
