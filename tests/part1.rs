@@ -30,6 +30,22 @@ fn webserver1_answers_hello_and_prints_the_request() {
         .unwrap();
 }
 
+/// webserver1 does not parse: whatever arrives up to a blank line is "a
+/// request", and the answer is always the same Hello. A sentence in plain
+/// English, ended by an empty line, gets a full HTTP response, and the
+/// server prints the sentence as it printed a real request.
+#[test]
+fn webserver1_answers_hello_even_to_a_request_that_is_not_http() {
+    let server = Launch::new("webserver1").start().unwrap();
+    let bytes = exchange(server.addr(), b"Hi there, server. Any news?\n\n", WAIT).unwrap();
+    assert_eq!(bytes, lsbaws::hello::RESPONSE);
+    server
+        .wait_until(WAIT, "the sentence to be printed", |s| {
+            s.stdout().contains("Hi there, server. Any news?")
+        })
+        .unwrap();
+}
+
 /// The server closes first, so the closed connection lingers in TIME_WAIT
 /// on the server's side, on the server's port, for a minute. A new server
 /// on that port cannot bind without SO_REUSEADDR until it is gone; with the
