@@ -3,7 +3,9 @@
 //! 1. keep-alive GET of the small file: req/s against connections;
 //! 2. the same for the 1 MiB file;
 //! 3. the server's CPU time per request at 50 keep-alive connections;
-//! 4. memory per idle keep-alive connection.
+//! 4. memory per idle keep-alive connection;
+//! 5. when the run has them: the server's CPU time per request of 50 active
+//!    clients against the idle connections held open beside them.
 
 use crate::report::Row;
 use crate::servers::{Spec, SERVERS};
@@ -26,7 +28,7 @@ enum Shape {
 /// them in every panel; the colours are far apart (after Okabe and Ito's
 /// and Paul Tol's palettes, which stay apart for colour-blind readers),
 /// and neighbours in the table get different markers.
-const STYLES: [(RGBColor, Shape); 11] = [
+const STYLES: [(RGBColor, Shape); 13] = [
     (RGBColor(0, 0, 0), Shape::Square),          // nginx: black
     (RGBColor(128, 128, 128), Shape::Cross),     // may_minihttp: grey
     (RGBColor(136, 34, 85), Shape::Ring),        // 3a: wine
@@ -35,6 +37,8 @@ const STYLES: [(RGBColor, Shape); 11] = [
     (RGBColor(140, 86, 75), Shape::Circle),      // 4h: brown
     (RGBColor(153, 153, 51), Shape::Cross),      // 4c: olive
     (RGBColor(68, 170, 153), Shape::Square),     // 4d: teal
+    (RGBColor(86, 180, 233), Shape::Ring),       // 4s: sky blue
+    (RGBColor(204, 121, 167), Shape::Cross),     // 4p: pink
     (RGBColor(0, 114, 178), Shape::Circle),      // 4e: blue
     (RGBColor(0, 158, 115), Shape::Triangle),    // 4f: green
     (RGBColor(170, 51, 119), Shape::Box),        // 4g: purple
@@ -80,9 +84,11 @@ pub fn draw(path: &Path, rows: &[Row], servers: &[&'static Spec]) -> Result<(), 
     // plotters' legend entries are `'static` elements over the backend, so
     // the backend borrows a `'static` path: one small leak per chart drawn.
     let path: &'static Path = Box::leak(path.to_path_buf().into_boxed_path());
-    let root = SVGBackend::new(path, (880, 2240)).into_drawing_area();
+    let busy = rows.iter().any(|r| crate::busy_idle(&r.scenario).is_some());
+    let count = if busy { 5 } else { 4 };
+    let root = SVGBackend::new(path, (880, 560 * count)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
-    let panels = root.split_evenly((4, 1));
+    let panels = root.split_evenly((count as usize, 1));
     curve(&panels[0], rows, servers, "hello-ka-", "Keep-alive GET /hello.txt (13 B): req/s")?;
     curve(&panels[1], rows, servers, "mib-ka-", "Keep-alive GET of 1 MiB: req/s")?;
     let cpu: Vec<(String, f64)> = bars_for(rows, servers, |r| {
@@ -96,7 +102,53 @@ pub fn draw(path: &Path, rows: &[Row], servers: &[&'static Spec]) -> Result<(), 
         .unwrap_or_else(|| "KiB per idle keep-alive connection".into());
     let idle: Vec<(String, f64)> = bars_for(rows, servers, |r| r.kib_per_connection);
     bars(&panels[3], &idle, &idle_title, true)?;
+    if busy {
+        busy_curve(&panels[4], rows, servers)?;
+    }
     root.present().map_err(fail)
+}
+
+/// The busy runs' points of each server: (idle connections, CPU µs per
+/// request), in order of idle connections.
+pub fn busy_points(rows: &[Row], server: &str) -> Vec<(f64, f64)> {
+    let mut points: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| r.server == server)
+        .filter_map(|r| Some((f64::from(crate::busy_idle(&r.scenario)?), r.cpu_us_per_request?)))
+        .collect();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    points
+}
+
+/// CPU per request of 50 active clients against the idle connections held
+/// open beside them, a line per server.
+fn busy_curve(area: &Area, rows: &[Row], servers: &[&'static Spec]) -> Result<(), String> {
+    let lines: Vec<(String, Vec<(f64, f64)>)> = servers
+        .iter()
+        .map(|s| (s.name.to_string(), busy_points(rows, s.name)))
+        .filter(|(_, points)| !points.is_empty())
+        .collect();
+    let right = lines.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).fold(1.0, f64::max);
+    let top = lines.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y)).fold(1.0, f64::max) * 1.2;
+    let mut chart = ChartBuilder::on(area)
+        .caption("Server CPU µs per request: 50 active clients, N idle connections held open", ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-right * 0.03..right * 1.03, 0f64..top)
+        .map_err(fail)?;
+    chart
+        .configure_mesh()
+        .x_desc("idle keep-alive connections")
+        .y_desc("CPU µs per request")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .label_style(("sans-serif", 18))
+        .axis_desc_style(("sans-serif", 18))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(fail)?;
+    draw_lines(&mut chart, lines)
 }
 
 /// One value per server, in the table's order, where `pick` finds one.
@@ -161,6 +213,15 @@ fn curve(area: &Area, rows: &[Row], servers: &[&'static Spec], prefix: &str, tit
         .light_line_style(WHITE)
         .draw()
         .map_err(fail)?;
+    draw_lines(&mut chart, lines)
+}
+
+/// A line per server (dashed for the references), its markers, and the
+/// legend in the upper left.
+fn draw_lines(
+    chart: &mut ChartContext<'_, SVGBackend<'static>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    lines: Vec<(String, Vec<(f64, f64)>)>,
+) -> Result<(), String> {
     for (name, points) in lines {
         let (c, shape) = style(&name);
         let line = c.stroke_width(2);

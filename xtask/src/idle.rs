@@ -38,7 +38,6 @@ impl Idle {
 /// after `limit` in all.
 pub fn run(addr: SocketAddr, pgid: i32, path: &str, connections: u32, limit: Duration) -> Idle {
     let deadline = Instant::now() + limit;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     // One answered request first, so that the baseline includes what any
     // first request faults in (code, buffers, caches), not just startup.
     if let Ok(mut warm) = TcpStream::connect(addr) {
@@ -47,8 +46,36 @@ pub fn run(addr: SocketAddr, pgid: i32, path: &str, connections: u32, limit: Dur
         let _ = warm.read_to_end(&mut Vec::new());
     }
     std::thread::sleep(Duration::from_millis(200));
-    let mut idle = Idle { connections, base_kib: procfs::group_pss_kib(pgid), ..Idle::default() };
+    let base_kib = procfs::group_pss_kib(pgid);
+    let held = hold(addr, path, connections, deadline);
+    // Let a forking server's children settle before reading their memory.
+    std::thread::sleep(Duration::from_millis(300));
+    Idle {
+        connections,
+        opened: held.opened,
+        answered: held.answered,
+        open_seconds: held.open_seconds,
+        answer_seconds: held.answer_seconds,
+        base_kib,
+        loaded_kib: procfs::group_pss_kib(pgid),
+        threads: procfs::group_threads(pgid),
+    }
+}
 
+/// Keep-alive connections the client holds open, each answered once.
+pub struct Held {
+    /// The connections still open (dropping them closes them).
+    pub streams: Vec<TcpStream>,
+    pub opened: u32,
+    pub answered: u32,
+    pub open_seconds: f64,
+    pub answer_seconds: f64,
+}
+
+/// Open `connections` to `addr`, then send `GET path` on each and read
+/// every answer, keeping the connections open; stop at `deadline`.
+pub fn hold(addr: SocketAddr, path: &str, connections: u32, deadline: Instant) -> Held {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     let started = Instant::now();
     let mut streams = Vec::with_capacity(connections as usize);
     for _ in 0..connections {
@@ -60,8 +87,8 @@ pub fn run(addr: SocketAddr, pgid: i32, path: &str, connections: u32, limit: Dur
             streams.push(stream);
         }
     }
-    idle.open_seconds = started.elapsed().as_secs_f64();
-    idle.opened = streams.len() as u32;
+    let open_seconds = started.elapsed().as_secs_f64();
+    let opened = streams.len() as u32;
 
     let started = Instant::now();
     let mut live = Vec::with_capacity(streams.len());
@@ -70,6 +97,7 @@ pub fn run(addr: SocketAddr, pgid: i32, path: &str, connections: u32, limit: Dur
             live.push(stream);
         }
     }
+    let mut answered = 0;
     for stream in &mut live {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -77,16 +105,17 @@ pub fn run(addr: SocketAddr, pgid: i32, path: &str, connections: u32, limit: Dur
         }
         let _ = stream.set_read_timeout(Some(left));
         if read_one_response(stream) {
-            idle.answered += 1;
+            answered += 1;
         }
     }
-    idle.answer_seconds = started.elapsed().as_secs_f64();
-    // Let a forking server's children settle before reading their memory.
-    std::thread::sleep(Duration::from_millis(300));
-    idle.loaded_kib = procfs::group_pss_kib(pgid);
-    idle.threads = procfs::group_threads(pgid);
-    drop(live);
-    idle
+    Held { streams: live, opened, answered, open_seconds, answer_seconds: started.elapsed().as_secs_f64() }
+}
+
+impl Held {
+    /// Close them all (the server sees each client leave).
+    pub fn release(self) {
+        drop(self.streams);
+    }
 }
 
 /// Read one whole response (head and Content-Length body).

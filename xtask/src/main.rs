@@ -15,7 +15,10 @@
 //! Scenarios: keep-alive GET of `/hello.txt` (13 B) and of a 1 MiB file at
 //! 1, 50 and 500 connections; `Connection: close` at 50; 16 pipelined
 //! requests per write at 50; then 10,000 idle keep-alive connections with
-//! one request on each; and client3 opening 10,000 connections.
+//! one request on each; client3 opening 10,000 connections; and 50 active
+//! keep-alive clients while 0, 1,000, 5,000 or 10,000 idle connections are
+//! held open (select, poll, epoll, mio and nginx: what a wake-up costs when
+//! the server watches many sockets and few are ready).
 
 mod chart;
 mod idle;
@@ -97,12 +100,32 @@ enum Scenario {
     Load { name: String, path: &'static str, connections: u32, close: bool, pipeline: u32 },
     Idle { name: String, connections: u32 },
     Client3 { name: String, clients: u32, conns: u32 },
+    /// `active` keep-alive clients driven by the load generator while
+    /// `idle` keep-alive connections (each answered once) are held open;
+    /// on `servers` (empty: every server that can hold them).
+    Busy { name: String, active: u32, idle: u32, servers: &'static [&'static str] },
 }
+
+/// Idle connections held open beside the active clients in the busy runs.
+const BUSY_IDLE: [u32; 4] = [0, 1_000, 5_000, 10_000];
+/// The servers of the busy runs: one per readiness interface, and nginx.
+const BUSY_SERVERS: &[&str] = &["nginx", "4s-select", "4p-poll", "4e-epoll", "4g-mio"];
+/// The most connections, active and idle, that webserver4s can watch:
+/// select(2) takes descriptors below FD_SETSIZE (1024), less 0, 1, 2, the
+/// listener and the site's directory (1019), less a margin for the load
+/// generator's reconnections.
+const SELECT_CONNECTIONS: u32 = 1_010;
+/// The busy run's idle connections for webserver4s at its limit, beside
+/// 50 active ones: its last point where the others have 1,000.
+const SELECT_IDLE: u32 = SELECT_CONNECTIONS - 50;
 
 impl Scenario {
     fn name(&self) -> &str {
         match self {
-            Scenario::Load { name, .. } | Scenario::Idle { name, .. } | Scenario::Client3 { name, .. } => name,
+            Scenario::Load { name, .. }
+            | Scenario::Idle { name, .. }
+            | Scenario::Client3 { name, .. }
+            | Scenario::Busy { name, .. } => name,
         }
     }
 
@@ -113,6 +136,11 @@ impl Scenario {
             // Opening 10,000 connections is a client's benchmark: run it
             // against the servers that hold them cheaply.
             Scenario::Client3 { .. } => ["nginx", "4e-epoll", "4f-may", "4g-mio"].contains(&spec.name),
+            // select holds connections up to its limit, and no further.
+            Scenario::Busy { active, idle, servers, .. } => {
+                (servers.is_empty() || servers.contains(&spec.name))
+                    && if spec.name == "4s-select" { active + idle <= SELECT_CONNECTIONS } else { spec.no_idle.is_none() }
+            }
         }
     }
 }
@@ -136,6 +164,7 @@ fn scenarios(smoke: bool, idle_connections: u32) -> Vec<Scenario> {
             load("hello", HELLO, 2, true, 1),
             load("hello", HELLO, 2, false, 4),
             Scenario::Idle { name: "idle-20".into(), connections: 20 },
+            busy(2, 20, &[]),
         ];
     }
     let mut all = Vec::new();
@@ -148,7 +177,22 @@ fn scenarios(smoke: bool, idle_connections: u32) -> Vec<Scenario> {
     all.push(load("hello", HELLO, 50, false, 16));
     all.push(Scenario::Idle { name: format!("idle-{idle_connections}"), connections: idle_connections });
     all.push(Scenario::Client3 { name: "client3-10000".into(), clients: 10, conns: 1000 });
+    for idle in BUSY_IDLE {
+        all.push(busy(50, idle, BUSY_SERVERS));
+    }
+    all.push(busy(50, SELECT_IDLE, &["4s-select"]));
     all
+}
+
+/// `hello-ka-50-idle-1000`: 50 active keep-alive clients of /hello.txt while
+/// 1,000 idle connections are held open.
+fn busy(active: u32, idle: u32, servers: &'static [&'static str]) -> Scenario {
+    Scenario::Busy { name: format!("hello-ka-{active}-idle-{idle}"), active, idle, servers }
+}
+
+/// The idle connections of a busy run's name (`hello-ka-50-idle-1000`: 1000).
+pub fn busy_idle(scenario: &str) -> Option<u32> {
+    scenario.strip_prefix("hello-ka-50-idle-")?.parse().ok()
 }
 
 fn main() {
@@ -327,33 +371,17 @@ fn run_one(
     args: &BenchArgs,
 ) -> Result<Measured, String> {
     let server = servers::start(spec, places, pinning.server)?;
+    let job = |path: &str, connections: u32, close: bool, pipeline: u32| Job {
+        addr: server.addr(),
+        path: path.to_string(),
+        connections,
+        duration: Duration::from_secs(args.warmup),
+        close,
+        pipeline,
+    };
     let result = match scenario {
         Scenario::Load { path, connections, close, pipeline, .. } => {
-            let mut job = Job {
-                addr: server.addr(),
-                path: path.to_string(),
-                connections: *connections,
-                duration: Duration::from_secs(args.warmup),
-                close: *close,
-                pipeline: *pipeline,
-            };
-            if args.warmup > 0 {
-                generator.run(&job, pinning.load, &places.scratch)?;
-            }
-            job.duration = Duration::from_secs(args.duration);
-            let pgid = server.pgid();
-            let cpu_before = procfs::group_cpu(pgid);
-            // Memory and threads are read halfway through, under load.
-            let (outcome, kib, threads) = std::thread::scope(|scope| {
-                let running = scope.spawn(|| generator.run(&job, pinning.load, &places.scratch));
-                std::thread::sleep(job.duration / 2);
-                let seen = (procfs::group_pss_kib(pgid), procfs::group_threads(pgid));
-                (running.join().unwrap_or_else(|_| Err("the load generator panicked".into())), seen.0, seen.1)
-            });
-            let outcome = outcome?;
-            let cpu = procfs::group_cpu(pgid).saturating_sub(cpu_before);
-            let cpu_us_per_request = cpu.as_secs_f64() * 1e6 / outcome.requests.max(1) as f64;
-            Measured::Load { outcome, cpu_us_per_request, kib, threads }
+            load_run(job(path, *connections, *close, *pipeline), &server, places, generator, pinning, args)
         }
         Scenario::Idle { connections, .. } => {
             if let Some(cpu) = pinning.load {
@@ -361,14 +389,58 @@ fn run_one(
             }
             let idle = idle::run(server.addr(), server.pgid(), HELLO, *connections, Duration::from_secs(120));
             if idle.opened == 0 {
-                return Err("no connection could be opened".into());
+                Err("no connection could be opened".into())
+            } else {
+                Ok(Measured::Idle(idle))
             }
-            Measured::Idle(idle)
         }
-        Scenario::Client3 { clients, conns, .. } => client3(places, &server, *clients, *conns, pinning)?,
+        Scenario::Client3 { clients, conns, .. } => client3(places, &server, *clients, *conns, pinning),
+        Scenario::Busy { active, idle, .. } => {
+            if let Some(cpu) = pinning.load {
+                load::pin_this_thread(cpu);
+            }
+            // The idle ones first, each answered once, held through the run.
+            let held = idle::hold(server.addr(), HELLO, *idle, Instant::now() + Duration::from_secs(120));
+            if held.answered < *idle {
+                Err(format!("only {} of {idle} idle connections were answered", held.answered))
+            } else {
+                let measured = load_run(job(HELLO, *active, false, 1), &server, places, generator, pinning, args);
+                held.release();
+                measured
+            }
+        }
     };
     server.stop();
-    Ok(result)
+    result
+}
+
+/// Warm up with `job`, then run it for `--duration` seconds and read what
+/// the server spent: CPU per request, and memory and threads halfway.
+fn load_run(
+    mut job: Job,
+    server: &servers::Running,
+    places: &Places,
+    generator: &Generator,
+    pinning: &Pinning,
+    args: &BenchArgs,
+) -> Result<Measured, String> {
+    if args.warmup > 0 {
+        generator.run(&job, pinning.load, &places.scratch)?;
+    }
+    job.duration = Duration::from_secs(args.duration);
+    let pgid = server.pgid();
+    let cpu_before = procfs::group_cpu(pgid);
+    // Memory and threads are read halfway through, under load.
+    let (outcome, kib, threads) = std::thread::scope(|scope| {
+        let running = scope.spawn(|| generator.run(&job, pinning.load, &places.scratch));
+        std::thread::sleep(job.duration / 2);
+        let seen = (procfs::group_pss_kib(pgid), procfs::group_threads(pgid));
+        (running.join().unwrap_or_else(|_| Err("the load generator panicked".into())), seen.0, seen.1)
+    });
+    let outcome = outcome?;
+    let cpu = procfs::group_cpu(pgid).saturating_sub(cpu_before);
+    let cpu_us_per_request = cpu.as_secs_f64() * 1e6 / outcome.requests.max(1) as f64;
+    Ok(Measured::Load { outcome, cpu_us_per_request, kib, threads })
 }
 
 /// Time `client3 --max-clients C --max-conns M --read-timeout 0`: it forks
@@ -494,5 +566,77 @@ struct RemoveOnDrop(PathBuf);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str) -> &'static Spec {
+        SERVERS.iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn runs(plan: &[Scenario], server: &str) -> Vec<String> {
+        plan.iter().filter(|s| s.applies_to(spec(server))).map(|s| s.name().to_string()).collect()
+    }
+
+    #[test]
+    fn busy_runs_keep_select_below_fd_setsize() {
+        let plan = scenarios(false, 10_000);
+        let busy = |server| runs(&plan, server).into_iter().filter(|n| busy_idle(n).is_some()).collect::<Vec<_>>();
+        // select runs up to its limit: none of its descriptors reach 1024.
+        assert_eq!(busy("4s-select"), ["hello-ka-50-idle-0", "hello-ka-50-idle-960"]);
+        assert!(50 + SELECT_IDLE <= SELECT_CONNECTIONS && SELECT_CONNECTIONS < 1019);
+        for server in ["nginx", "4p-poll", "4e-epoll", "4g-mio"] {
+            assert_eq!(
+                busy(server),
+                ["hello-ka-50-idle-0", "hello-ka-50-idle-1000", "hello-ka-50-idle-5000", "hello-ka-50-idle-10000"],
+                "{server}"
+            );
+        }
+        // The blocking models and the busy loops sit it out.
+        for server in ["4a-fork", "4b-thread", "4h-pool", "4c-busy", "4d-busy-ka", "4f-may"] {
+            assert!(busy(server).is_empty(), "{server}");
+        }
+        // select sits out the 10,000 idle connections of the idle run.
+        assert!(!runs(&plan, "4s-select").contains(&"idle-10000".to_string()));
+        assert!(runs(&plan, "4p-poll").contains(&"idle-10000".to_string()));
+    }
+
+    #[test]
+    fn the_smoke_run_holds_idle_connections_under_load() {
+        let plan = scenarios(true, 10_000);
+        assert!(runs(&plan, "nginx").contains(&"hello-ka-2-idle-20".to_string()));
+        assert!(runs(&plan, "4s-select").contains(&"hello-ka-2-idle-20".to_string()));
+        assert_eq!(busy_idle("hello-ka-50-idle-5000"), Some(5000));
+        assert_eq!(busy_idle("hello-ka-50"), None);
+        assert_eq!(busy_idle("hello-ka-2-idle-20"), None);
+    }
+
+    #[test]
+    fn the_busy_panel_plots_cpu_against_idle_connections() {
+        let row = |scenario: &str, server: &str, cpu: f64| report::Row {
+            scenario: scenario.into(),
+            server: server.into(),
+            cpu_us_per_request: Some(cpu),
+            ..report::Row::default()
+        };
+        let rows = vec![
+            row("hello-ka-50-idle-5000", "4p-poll", 90.0),
+            row("hello-ka-50-idle-0", "4p-poll", 8.0),
+            row("hello-ka-50", "4p-poll", 7.0),
+            row("hello-ka-50-idle-5000", "4e-epoll", 8.5),
+        ];
+        assert_eq!(chart::busy_points(&rows, "4p-poll"), [(0.0, 8.0), (5000.0, 90.0)]);
+        assert_eq!(chart::busy_points(&rows, "4e-epoll"), [(5000.0, 8.5)]);
+        let dir = std::env::temp_dir().join(format!("xtask-chart-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let servers = [spec("4p-poll"), spec("4e-epoll")];
+        chart::draw(&dir.join("c.svg"), &rows, &servers).unwrap();
+        let svg = std::fs::read_to_string(dir.join("c.svg")).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(svg.contains("N idle connections held open"));
+        assert!(svg.contains("height=\"2800\""));
     }
 }
