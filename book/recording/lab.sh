@@ -2,9 +2,9 @@
 #
 # The working copies go to /tmp/lsbaws-lab/work (LAB_WORK_DIR), which is
 # recreated, so a student's own lessons/work is never touched; that is why
-# the paths in the transcripts start with /tmp/lsbaws-lab/work. The copies
-# build in target/lab-work-book, kept between recordings: the first
-# recording on a machine compiles the copies' dependencies once.
+# the paths in the transcripts start with /tmp/lsbaws-lab/work. The copies'
+# binaries go to target/lab-work-book, their dependencies to target/ (cargo's
+# build-dir), as `lab` builds them.
 
 needs cargo sed
 
@@ -14,6 +14,7 @@ record_lab() {
     mkdir -p "$WORK"
     export LAB_WORK_DIR=$WORK/work
     export LAB_TARGET_DIR=$ROOT/target/lab-work-book
+    export CARGO_BUILD_BUILD_DIR=$ROOT/target
     cargo build --quiet --bin lab --bin webserver3d --bin webserver4d --bin webserver4b
     local COPY
     COPY=$LAB_WORK_DIR/3c

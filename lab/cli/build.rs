@@ -1,5 +1,6 @@
-//! Building with cargo: the student's copy (into the shared target folder
-//! of the work directory, never into the repository's), and a starter from
+//! Building with cargo: the student's copy (its binary into the target
+//! folder of the work directory, never into the repository's; the
+//! dependencies shared with the repository's build), and a starter from
 //! the repository (for the predict-then-run experiments).
 
 use crate::workspace::{lab_target_dir, repo, write_starter, Workspace};
@@ -42,10 +43,16 @@ fn build(manifest: &Path, workspace: &Workspace) -> Result<(), BuildError> {
         .arg("build")
         .arg("--manifest-path")
         .arg(manifest)
-        // Always our own folder: a CARGO_TARGET_DIR shared with the
-        // repository would let the copy's webserver3c overwrite the
-        // repository's.
+        // The binaries go to our own folder: a CARGO_TARGET_DIR shared
+        // with the repository would let the copy's webserver3c overwrite
+        // the repository's. The intermediate files (every dependency,
+        // compiled once) go to the repository's build folder, shared with
+        // `cargo build` there: cargo's build-dir, whose artifacts are named
+        // by a hash of the package, so the two webserver3c never meet.
+        // (A cargo older than 1.91 ignores it and compiles the
+        // dependencies again.)
         .env("CARGO_TARGET_DIR", workspace.target())
+        .env("CARGO_BUILD_BUILD_DIR", lab_target_dir())
         .stdin(Stdio::null())
         .status()
         .map_err(|e| BuildError::Cargo(format!("running cargo failed: {e} — is cargo on PATH?")))?;

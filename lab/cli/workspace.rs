@@ -5,7 +5,8 @@
 //! lessons/work/                 (--work-dir; ignored by the repository's git)
 //!   .cargo/config.toml          `cargo run` in a copy shares the build; `cargo lab` works there
 //!   .lab/log                    what you did: an append-only log (see progress.rs)
-//!   target/                     one build folder for every copy
+//!   target/                     the copies' binaries (their dependencies build in
+//!                               the repository's target/, cargo's build-dir)
 //!   3c/Cargo.toml               a package of its own that depends on lsbaws
 //!   3c/Cargo.lock               the repository's, so the same crate versions
 //!   3c/src/main.rs              the starter, to edit
@@ -105,17 +106,19 @@ impl Workspace {
             self.answers(exercise),
             answers_template(exercise.step, exercise.questions),
         )?;
-        // `cargo run` inside a copy builds into the shared target folder.
+        // `cargo run` inside a copy builds as `lab check` does.
         fs::create_dir_all(self.work.join(".cargo"))?;
         fs::write(
             self.work.join(".cargo").join("config.toml"),
             format!(
-                "# Written by `cargo lab start`: every working copy builds into one folder,\n\
-                 # and `cargo lab` works from inside a copy too (the nearest Cargo.toml\n\
-                 # there is the copy's, which has no `lab`).\n\
-                 [build]\ntarget-dir = {:?}\n\n\
+                "# Written by `cargo lab start`: every working copy puts its binary in one\n\
+                 # folder, and shares the repository's build folder (build-dir), so that\n\
+                 # the dependencies compile once; and `cargo lab` works from inside a copy\n\
+                 # too (the nearest Cargo.toml there is the copy's, which has no `lab`).\n\
+                 [build]\ntarget-dir = {:?}\nbuild-dir = {:?}\n\n\
                  [alias]\nlab = \"run --manifest-path {} --target-dir {} --bin lab --\"\n",
                 self.target.display().to_string(),
+                lab_target_dir().display().to_string(),
                 repo().join("Cargo.toml").display(),
                 lab_target_dir().display(),
             ),

@@ -1,11 +1,12 @@
 //! The `lab` command as a student uses it: start a copy, check it, get
 //! hints, compare, and never lose work.
 //!
-//! Copies go to a scratch work folder; each test's copies build into a
-//! target folder of its own under this repository's `target/`
-//! (LAB_TARGET_DIR), kept between runs so that the lsbaws library and its
-//! dependencies are compiled once, not on every run. (Two work folders must
-//! not share one: both would build their `webserver3c` to the same path.)
+//! Copies go to a scratch work folder; each test's copies put their
+//! binaries in a target folder of its own under this repository's
+//! `target/` (LAB_TARGET_DIR), and their dependencies, as a student's do,
+//! in the repository's `target/` (cargo's build-dir). (Two work folders
+//! must not share one target folder: both would build their `webserver3c`
+//! to the same path.)
 
 use assert_cmd::Command;
 use lsbaws_harness::ScratchDir;
@@ -198,8 +199,21 @@ fn a_student_works_through_exercise_3c() {
     );
 
     // The untouched copy compiles, runs, and fails the checks the lesson is
-    // about, saying what it expected and what it saw.
+    // about, saying what it expected and what it saw. Its dependencies are
+    // compiled in the repository's build folder, not again in the copies'
+    // (which holds only the copies' binaries).
+    let deps = target_for(work).join("debug").join("deps");
+    let _ = std::fs::remove_dir_all(&deps);
     let untouched = assert_status(&lab(work, &["check", "3c"]), 1);
+    assert!(
+        target_for(work).join("debug").join("webserver3c").exists(),
+        "{untouched}"
+    );
+    assert!(
+        !deps.exists(),
+        "the copy's dependencies were compiled into {} instead of the repository's target/",
+        deps.display()
+    );
     assert!(
         untouched.contains("PASS  a silent client does not hold up the next one"),
         "{untouched}"
