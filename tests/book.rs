@@ -855,9 +855,34 @@ fn every_binary_has_a_row_in_the_table_of_programs() {
     fail_if_any(missing, "the table of every program");
 }
 
+/// Why an SVG diagram would not render offline, if it would not: it must
+/// refer to nothing outside the file (fonts, images, stylesheets) and have
+/// a title and a size.
+fn svg_problems(shown: &str, svg: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let external = svg.replace("http://www.w3.org/2000/svg", "");
+    for needle in ["http://", "https://", "@import", "@font-face", "url(data:"] {
+        if external.contains(needle) {
+            problems.push(format!(
+                "{shown}: refers to something outside the file ({needle})"
+            ));
+        }
+    }
+    if !svg.contains("<title>") || !svg.contains("width=\"") || !svg.contains("viewBox=\"") {
+        problems.push(format!(
+            "{shown}: needs a <title>, a width/height and a viewBox"
+        ));
+    }
+    problems
+}
+
 /// Diagrams are files of our own that render offline: SVG with no
 /// external reference (fonts, images, stylesheets), a title, a size, and
-/// each one shown somewhere in the book.
+/// each one shown somewhere in the book. Each has a Chinese twin in
+/// `diagrams/zh-CN/` (the same drawing, its labels in Chinese), which the
+/// Chinese edition shows instead (book/po/zh-CN.po points its image links
+/// there); a twin starts with a stamp of the English file it was made
+/// from, so a diagram changed in English and not in Chinese fails here.
 #[test]
 fn diagrams_are_self_contained_svg_and_all_shown() {
     let dir = book_src().join("diagrams");
@@ -865,10 +890,17 @@ fn diagrams_are_self_contained_svg_and_all_shown() {
         .iter()
         .map(|p| read(p))
         .collect();
+    // The po file wraps long strings over several quoted lines.
+    let po = fs::read_to_string(root().join("book/po/zh-CN.po"))
+        .unwrap_or_default()
+        .replace("\"\n\"", "");
     let mut problems = Vec::new();
     for entry in fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "zh-CN" && path.is_dir() {
+            continue;
+        }
         if !name.ends_with(".svg") {
             problems.push(format!(
                 "book/src/diagrams/{name}: only .svg files belong here"
@@ -876,21 +908,49 @@ fn diagrams_are_self_contained_svg_and_all_shown() {
             continue;
         }
         let svg = read(&path);
-        for needle in ["http://", "https://", "@import", "@font-face", "url(data:"] {
-            let external = svg.replace("http://www.w3.org/2000/svg", "");
-            if external.contains(needle) {
-                problems.push(format!(
-                    "book/src/diagrams/{name}: refers to something outside the file ({needle})"
-                ));
-            }
-        }
-        if !svg.contains("<title>") || !svg.contains("width=\"") || !svg.contains("viewBox=\"") {
-            problems.push(format!(
-                "book/src/diagrams/{name}: needs a <title>, a width/height and a viewBox"
-            ));
-        }
+        problems.extend(svg_problems(&format!("book/src/diagrams/{name}"), &svg));
         if !pages.contains(&format!("diagrams/{name})")) {
             problems.push(format!("book/src/diagrams/{name} is shown by no page"));
+        }
+        let twin = dir.join("zh-CN").join(&name);
+        let shown = format!("book/src/diagrams/zh-CN/{name}");
+        let Ok(chinese) = fs::read_to_string(&twin) else {
+            problems.push(format!(
+                "{shown} is missing: the Chinese edition shows a Chinese twin of every diagram \
+                 (copy book/src/diagrams/{name}, translate its <title> and labels, and stamp it \
+                 as the others are)"
+            ));
+            continue;
+        };
+        problems.extend(svg_problems(&shown, &chinese));
+        let stamp = format!(
+            "<!-- zh-CN: {name} fnv1a64:{} -->",
+            lsbaws_lab::language::fnv1a64(&svg)
+        );
+        if !chinese.contains(&stamp) {
+            problems.push(format!(
+                "book/src/diagrams/{name} changed since {shown} was made from it: make the same \
+                 change there (labels in Chinese), then set its stamp line to {stamp}"
+            ));
+        }
+        if svg.lines().next() != chinese.lines().next() {
+            problems.push(format!(
+                "{shown}: its size and viewBox (first line) differ from the English one's"
+            ));
+        }
+        if !po.contains(&format!("diagrams/zh-CN/{name})")) {
+            problems.push(format!(
+                "{shown} is shown by no message of book/po/zh-CN.po (the Chinese edition would \
+                 show the English diagram)"
+            ));
+        }
+    }
+    for entry in fs::read_dir(dir.join("zh-CN")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !dir.join(&name).is_file() {
+            problems.push(format!(
+                "book/src/diagrams/zh-CN/{name} is the twin of no English diagram"
+            ));
         }
     }
     fail_if_any(problems, "diagrams");
