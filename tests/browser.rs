@@ -289,6 +289,158 @@ fn the_book_renders_with_images_highlighted_code_and_search() {
     );
 }
 
+/// A page added to the built book: it opens the Chinese page named in its
+/// query string in a frame and writes into its title how many CJK
+/// characters the page's text has, whether they render as glyphs (two
+/// different characters drawn with the page's font give two different
+/// pictures; a missing font draws both as the same empty box), and where
+/// the language link leads.
+const CJK_CHECK_PAGE: &str = r##"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>not loaded</title></head>
+<body>
+<iframe id="chapter" width="1000" height="800"></iframe>
+<script>
+const frame = document.getElementById("chapter");
+frame.addEventListener("load", () => setTimeout(() => {
+  const page = frame.contentDocument;
+  const main = page.querySelector("main");
+  const text = main ? main.textContent : "";
+  const cjk = (text.match(/[\u4e00-\u9fff]/g) || []).length;
+  const para = main ? main.querySelector("p") : null;
+  const font = para ? getComputedStyle(para).font : "16px sans-serif";
+  const draw = (ch) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 40; canvas.height = 40;
+    const ctx = canvas.getContext("2d");
+    ctx.font = font.replace(/\d+(\.\d+)?px/, "32px");
+    ctx.fillStyle = "#000";
+    ctx.fillText(ch, 2, 34);
+    const data = ctx.getImageData(0, 0, 40, 40).data;
+    let inked = 0, sum = "";
+    for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) inked++; sum += data[i] > 127 ? "1" : "0"; }
+    return { inked, sum };
+  };
+  const a = draw("套"), b = draw("接");
+  const link = page.getElementById("lsbaws-language");
+  document.title = ["cjk=" + cjk, "inked=" + Math.min(a.inked, b.inked), "distinct=" + (a.sum !== b.sum),
+    "lang=" + page.documentElement.lang, "link=" + (link ? link.getAttribute("href") : ""),
+    "heading=" + (page.querySelector("main h1")?.textContent ?? "")].join(";");
+}, 500));
+frame.src = location.search.slice(1);
+</script>
+</body></html>
+"##;
+
+/// The Chinese pages whose rendering is checked and kept as screenshots:
+/// a Part 3 chapter, a Part 4 chapter and an exercise.
+const CHINESE_PAGES: &[&str] = &[
+    "part3/webserver3e.html",
+    "part4/webserver4e.html",
+    "exercises/3c.html",
+];
+
+/// The Chinese edition renders in a real browser: its pages are in Chinese
+/// (`lang="zh-CN"`), the Chinese text is drawn as glyphs, not as boxes (a
+/// machine without a CJK font shows boxes: `apt-get install
+/// fonts-noto-cjk`), and the language link leads to the same page in
+/// English. Screenshots of the pages are kept in target/tmp/book-shots/zh-CN/.
+#[test]
+#[ignore = "needs headless Chromium and mdbook; run with `cargo test --test browser -- --include-ignored`"]
+fn the_chinese_edition_renders_its_text_as_glyphs() {
+    let browser = find_browser();
+    if let Some(problem) = book_support::mdbook_problem() {
+        panic!("{problem}");
+    }
+    let book = book_support::build_book("zh").expect("mdbook is installed");
+    let chinese = book_support::chinese_edition(&book).unwrap_or_else(|| {
+        panic!(
+            "no Chinese edition was built: `{}`",
+            book_support::gettext_install_hint()
+        )
+    });
+    std::fs::write(chinese.join("cjk-check.html"), CJK_CHECK_PAGE).unwrap();
+    let server = Launch::new("webserver4h")
+        .arg("--quiet")
+        .arg("--root")
+        .arg(&book)
+        .start()
+        .unwrap();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("book-shots/zh-CN");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut problems = Vec::new();
+    for page in CHINESE_PAGES {
+        let url = format!("http://{}/zh-CN/cjk-check.html?{page}", server.addr());
+        let dom = run_browser(
+            &browser,
+            &[
+                "--virtual-time-budget=10000".into(),
+                "--dump-dom".into(),
+                url,
+            ],
+        );
+        let title = dom
+            .split_once("<title>")
+            .and_then(|(_, rest)| rest.split_once("</title>"))
+            .map(|(title, _)| title.to_string())
+            .unwrap_or_default();
+        let field = |key: &str| {
+            title
+                .split(';')
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                .unwrap_or("?")
+                .to_string()
+        };
+        let number = |key: &str| field(key).parse::<usize>().unwrap_or(0);
+        eprintln!("zh-CN/{page}: {title}");
+        if number("cjk") < 100 {
+            problems.push(format!(
+                "zh-CN/{page}: only {} Chinese characters: is the page translated? ({title})",
+                field("cjk")
+            ));
+        }
+        if number("inked") == 0 || field("distinct") != "true" {
+            problems.push(format!(
+                "zh-CN/{page}: Chinese characters do not render as glyphs (no CJK font? \
+                 `apt-get install -y fonts-noto-cjk`): {title}"
+            ));
+        }
+        if field("lang") != "zh-CN" {
+            problems.push(format!("zh-CN/{page}: <html lang> is {}", field("lang")));
+        }
+        let english = format!("/{page}");
+        if !field("link").ends_with(&english) || field("link").contains("zh-CN") {
+            problems.push(format!(
+                "zh-CN/{page}: the language link leads to {:?}, not to the English {english}",
+                field("link")
+            ));
+        }
+        let png = shots.join(page.replace('/', "-").replace(".html", ".png"));
+        run_browser(
+            &browser,
+            &[
+                "--window-size=1280,1600".into(),
+                "--hide-scrollbars".into(),
+                format!("--screenshot={}", png.display()),
+                format!("http://{}/zh-CN/{page}", server.addr()),
+            ],
+        );
+        let colours = distinct_colours(&png);
+        if colours < 50 {
+            problems.push(format!(
+                "zh-CN/{page}: the screenshot {} has only {colours} colours; is it blank?",
+                png.display()
+            ));
+        }
+        eprintln!("zh-CN/{page}: screenshot {}", png.display());
+    }
+    let _ = std::fs::remove_dir_all(&book);
+    assert!(
+        problems.is_empty(),
+        "the Chinese edition as Chromium shows it:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
 /// A page added to the built book: it opens each page named in its query
 /// string (comma-separated) in a frame as wide as a 1280 px screen and
 /// writes into its title, for each, the code blocks whose text runs past
