@@ -344,3 +344,51 @@ fn twenty_concurrent_clients_transfer_at_once() {
     assert_eq!(ftp.server.zombies(), 0);
     ftp.assert_no_panic();
 }
+
+/// lftp, a common command-line client: `mirror -R` uploads a tree of
+/// folders (MKD for each, STOR for each file), `mirror` brings it back,
+/// byte for byte; `mv` is RNFR/RNTO, `rmdir` is RMD.
+#[test]
+fn lftp_mirrors_a_tree_there_and_back() {
+    let ftp = Ftp::start("ftp-lftp", &["--quiet"]);
+    let local = ftp.local();
+    let tree = local.join("tree");
+    std::fs::create_dir_all(tree.join("a/b/c")).unwrap();
+    std::fs::create_dir_all(tree.join("d")).unwrap();
+    std::fs::create_dir_all(tree.join("empty")).unwrap();
+    std::fs::write(tree.join("a/b/c/deep.bin"), pattern(300_000, 7)).unwrap();
+    std::fs::write(tree.join("a/one.bin"), pattern(1 << 20, 8)).unwrap();
+    std::fs::write(tree.join("d/note.txt"), "a note\n").unwrap();
+    std::fs::write(tree.join("top.txt"), "top\n").unwrap();
+
+    let lftp = |script: &str| {
+        let output = Command::new("lftp")
+            .args([
+                "-c",
+                &format!("set cmd:fail-exit yes; open {}; {script}", ftp.url("")),
+            ])
+            .timeout(WAIT)
+            .output()
+            .expect("running lftp failed — install it (Debian: apt-get install lftp)");
+        stdout_of(&output, &format!("lftp -c {script:?}"))
+    };
+    lftp(&format!("mirror -R --no-perms {} /up", tree.display()));
+    let back = local.join("back");
+    lftp(&format!("mirror /up {}", back.display()));
+    for file in ["a/b/c/deep.bin", "a/one.bin", "d/note.txt", "top.txt"] {
+        assert_same_bytes(
+            &std::fs::read(back.join(file)).unwrap(),
+            &std::fs::read(tree.join(file)).unwrap(),
+            &format!("{file} there and back"),
+        );
+    }
+    assert!(back.join("empty").is_dir());
+    assert_eq!(names_in(&back), names_in(&tree));
+
+    lftp("mv /up/top.txt /up/d/moved.txt; rmdir /up/empty; mkdir /up/new");
+    let up = ftp.library().join("up");
+    assert_eq!(std::fs::read(up.join("d/moved.txt")).unwrap(), b"top\n");
+    assert!(!up.join("top.txt").exists() && !up.join("empty").exists());
+    assert!(up.join("new").is_dir());
+    ftp.assert_no_panic();
+}

@@ -4,7 +4,7 @@
 mod ftp_support;
 
 use assert_cmd::Command;
-use ftp_support::{assert_same_bytes, pattern, Ftp, WAIT};
+use ftp_support::{assert_same_bytes, pattern, Ftp, Raw, WAIT};
 use lsbaws::ftp::client::{reset_on_close, Error};
 use lsbaws_harness::names_in;
 use std::io::Write;
@@ -265,6 +265,57 @@ fn size_mdtm_dele_cwd_and_pwd() {
     );
 }
 
+#[test]
+fn mkd_rmd_rnfr_and_rnto() {
+    let ftp = Ftp::start("ftp-names", &["--quiet"]);
+    let library = ftp.library();
+    std::fs::write(library.join("a.txt"), "a").unwrap();
+    let mut raw = ftp.raw();
+    raw.login();
+    let code = |raw: &mut Raw, line: &str| raw.cmd(line).code;
+
+    // MKD: 257 with the new directory's name; twice is refused.
+    let made = raw.cmd("MKD music");
+    assert_eq!(
+        (made.code, made.to_string().contains("\"/music\"")),
+        (257, true),
+        "{made}"
+    );
+    assert!(library.join("music").is_dir());
+    assert_eq!(code(&mut raw, "MKD music"), 550);
+    assert_eq!(code(&mut raw, "CWD music"), 250);
+    assert_eq!(code(&mut raw, "XMKD old"), 257); // relative to the working directory
+    assert!(library.join("music/old").is_dir());
+    assert_eq!(code(&mut raw, "CWD /"), 250);
+
+    // RNFR, RNTO: a file moved into a folder, a folder renamed.
+    assert_eq!(code(&mut raw, "RNFR a.txt"), 350);
+    assert_eq!(code(&mut raw, "RNTO music/b.txt"), 250);
+    assert!(!library.join("a.txt").exists());
+    assert_eq!(std::fs::read(library.join("music/b.txt")).unwrap(), b"a");
+    assert_eq!(code(&mut raw, "RNFR music/old"), 350);
+    assert_eq!(code(&mut raw, "RNTO music/older"), 250);
+    assert!(library.join("music/older").is_dir());
+    // RNTO belongs to the RNFR right before it: anything between forgets it.
+    assert_eq!(code(&mut raw, "RNFR music/b.txt"), 350);
+    assert_eq!(code(&mut raw, "NOOP"), 200);
+    assert_eq!(code(&mut raw, "RNTO c.txt"), 503);
+    assert!(library.join("music/b.txt").exists());
+    // A folder cannot move inside itself.
+    assert_eq!(code(&mut raw, "RNFR music"), 350);
+    assert_eq!(code(&mut raw, "RNTO music/older/music"), 553);
+
+    // RMD: a folder that is not empty stays; an empty one goes; files are
+    // for DELE.
+    assert_eq!(code(&mut raw, "RMD music"), 550);
+    assert!(library.join("music").is_dir());
+    assert_eq!(code(&mut raw, "RMD music/b.txt"), 550);
+    assert_eq!(code(&mut raw, "XRMD music/older"), 250);
+    assert!(!library.join("music/older").exists());
+    assert_eq!(code(&mut raw, "RMD /"), 553);
+    ftp.assert_no_panic();
+}
+
 // ---- confined to the library ----------------------------------------------
 
 #[test]
@@ -316,6 +367,32 @@ fn traversal_attempts_are_refused() {
             "STOR {name}: {err}"
         );
     }
+    // MKD, RMD, RNFR and RNTO are confined too: `..` is refused as text,
+    // a link leading out by the kernel, and a link named last is itself
+    // the thing removed or renamed, never what it points at.
+    std::fs::create_dir(outside.join("keep")).unwrap();
+    for line in [
+        "MKD ../made",
+        "MKD door/made",
+        "MKD /../made",
+        "RMD ../outside/keep",
+        "RMD door/keep",
+        "RMD door",
+        "RNFR ../outside/secret.txt",
+        "RNFR door/secret.txt",
+    ] {
+        assert_eq!(client.command(line).unwrap().code, 550, "{line}");
+    }
+    for to in ["../stolen.txt", "door/stolen.txt", "/../stolen.txt"] {
+        assert_eq!(client.command("RNFR hello.txt").unwrap().code, 350);
+        let reply = client.command(&format!("RNTO {to}")).unwrap();
+        assert_eq!(reply.code, 550, "RNTO {to}: {reply}");
+    }
+    assert!(library.join("hello.txt").exists());
+    assert_eq!(names_in(&outside), ["keep", "secret.txt"]);
+    std::fs::remove_dir(outside.join("keep")).unwrap();
+    assert!(!ftp.scratch.path().join("made").exists());
+    assert!(!ftp.scratch.path().join("stolen.txt").exists());
     for dir in ["..", "door", "/..", "/tmp"] {
         assert_eq!(
             client.command(&format!("CWD {dir}")).unwrap().code,
@@ -478,7 +555,9 @@ fn commands_get_the_standard_codes() {
         ("LIST", 425), // no PASV first
         ("PORT 127,0,0,1,4,1", 502),
         ("EPRT |1|127.0.0.1|1025|", 502),
-        ("RNFR a.txt", 502),
+        ("RNFR missing.txt", 550),
+        ("RNTO b.txt", 503), // no RNFR first
+        ("MKD", 501),
         ("REST 100", 502),
         ("TYPE X", 504),
         ("MODE B", 504),

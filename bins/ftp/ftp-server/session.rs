@@ -11,8 +11,8 @@ use lsbaws::ftp::passive::{epsv_text, listen_passive, pasv_text};
 use lsbaws::ftp::reply;
 use lsbaws::report::{errno_of, warn_unless_disconnect};
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
+use nix::fcntl::{renameat, AtFlags, OFlag};
+use nix::sys::stat::{fstatat, mkdirat, Mode};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 use std::io::{self, BufReader, ErrorKind, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -51,6 +51,8 @@ pub struct Session<'a> {
     pub binary: bool,
     /// The listener of the last `PASV`/`EPSV`, waiting for the next transfer.
     pub passive: Option<TcpListener>,
+    /// The name an `RNFR` accepted, for the `RNTO` that must come next.
+    rename_from: Option<(VirtualPath, String)>,
 }
 
 /// Serve one control connection to its end. Errors end the session, never
@@ -91,6 +93,7 @@ impl<'a> Session<'a> {
             cwd: VirtualPath::root(),
             binary: false, // RFC 959: the default type is ASCII
             passive: None,
+            rename_from: None,
         })
     }
 
@@ -136,6 +139,9 @@ impl<'a> Session<'a> {
     /// Run one command. `Err` means the control connection itself failed.
     fn dispatch(&mut self, command: &Command) -> io::Result<Next> {
         let arg = command.arg.as_deref();
+        // RNTO names the new name of the RNFR just before it, and of no
+        // other: any other command in between forgets the RNFR.
+        let rename_from = self.rename_from.take();
         // What a client may send before it has logged in.
         match command.verb.as_str() {
             "USER" => return self.user(arg),
@@ -153,7 +159,7 @@ impl<'a> Session<'a> {
                 return Ok(Next::Continue);
             }
             "OPTS" => return self.opts(arg),
-            "HELP" => return self.ok(214, "Commands: USER PASS QUIT NOOP SYST FEAT OPTS PWD CWD CDUP TYPE MODE STRU PASV EPSV LIST NLST RETR STOR SIZE MDTM DELE ABOR ALLO."),
+            "HELP" => return self.ok(214, "Commands: USER PASS QUIT NOOP SYST FEAT OPTS PWD CWD CDUP TYPE MODE STRU PASV EPSV LIST NLST RETR STOR SIZE MDTM DELE MKD RMD RNFR RNTO ABOR ALLO."),
             _ => {}
         }
         if self.login != Login::LoggedIn {
@@ -184,6 +190,10 @@ impl<'a> Session<'a> {
             "SIZE" => self.size(arg),
             "MDTM" => self.mdtm(arg),
             "DELE" => self.dele(arg),
+            "MKD" | "XMKD" => self.mkd(arg),
+            "RMD" | "XRMD" => self.rmd(arg),
+            "RNFR" => self.rnfr(arg),
+            "RNTO" => self.rnto(arg, rename_from),
             "ABOR" => self.ok(225, "No transfer to abort."),
             "ALLO" => self.ok(202, "No storage allocation necessary."),
             "PORT" | "EPRT" => self.ok(502, "Active mode is not supported: use PASV or EPSV."),
@@ -383,6 +393,91 @@ impl<'a> Session<'a> {
         }
     }
 
+    // MKD, RMD, RNFR/RNTO: like DELE, each opens the parent directory
+    // beneath the root (openat2, RESOLVE_BENEATH) and acts on the last
+    // component with a *at(2) call, which never follows it: a symlink
+    // named last is itself made, removed or renamed, never what it points
+    // at, and a `..` or a link that leads out fails in the open.
+
+    fn mkd(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        let Some((path, name)) = self.file_name_arg("MKD", arg)? else {
+            return Ok(Next::Continue);
+        };
+        let result = self
+            .library
+            .open_dir(&path.parent())
+            .and_then(|dir| mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o755)));
+        match result {
+            // 257 names the new directory, quoted as PWD quotes it.
+            Ok(()) => {
+                let quoted = path.to_string().replace('"', "\"\"");
+                self.ok(257, &format!("\"{quoted}\" created."))
+            }
+            Err(Errno::EEXIST) => self.ok(550, &format!("Already exists: {path}")),
+            Err(errno) => self.refuse(&path, errno),
+        }
+    }
+
+    fn rmd(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        let Some((path, name)) = self.file_name_arg("RMD", arg)? else {
+            return Ok(Next::Continue);
+        };
+        let result = self
+            .library
+            .open_dir(&path.parent())
+            .and_then(|dir| unlinkat(&dir, name.as_str(), UnlinkatFlags::RemoveDir));
+        match result {
+            Ok(()) => self.ok(250, &format!("Removed {path}.")),
+            Err(Errno::ENOTEMPTY | Errno::EEXIST) => {
+                self.ok(550, &format!("Directory not empty: {path}"))
+            }
+            Err(errno) => self.refuse(&path, errno),
+        }
+    }
+
+    /// RNFR: remember the name if it exists; RNTO renames it.
+    fn rnfr(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        let Some((path, name)) = self.file_name_arg("RNFR", arg)? else {
+            return Ok(Next::Continue);
+        };
+        let exists = self
+            .library
+            .open_dir(&path.parent())
+            .and_then(|dir| fstatat(&dir, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map(|_| ()));
+        match exists {
+            Ok(()) => {
+                self.rename_from = Some((path.clone(), name));
+                self.ok(350, &format!("{path} exists; send RNTO with its new name."))
+            }
+            Err(errno) => self.refuse(&path, errno),
+        }
+    }
+
+    fn rnto(&mut self, arg: Option<&str>, from: Option<(VirtualPath, String)>) -> io::Result<Next> {
+        let Some((from, from_name)) = from else {
+            return self.ok(503, "RNTO comes right after RNFR: send RNFR first.");
+        };
+        let Some((to, to_name)) = self.file_name_arg("RNTO", arg)? else {
+            return Ok(Next::Continue);
+        };
+        let result = self.library.open_dir(&from.parent()).and_then(|from_dir| {
+            let to_dir = self.library.open_dir(&to.parent())?;
+            renameat(&from_dir, from_name.as_str(), &to_dir, to_name.as_str())
+        });
+        match result {
+            Ok(()) => self.ok(250, &format!("Renamed {from} to {to}.")),
+            Err(Errno::ENOTEMPTY | Errno::EEXIST) => self.ok(
+                550,
+                &format!("Not renamed: {to} is a directory that is not empty"),
+            ),
+            Err(Errno::EINVAL) => self.ok(
+                553,
+                &format!("Not renamed: {from} cannot move inside itself ({to})"),
+            ),
+            Err(errno) => self.refuse(&to, errno),
+        }
+    }
+
     /// The library path a command names. Replies itself (and returns
     /// `None`) if the argument is missing or leads outside the root.
     pub fn path_arg(&mut self, verb: &str, arg: Option<&str>) -> io::Result<Option<VirtualPath>> {
@@ -491,11 +586,11 @@ impl<'a> Session<'a> {
 /// Commands that need a login first (530 before it).
 const NEED_LOGIN: &[&str] = &[
     "PWD", "XPWD", "CWD", "XCWD", "CDUP", "XCUP", "TYPE", "MODE", "STRU", "PASV", "EPSV", "LIST",
-    "NLST", "RETR", "STOR", "SIZE", "MDTM", "DELE", "ABOR", "ALLO", "PORT", "EPRT",
+    "NLST", "RETR", "STOR", "SIZE", "MDTM", "DELE", "MKD", "XMKD", "RMD", "XRMD", "RNFR", "RNTO",
+    "ABOR", "ALLO", "PORT", "EPRT",
 ];
 
 /// Commands of RFC 959 and its extensions that this server leaves out.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "ACCT", "SMNT", "REIN", "STOU", "APPE", "REST", "RNFR", "RNTO", "RMD", "XRMD", "MKD", "XMKD",
-    "SITE", "STAT", "MLSD", "MLST", "LPRT", "LPSV",
+    "ACCT", "SMNT", "REIN", "STOU", "APPE", "REST", "SITE", "STAT", "MLSD", "MLST", "LPRT", "LPSV",
 ];
