@@ -66,9 +66,7 @@ window.addEventListener("load", () => {
 #[ignore = "needs headless Chromium (apt-get install -y chromium); run with `cargo test -- --include-ignored`"]
 fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
     let browser = find_browser();
-    let site = ScratchDir::new("browser-site").unwrap();
-    copy_dir(&default_root(), site.path());
-    std::fs::write(site.path().join("browser-check.html"), CHECK_PAGE).unwrap();
+    let site = site_with_page("browser-site", "browser-check.html", CHECK_PAGE);
     let images = count_images(&site.path().join("index.html"))
         + count_images(&site.path().join("guide/index.html"));
 
@@ -684,6 +682,14 @@ fn count_images(page: &Path) -> usize {
         .count()
 }
 
+/// A copy of the sample site with one page of a test's added.
+fn site_with_page(label: &str, name: &str, page: &str) -> ScratchDir {
+    let site = ScratchDir::new(label).unwrap();
+    copy_dir(&default_root(), site.path());
+    std::fs::write(site.path().join(name), page).unwrap();
+    site
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -695,4 +701,60 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// A page that fetches a file twice: the second time with the cache mode a
+/// reload uses (`no-cache`: use the cached copy only once the server says
+/// it is current), and writes both statuses into its title.
+const REVALIDATE_PAGE: &str = r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>not loaded</title></head>
+<body>
+<script>
+(async () => {
+  const first = await fetch("/style.css");
+  await first.text();
+  const again = await fetch("/style.css", { cache: "no-cache" });
+  const text = await again.text();
+  document.title = "first=" + first.status + ";again=" + again.status + ";bytes=" + text.length;
+})();
+</script>
+</body></html>
+"#;
+
+/// Chromium revalidates a file it has cached, as a reload does: it sends
+/// the validators back, the server answers `304 Not Modified` (its log
+/// says so), and the page still gets the file, from the browser's cache.
+#[test]
+#[ignore = "needs headless Chromium (apt-get install -y chromium); run with `cargo test -- --include-ignored`"]
+fn a_browser_revalidating_its_cached_copy_gets_304() {
+    let browser = find_browser();
+    let site = site_with_page("browser-revalidate", "revalidate.html", REVALIDATE_PAGE);
+    let css = std::fs::metadata(site.path().join("style.css"))
+        .unwrap()
+        .len();
+    let server = Launch::new("webserver4g")
+        .arg("--root")
+        .arg(site.path())
+        .start()
+        .unwrap();
+    let dom = run_browser(
+        &browser,
+        &[
+            "--virtual-time-budget=10000".into(),
+            "--dump-dom".into(),
+            format!("http://{}/revalidate.html", server.addr()),
+        ],
+    );
+    let title = dom
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(title, _)| title.to_string())
+        .unwrap_or_default();
+    assert_eq!(title, format!("first=200;again=200;bytes={css}"), "{dom}");
+    let log = server.stdout();
+    assert!(
+        log.contains("\"GET /style.css HTTP/1.1\" 200")
+            && log.contains("\"GET /style.css HTTP/1.1\" 304 0"),
+        "the server's log shows no revalidation:\n{log}"
+    );
 }

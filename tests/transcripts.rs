@@ -172,6 +172,18 @@ const RULES: &[Rule] = &[
         pattern: r"^(user|sys)\t\d+m[\d.]+s$",
         replace: With("$1\t<TIME>"),
     },
+    // HTTP-dates (Date, Last-Modified) and the ETags made of a file's
+    // modification time (its size, the last part, stays checked).
+    Rule {
+        files: "",
+        pattern: r"\b[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\b",
+        replace: With("<HTTP-DATE>"),
+    },
+    Rule {
+        files: "",
+        pattern: r#""[0-9a-f]+-[0-9a-f]+-([0-9a-f]+)""#,
+        replace: With("\"<MTIME>-$1\""),
+    },
     Rule {
         files: "",
         pattern: r"\b[A-Z][a-z]{2} [ \d]\d \d\d:\d\d\b",
@@ -984,6 +996,17 @@ fn every_transcript_and_step_diff_is_shown_in_the_book() {
 }
 
 // ---- the normaliser's own tests --------------------------------------------------------
+
+#[test]
+fn http_dates_and_etags_are_normalised_but_sizes_kept() {
+    let a = "Date: Sun, 06 Dec 2026 19:53:48 GMT\nETag: \"6b15bc5e-1617061-d\"\n";
+    let b = "Date: Mon, 07 Dec 2026 01:02:03 GMT\nETag: \"6b160000-ff-d\"\n";
+    assert_eq!(normalise("x", a), normalise("x", b));
+    assert_ne!(
+        normalise("x", a),
+        normalise("x", &b.replace("-d\"", "-e\""))
+    );
+}
 
 #[test]
 fn ports_pids_and_times_are_normalised() {

@@ -5,6 +5,9 @@
 //!   limits, percent-decoding).
 //! * [`response`] builds the status line and headers.
 //! * [`site`] maps a path to a file inside the site root, never outside.
+//! * [`file_response`] answers for a file as real servers do: validators,
+//!   `304 Not Modified`, ranges (with [`validators`], [`range`] and the
+//!   `Date` of [`date`], which every response carries).
 //! * [`session`] is one connection's state: bytes in, responses out,
 //!   keep-alive or close; [`serve_blocking`] drives it over a blocking socket.
 //!
@@ -12,11 +15,15 @@
 //! (files opened with `openat2(2)`, kept in memory and checked on every
 //! request), for the benchmarks. Its doc lists what the rest relies on.
 
+pub mod date;
 pub mod fast;
+pub mod file_response;
+pub mod range;
 pub mod request;
 pub mod response;
 pub mod session;
 pub mod site;
+pub mod validators;
 
 pub use request::{parse_request, Limits, Parse, Request};
 pub use response::{Body, Response};

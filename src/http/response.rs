@@ -45,6 +45,14 @@ impl Response {
         self.with_header("Content-Type", content_type)
     }
 
+    /// Does the response already have this header (a gateway application
+    /// may send its own `Date`)?
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
     /// The status line and headers, ending with the blank line.
     /// `keep_alive` says whether the server will keep the connection open.
     pub fn head(&self, keep_alive: bool) -> Vec<u8> {
@@ -65,6 +73,11 @@ impl Response {
             out.extend_from_slice(part);
         }
         out.extend_from_slice(b"\r\nServer: lsbaws\r\n");
+        if !self.has_header("Date") {
+            out.extend_from_slice(b"Date: ");
+            super::date::write_now(out);
+            out.extend_from_slice(b"\r\n");
+        }
         for (name, value) in &self.headers {
             for part in [name.as_bytes(), b": ", value.as_bytes(), b"\r\n"] {
                 out.extend_from_slice(part);
@@ -105,6 +118,25 @@ impl Response {
 pub enum Body {
     Owned(Vec<u8>),
     Shared(Arc<[u8]>),
+    /// Part of bytes shared with the cache (a `Range` answer), not copied.
+    Part(Arc<[u8]>, std::ops::Range<usize>),
+}
+
+impl Body {
+    /// These bytes in `range` (within them): shared bytes stay shared.
+    pub fn slice(self, range: std::ops::Range<usize>) -> Body {
+        match self {
+            Body::Owned(mut bytes) => {
+                bytes.truncate(range.end);
+                bytes.drain(..range.start);
+                Body::Owned(bytes)
+            }
+            Body::Shared(bytes) => Body::Part(bytes, range),
+            Body::Part(bytes, outer) => {
+                Body::Part(bytes, outer.start + range.start..outer.start + range.end)
+            }
+        }
+    }
 }
 
 impl Default for Body {
@@ -119,6 +151,7 @@ impl std::ops::Deref for Body {
         match self {
             Body::Owned(bytes) => bytes,
             Body::Shared(bytes) => bytes,
+            Body::Part(bytes, range) => &bytes[range.clone()],
         }
     }
 }
@@ -192,6 +225,7 @@ pub fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         204 => "No Content",
+        206 => "Partial Content",
         301 => "Moved Permanently",
         302 => "Found",
         303 => "See Other",
@@ -204,6 +238,7 @@ pub fn reason(status: u16) -> &'static str {
         411 => "Length Required",
         413 => "Content Too Large",
         414 => "URI Too Long",
+        416 => "Range Not Satisfiable",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
@@ -222,11 +257,36 @@ mod tests {
     #[test]
     fn a_response_on_the_wire() {
         let response = Response::new(200).with_body(b"hi".to_vec(), "text/plain");
+        let text = String::from_utf8(response.to_bytes(true)).unwrap();
+        // The Date line, 37 bytes, comes right after Server's.
+        let start = text.find("Date: ").unwrap();
+        let date = &text[start + 6..start + 35];
+        assert!(super::super::date::parse(date).is_some(), "{date:?}");
         assert_eq!(
-            response.to_bytes(true),
-            b"HTTP/1.1 200 OK\r\nServer: lsbaws\r\nContent-Type: text/plain\r\n\
+            format!("{}{}", &text[..start], &text[start + 37..]),
+            "HTTP/1.1 200 OK\r\nServer: lsbaws\r\nContent-Type: text/plain\r\n\
 Content-Length: 2\r\nConnection: keep-alive\r\n\r\nhi"
         );
+    }
+
+    #[test]
+    fn a_date_of_its_own_is_not_doubled() {
+        let response = Response::new(200).with_header("date", "Sun, 06 Nov 1994 08:49:37 GMT");
+        let text = String::from_utf8(response.to_bytes(true)).unwrap();
+        assert_eq!(
+            text.to_ascii_lowercase().matches("date:").count(),
+            1,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_slice_of_a_body_shares_or_cuts_its_bytes() {
+        let shared: Arc<[u8]> = b"0123456789".to_vec().into();
+        let part = Body::Shared(shared.clone()).slice(2..8).slice(1..3);
+        assert_eq!(part, b"34");
+        assert!(matches!(part, Body::Part(bytes, _) if Arc::ptr_eq(&bytes, &shared)));
+        assert_eq!(Body::Owned(b"0123456789".to_vec()).slice(9..10), b"9");
     }
 
     #[test]

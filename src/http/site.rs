@@ -15,8 +15,10 @@
 //! read `lookup` to see how a path is confined.
 
 use super::fast::{FastPath, Found};
+use super::file_response::file_response;
 use super::request::Request;
 use super::response::Response;
+use super::validators::FileVersion;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -71,6 +73,15 @@ impl Site {
         })
     }
 
+    /// The same site answered by [`Site::lookup`] alone, without the fast
+    /// path: for tests that hold the fast path to the same answers.
+    pub fn without_fast_path(&self) -> Site {
+        Site {
+            fast: None,
+            ..self.clone()
+        }
+    }
+
     /// The canonical root folder.
     pub fn root(&self) -> &Path {
         &self.root
@@ -88,7 +99,8 @@ impl Site {
             Some(Found::File {
                 bytes,
                 content_type,
-            }) => Response::new(200).with_body(bytes, content_type),
+                version,
+            }) => file_response(request, bytes, content_type, &version),
             Some(Found::Lookup(lookup)) => self.respond_to_lookup(lookup, request),
             None => self.respond_to_lookup(self.lookup(&request.path), request),
         };
@@ -100,8 +112,10 @@ impl Site {
     /// path's redirects and refusals).
     fn respond_to_lookup(&self, lookup: Lookup, request: &Request) -> Response {
         match lookup {
-            Lookup::File(file) => match std::fs::read(&file) {
-                Ok(bytes) => Response::new(200).with_body(bytes, content_type(&file)),
+            Lookup::File(file) => match read_with_version(&file) {
+                Ok((bytes, version)) => {
+                    file_response(request, bytes.into(), content_type(&file), &version)
+                }
                 Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Response::error(403),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Response::error(404),
                 // open(2) failed with EMFILE/ENFILE: the process (or the
@@ -188,6 +202,17 @@ impl Site {
             Err(403)
         }
     }
+}
+
+/// A file's bytes and what its validators are made of, from the one
+/// descriptor (what `std::fs::read` does, keeping the `fstat` it makes).
+fn read_with_version(file: &Path) -> io::Result<(Vec<u8>, FileVersion)> {
+    use std::io::Read;
+    let mut opened = std::fs::File::open(file)?;
+    let metadata = opened.metadata()?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    opened.read_to_end(&mut bytes)?;
+    Ok((bytes, FileVersion::of_metadata(&metadata)))
 }
 
 /// Did a call fail because no descriptor was free (EMFILE, ENFILE)?

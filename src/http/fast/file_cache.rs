@@ -29,6 +29,7 @@
 //! `ctime`.
 
 use crate::http::response::Body;
+use crate::http::validators::FileVersion;
 use nix::fcntl::AtFlags;
 use nix::sys::stat::{fstatat, FileStat, SFlag};
 use std::cell::Cell;
@@ -67,6 +68,15 @@ impl Version {
             mode: stat.st_mode,
             mtime: (stat.st_mtime, stat.st_mtime_nsec),
             ctime: (stat.st_ctime, stat.st_ctime_nsec),
+        }
+    }
+
+    /// What the response's validators are made of.
+    fn file_version(&self) -> FileVersion {
+        FileVersion {
+            size: u64::try_from(self.size).unwrap_or(0),
+            mtime: self.mtime,
+            ctime: self.ctime,
         }
     }
 }
@@ -133,10 +143,12 @@ fn current_batch() -> Batch {
     open.then(|| (THREAD.with(|t| *t), number))
 }
 
-/// A hit: the file's bytes (shared with the cache) and its Content-Type.
+/// A hit: the file's bytes (shared with the cache), its Content-Type and
+/// what its validators are made of.
 pub struct Hit {
     pub bytes: Arc<[u8]>,
     pub content_type: &'static str,
+    pub version: FileVersion,
 }
 
 /// Request path -> file, shared by every thread serving the site.
@@ -160,6 +172,7 @@ impl FileCache {
                 return Some(Hit {
                     bytes: entry.bytes.clone(),
                     content_type: entry.content_type,
+                    version: entry.version.file_version(),
                 });
             }
             entry.clone()
@@ -179,6 +192,7 @@ impl FileCache {
         Some(Hit {
             bytes: entry.bytes.clone(),
             content_type: entry.content_type,
+            version: entry.version.file_version(),
         })
     }
 

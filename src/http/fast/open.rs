@@ -5,6 +5,7 @@
 use super::file_cache::FileCache;
 use crate::http::response::Body;
 use crate::http::site::{content_type, Lookup};
+use crate::http::validators::FileVersion;
 use nix::errno::Errno;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
@@ -48,6 +49,7 @@ impl FastPath {
             return Some(Found::File {
                 bytes: hit.bytes.into(),
                 content_type: hit.content_type,
+                version: hit.version,
             });
         }
         if path.contains('\\') || path.contains('\0') {
@@ -107,6 +109,7 @@ impl FastPath {
                 Some(Found::File {
                     bytes,
                     content_type,
+                    version: FileVersion::of_stat(&stat),
                 })
             }
             Err(_) => None, // let the slow path read it again and choose the status
@@ -116,10 +119,12 @@ impl FastPath {
 
 /// What the fast path found.
 pub enum Found {
-    /// A regular file's bytes and their Content-Type.
+    /// A regular file's bytes, their Content-Type, and what its
+    /// validators are made of.
     File {
         bytes: Body,
         content_type: &'static str,
+        version: FileVersion,
     },
     /// Not a file to send: a redirect or a refusal.
     Lookup(Lookup),
