@@ -21,6 +21,8 @@ const MODELS: &[&str] = &[
     "webserver4h",
     "webserver4c",
     "webserver4d",
+    "webserver4s",
+    "webserver4p",
     "webserver4e",
     "webserver4f",
     "webserver4g",
