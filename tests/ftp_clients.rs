@@ -392,3 +392,35 @@ fn lftp_mirrors_a_tree_there_and_back() {
     assert!(up.join("new").is_dir());
     ftp.assert_no_panic();
 }
+
+/// wget, recursively: it reads LIST's `ls -l` lines to find the folders
+/// and files of a tree, and fetches each, byte for byte.
+#[test]
+fn wget_fetches_a_tree_recursively() {
+    let ftp = Ftp::start("ftp-wget", &["--quiet"]);
+    let tree = ftp.library().join("tree");
+    std::fs::create_dir_all(tree.join("a/b")).unwrap();
+    std::fs::write(tree.join("a/b/deep.bin"), pattern(300_000, 9)).unwrap();
+    std::fs::write(tree.join("top.txt"), "top\n").unwrap();
+    let local = ftp.local();
+    let output = Command::new("wget")
+        .args([
+            "--quiet",
+            "--recursive",
+            "--no-host-directories",
+            &ftp.url("tree/"),
+        ])
+        .current_dir(&local)
+        .timeout(WAIT)
+        .output()
+        .expect("running wget failed — install it (Debian: apt-get install wget)");
+    stdout_of(&output, "wget --recursive");
+    for file in ["a/b/deep.bin", "top.txt"] {
+        assert_same_bytes(
+            &std::fs::read(local.join("tree").join(file)).unwrap(),
+            &std::fs::read(tree.join(file)).unwrap(),
+            &format!("wget's {file}"),
+        );
+    }
+    ftp.assert_no_panic();
+}

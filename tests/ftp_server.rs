@@ -266,7 +266,7 @@ fn size_mdtm_dele_cwd_and_pwd() {
 }
 
 #[test]
-fn mkd_rmd_rnfr_and_rnto() {
+fn mkd_rmd_rnfr_rnto_and_stat() {
     let ftp = Ftp::start("ftp-names", &["--quiet"]);
     let library = ftp.library();
     std::fs::write(library.join("a.txt"), "a").unwrap();
@@ -313,6 +313,36 @@ fn mkd_rmd_rnfr_and_rnto() {
     assert_eq!(code(&mut raw, "XRMD music/older"), 250);
     assert!(!library.join("music/older").exists());
     assert_eq!(code(&mut raw, "RMD /"), 553);
+
+    // STAT: the session on the control connection; with a name, its
+    // listing there, a name's line end shown as `?` (it would end the reply).
+    std::fs::write(library.join("music/two\r\n213 lines.txt"), "x").unwrap();
+    assert_eq!(code(&mut raw, "CWD music"), 250);
+    let status = raw.cmd("STAT");
+    assert_eq!(status.code, 211, "{status:?}");
+    assert!(
+        status
+            .lines
+            .contains(&" Working directory: /music".to_string()),
+        "{status:?}"
+    );
+    let listed = raw.cmd("STAT -la .");
+    assert_eq!(listed.code, 213, "{listed:?}");
+    assert_eq!(
+        listed.lines.len(),
+        4,
+        "a first, two entries, a last: {listed:?}"
+    );
+    assert!(
+        listed.lines[1].starts_with(" -rw-") && listed.lines[1].ends_with(" b.txt"),
+        "{listed:?}"
+    );
+    assert!(
+        listed.lines[2].ends_with(" two??213 lines.txt"),
+        "{listed:?}"
+    );
+    assert_eq!(code(&mut raw, "STAT ../.."), 550);
+    assert_eq!(code(&mut raw, "NOOP"), 200, "the replies are still in step");
     ftp.assert_no_panic();
 }
 

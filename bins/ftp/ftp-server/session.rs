@@ -159,7 +159,7 @@ impl<'a> Session<'a> {
                 return Ok(Next::Continue);
             }
             "OPTS" => return self.opts(arg),
-            "HELP" => return self.ok(214, "Commands: USER PASS QUIT NOOP SYST FEAT OPTS PWD CWD CDUP TYPE MODE STRU PASV EPSV LIST NLST RETR STOR SIZE MDTM DELE MKD RMD RNFR RNTO ABOR ALLO."),
+            "HELP" => return self.ok(214, "Commands: USER PASS QUIT NOOP SYST FEAT OPTS PWD CWD CDUP TYPE MODE STRU PASV EPSV LIST NLST RETR STOR SIZE MDTM DELE MKD RMD RNFR RNTO STAT ABOR ALLO."),
             _ => {}
         }
         if self.login != Login::LoggedIn {
@@ -190,6 +190,7 @@ impl<'a> Session<'a> {
             "SIZE" => self.size(arg),
             "MDTM" => self.mdtm(arg),
             "DELE" => self.dele(arg),
+            "STAT" => self.stat(arg),
             "MKD" | "XMKD" => self.mkd(arg),
             "RMD" | "XRMD" => self.rmd(arg),
             "RNFR" => self.rnfr(arg),
@@ -435,6 +436,54 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// STAT: the session's state, or (with a name) its listing, on the
+    /// control connection instead of a data connection.
+    fn stat(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        if arg.is_none() {
+            let lines = [
+                format!("Connected from {}, logged in as anonymous", self.peer),
+                format!("Working directory: {}", self.cwd),
+                match self.binary {
+                    true => "TYPE I (binary)".to_string(),
+                    false => "TYPE A (ASCII)".to_string(),
+                },
+                match self.passive {
+                    Some(_) => "A passive port is open for the next transfer".to_string(),
+                    None => "No transfer in progress".to_string(),
+                },
+            ];
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            self.log_reply(211, "Status: ... End of status");
+            reply::send_multi(&mut self.control, 211, "Status:", &lines, "End of status.")?;
+            return Ok(Next::Continue);
+        }
+        let Some((path, entries)) = self.listed("STAT", arg)? else {
+            return Ok(Next::Continue);
+        };
+        let now = crate::listing::now();
+        // A name may hold a CR or LF: on the control connection it would end
+        // the reply early, so control characters become `?`.
+        let lines: Vec<String> = entries
+            .iter()
+            .map(|entry| {
+                crate::listing::long_line(entry, now)
+                    .chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect()
+            })
+            .collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        self.log_reply(213, &format!("Status of {path}: ... End of status"));
+        reply::send_multi(
+            &mut self.control,
+            213,
+            &format!("Status of {path}:"),
+            &lines,
+            "End of status.",
+        )?;
+        Ok(Next::Continue)
+    }
+
     /// RNFR: remember the name if it exists; RNTO renames it.
     fn rnfr(&mut self, arg: Option<&str>) -> io::Result<Next> {
         let Some((path, name)) = self.file_name_arg("RNFR", arg)? else {
@@ -587,10 +636,10 @@ impl<'a> Session<'a> {
 const NEED_LOGIN: &[&str] = &[
     "PWD", "XPWD", "CWD", "XCWD", "CDUP", "XCUP", "TYPE", "MODE", "STRU", "PASV", "EPSV", "LIST",
     "NLST", "RETR", "STOR", "SIZE", "MDTM", "DELE", "MKD", "XMKD", "RMD", "XRMD", "RNFR", "RNTO",
-    "ABOR", "ALLO", "PORT", "EPRT",
+    "STAT", "ABOR", "ALLO", "PORT", "EPRT",
 ];
 
 /// Commands of RFC 959 and its extensions that this server leaves out.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "ACCT", "SMNT", "REIN", "STOU", "APPE", "REST", "SITE", "STAT", "MLSD", "MLST", "LPRT", "LPSV",
+    "ACCT", "SMNT", "REIN", "STOU", "APPE", "REST", "SITE", "MLSD", "MLST", "LPRT", "LPSV",
 ];

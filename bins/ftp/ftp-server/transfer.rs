@@ -87,24 +87,8 @@ impl Session<'_> {
     /// LIST (`ls -l` lines) or NLST (names): a directory's regular files and
     /// subdirectories, or one file.
     pub fn list(&mut self, arg: Option<&str>, long: bool) -> io::Result<Next> {
-        // Clients often send ls options (`LIST -la`); we have none, skip them.
-        let name = arg.map(|a| {
-            a.split(' ')
-                .filter(|w| !w.starts_with('-'))
-                .collect::<Vec<_>>()
-                .join(" ")
-        });
-        let name = name.filter(|n| !n.is_empty());
-        let path = match name {
-            Some(name) => match self.path_arg("LIST", Some(&name))? {
-                Some(path) => path,
-                None => return Ok(Next::Continue),
-            },
-            None => self.cwd.clone(),
-        };
-        let entries = match self.entries(&path) {
-            Ok(entries) => entries,
-            Err(errno) => return self.refuse(&path, errno),
+        let Some((_, entries)) = self.listed("LIST", arg)? else {
+            return Ok(Next::Continue);
         };
         let now = now();
         let mut text = String::new();
@@ -134,6 +118,36 @@ impl Session<'_> {
                 426,
                 &format!("Data connection failed: {err}; listing aborted."),
             ),
+        }
+    }
+
+    /// What LIST (or STAT) with `arg` lists: the path and its entries.
+    /// Replies itself (and returns `None`) when it cannot.
+    pub fn listed(
+        &mut self,
+        verb: &str,
+        arg: Option<&str>,
+    ) -> io::Result<Option<(VirtualPath, Vec<Entry>)>> {
+        // Clients often send ls options (`LIST -la`); we have none, skip them.
+        let name = arg.map(|a| {
+            a.split(' ')
+                .filter(|w| !w.starts_with('-'))
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        let path = match name.filter(|n| !n.is_empty()) {
+            Some(name) => match self.path_arg(verb, Some(&name))? {
+                Some(path) => path,
+                None => return Ok(None),
+            },
+            None => self.cwd.clone(),
+        };
+        match self.entries(&path) {
+            Ok(entries) => Ok(Some((path, entries))),
+            Err(errno) => {
+                self.refuse(&path, errno)?;
+                Ok(None)
+            }
         }
     }
 
