@@ -139,3 +139,103 @@ fn a_parked_coroutine_reserves_its_stack_but_touches_a_few_pages() {
         "{out}"
     );
 }
+
+// ---- 4f's slow path: the blocking call that stalls everyone ----------------
+
+use lsbaws_harness::{Launch, Server};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+/// How long `/slow` sleeps in these tests.
+const SLOW: Duration = Duration::from_millis(2000);
+const WAIT: Duration = Duration::from_secs(30);
+
+/// 4f on one worker thread, sleeping on `/slow` the way given.
+fn one_worker_4f(sleep: &str) -> Server {
+    Launch::new("webserver4f")
+        .args(["--port", "0", "--workers", "1", "--slow-wait", sleep])
+        .start()
+        .unwrap()
+}
+
+/// Send `GET path` on a new connection (the answer is read later).
+fn send(server: &Server, path: &str) -> TcpStream {
+    let mut stream = server.connect();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    stream
+}
+
+/// Read one whole answer (HTTP/1.0: the server closes after it).
+fn answer(mut stream: TcpStream) -> String {
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// A client asks `/slow`; once the server says it sleeps, a second client
+/// asks for a small file. Returns how long the second client waited and
+/// whether it was answered while the slow one still slept.
+fn second_client_during_a_slow_request(server: &Server) -> (Duration, bool) {
+    let slow = send(server, &format!("/slow?ms={}", SLOW.as_millis()));
+    server
+        .wait_until(WAIT, "the slow request to start sleeping", |s| {
+            s.stdout().contains("sleeping")
+        })
+        .unwrap();
+    let start = Instant::now();
+    let quick = answer(send(server, "/hello.txt"));
+    let waited = start.elapsed();
+    assert!(quick.starts_with("HTTP/1.1 200"), "{quick}");
+    // Was the slow one still sleeping when the quick one was answered? One
+    // worker writes one answer at a time, so if the slow answer was written
+    // first, it is already in the slow client's socket.
+    slow.set_nonblocking(true).unwrap();
+    let slow_still_sleeping =
+        matches!(slow.peek(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    slow.set_nonblocking(false).unwrap();
+    let slow_answer = answer(slow);
+    assert!(slow_answer.ends_with("slept 2000 ms\n"), "{slow_answer}");
+    (waited, slow_still_sleeping)
+}
+
+#[test]
+fn a_thread_sleep_in_one_coroutine_stalls_every_other_client() {
+    let server = one_worker_4f("thread");
+    let (waited, during) = second_client_during_a_slow_request(&server);
+    // std::thread::sleep holds the only worker: the accept loop and every
+    // other coroutine wait out the sleep (most of it: the clock started
+    // only after the server said it was sleeping).
+    assert!(
+        waited >= SLOW / 2,
+        "the second client waited only {waited:?} of a {SLOW:?} sleep"
+    );
+    assert!(
+        !during,
+        "the second client was answered while the first slept"
+    );
+}
+
+#[test]
+fn a_coroutine_sleep_lets_the_others_run() {
+    let server = one_worker_4f("coroutine");
+    let (waited, during) = second_client_during_a_slow_request(&server);
+    // may's sleep parks only the slow coroutine: the second client is
+    // answered while it sleeps.
+    assert!(
+        during,
+        "the second client waited for the slow one ({waited:?})"
+    );
+}
+
+#[test]
+fn the_slow_path_refuses_a_wait_that_is_not_a_bounded_number() {
+    let server = one_worker_4f("coroutine");
+    for path in ["/slow", "/slow?ms=abc", "/slow?ms=3600000", "/slow?ms=-1"] {
+        let text = answer(send(&server, path));
+        assert!(text.starts_with("HTTP/1.1 400"), "{path}: {text}");
+    }
+    let text = answer(send(&server, "/slow?ms=0"));
+    assert!(text.ends_with("slept 0 ms\n"), "{text}");
+}

@@ -105,6 +105,14 @@ fn exercise_4f_checks_fail_on_4b_4a_4h_and_pass_on_4f() {
 }
 
 #[test]
+fn exercise_4f_blocking_checks_and_guards_pass_on_4f() {
+    // Its starter is not one of our binaries: lab/tests/lab_cli.rs proves the
+    // checks fail on the untouched copy, lab/tests/wrong_fixes.rs on the
+    // wrong fixes.
+    prove("4f-blocking");
+}
+
+#[test]
 fn exercise_ftp_confine_checks_and_guard_pass_on_ftp_server() {
     // Its starter is not one of our binaries: lab/tests/lab_cli.rs proves the
     // checks fail on the untouched copy.

@@ -20,7 +20,9 @@
 //!
 //! **The price.** Coroutines are cooperative: a coroutine that computes,
 //! or calls something that blocks the thread (a read from a slow disk),
-//! holds its worker thread and every coroutine queued on it. A stack that
+//! holds its worker thread and every coroutine queued on it: see it with
+//! `--workers 1 --slow-wait thread` and `curl localhost:PORT/slow?ms=5000`
+//! while another client asks for a page. A stack that
 //! overflows its fixed size is a crash (a guard page stops it). And
 //! thread-locals are unsafe across a switch, which is why spawning is
 //! `unsafe` (see the SAFETY note at the spawn).
@@ -28,9 +30,9 @@
 //! **Next.** `webserver4g` writes the event loop by hand on mio, with a
 //! deadline per connection and an accept loop that pauses on `EMFILE`.
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
-use lsbaws::http::{serve_site, Site};
+use lsbaws::http::{serve_site_with_slow_path, Site};
 use lsbaws::net::{accept_failure, AcceptFailure, SpareDescriptor};
 use lsbaws::report::{die, die_msg, errno_of, explain, warn, Throttle};
 use may::net::TcpListener;
@@ -63,6 +65,20 @@ struct Args {
     /// Worker threads that run the coroutines (default: one per core).
     #[arg(long, default_value_t = default_workers(), value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: u16,
+    /// How the `/slow?ms=N` path waits: `coroutine` parks only its own
+    /// coroutine, `thread` blocks the whole worker thread (the wrong way).
+    // Not named --sleep: the lab starts a server that has a --sleep flag
+    // with `--sleep 0.5`.
+    #[arg(long, value_enum, default_value_t = SleepWith::Coroutine)]
+    slow_wait: SleepWith,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SleepWith {
+    /// may::coroutine::sleep: the worker runs other coroutines meanwhile.
+    Coroutine,
+    /// std::thread::sleep: every coroutine on the worker waits too.
+    Thread,
 }
 
 fn default_workers() -> u16 {
@@ -125,7 +141,7 @@ fn accept_loop(listener: &TcpListener, mut spare: SpareDescriptor, site: &Arc<Si
             }
         };
         let timeout = args.idle.timeout();
-        let (site, quiet) = (Arc::clone(site), args.server.quiet);
+        let (site, quiet, sleep) = (Arc::clone(site), args.server.quiet, args.slow_wait);
         // A new coroutine for this connection; this one goes straight back
         // to accept(). It runs the same blocking serve_site as the thread
         // models: may turns each read and write that would block into a
@@ -135,19 +151,27 @@ fn accept_loop(listener: &TcpListener, mut spare: SpareDescriptor, site: &Arc<Si
         // (1) Thread-locals: a coroutine may resume on another worker
         // thread after any may I/O call, so a thread-local read before a
         // switch and used after it would be the wrong thread's.
-        // `serve_site` and what it calls keep no thread-local state across
-        // may I/O: stdout's lock, errno and the file cache's batch number
-        // are taken and released between switches. (2) Stack overflow: the
-        // stack has a fixed size, and a guard page turns an overflow into
-        // a crash; serving a request needs at most 16 KiB of it (see
-        // STACK_WORDS), an eighth of what each coroutine gets.
+        // `serve_site_with_slow_path` and what it calls keep no
+        // thread-local state across may I/O or may's sleep: stdout's lock,
+        // errno and the file cache's batch number are taken and released
+        // between switches (the /slow path sleeps outside the batch:
+        // `fast::outside_batch`). (2) Stack overflow: the stack has a fixed
+        // size, and a guard page turns an overflow into a crash; serving a
+        // request needs at most 16 KiB of it (see STACK_WORDS), an eighth
+        // of what each coroutine gets.
         let spawned = unsafe {
             may::coroutine::Builder::new().spawn(move || {
                 // A silent client ends the coroutine after --idle-timeout.
                 let _ = stream
                     .set_read_timeout(timeout)
                     .and(stream.set_write_timeout(timeout));
-                serve_site(&mut stream, &site, quiet);
+                serve_site_with_slow_path(&mut stream, &site, quiet, |wait| match sleep {
+                    // Parks this coroutine on may's timer.
+                    SleepWith::Coroutine => may::coroutine::sleep(wait),
+                    // Blocks the worker thread: no coroutine queued on it
+                    // runs until the sleep ends.
+                    SleepWith::Thread => std::thread::sleep(wait),
+                });
             })
         };
         if let Err(e) = spawned {

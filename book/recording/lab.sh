@@ -59,13 +59,14 @@ record_lab() {
     # Part 4's exercises: the untouched copy, with the prediction a student
     # who has read the starter's chapter makes.
     local step
-    for step in 4e 4f; do
+    for step in 4e 4f 4f-blocking; do
         begin lab-check-$step-starter
         run "cargo lab start $step"
         cargo build --quiet --manifest-path "$LAB_WORK_DIR/$step/Cargo.toml" --target-dir "$LAB_TARGET_DIR"
         case $step in
         4e) run "sed -i 's/^idle_cpu: \$/idle_cpu: spins/' $LAB_WORK_DIR/4e/answers.txt" ;;
         4f) run "sed -i 's/^threads_for_200: \$/threads_for_200: 201/' $LAB_WORK_DIR/4f/answers.txt" ;;
+        4f-blocking) run "sed -i 's/^second_client: \$/second_client: after/' $LAB_WORK_DIR/4f-blocking/answers.txt" ;;
         esac
         run "cargo lab check $step"
     done

@@ -28,3 +28,23 @@ record_coroutines_switch_cost() {
     begin coroutines-switch-cost
     run "target/release/coroutines switch --turns 2 --timed 100000"
 }
+
+# 4f's slow path on one worker: a client sleeping on /slow, and a second
+# client asking for a page meanwhile. With --slow-wait thread it waits out the
+# sleep; with --slow-wait coroutine it does not.
+record_part4_4f_slow() {
+    local way
+    for way in thread coroutine; do
+        serve part4-4f-slow-$way -- "$B/webserver4f --port 0 --workers 1 --slow-wait $way"
+        begin part4-4f-slow-$way
+        run "PORT=$PORT"
+        # The slow answer goes to a file, shown once it is in: two curls
+        # writing to one terminal would interleave as they are scheduled.
+        run 'SLOW=$(mktemp)'
+        run "curl -s \"http://127.0.0.1:\$PORT/slow?ms=3000\" > \$SLOW &"
+        wait_until 'grep -q sleeping "$SERVER_LOG"'
+        run "time curl -s http://127.0.0.1:\$PORT/hello.txt"
+        run 'wait $!; cat $SLOW; rm $SLOW'
+        stop
+    done
+}

@@ -16,7 +16,7 @@
 
 use super::check::Check;
 use super::question::Question;
-use super::{ftp, multiplex, part3, part4};
+use super::{blocking, ftp, multiplex, part3, part4};
 
 /// A source file of this repository, compiled in so that the table cannot
 /// name a file that does not exist.
@@ -387,6 +387,34 @@ pub static EXERCISES: &[Exercise] = &[
         wrong: &[],
     ),
     Exercise {
+        step: "4f-blocking",
+        title: "Find the blocking call",
+        chapter: "Part 4: webserver4f",
+        files: &[CopyFile {
+            to: "src/main.rs",
+            from: source!("lessons/4f-blocking/starter/main.rs"),
+        }],
+        starter_bin: None,
+        reference_bin: "webserver4f",
+        binary: "webserver4f-blocking",
+        run_args: "--port 8888 --workers 1",
+        reference: bin_source!("part4", "webserver4f"),
+        readme: lesson_text!("4f-blocking").0,
+        hints: lesson_text!("4f-blocking").1,
+        checks: &[&blocking::OTHERS_SERVED, &blocking::SLEEP_TOGETHER],
+        guards: &[&blocking::STILL_WAITS, &part4::SERVES_SITE],
+        questions: &[&blocking::SECOND_CLIENT],
+        proof: &[(STARTER_COPY, &["others-served", "sleep-together"])],
+        wrong: &[
+            wrong_fix!("4f-blocking", "more-workers", &["sleep-together"]),
+            wrong_fix!(
+                "4f-blocking",
+                "thread-join",
+                &["others-served", "sleep-together"]
+            ),
+        ],
+    },
+    Exercise {
         step: "ftp-confine",
         title: "Confine every name to the library root",
         chapter: "The file server project: no way out, no half files",
@@ -624,6 +652,18 @@ mod tests {
     }
 
     #[test]
+    fn the_blocking_starter_is_webserver4f_but_for_the_wait() {
+        // Its starter is a copy of webserver4f with the slow path's wait
+        // made the wrong way: when webserver4f changes, so must the starter.
+        let exercise = find("4f-blocking").unwrap();
+        let changed = changed_lines(exercise.reference.text, exercise.edited().contents());
+        assert!(
+            changed <= WRONG_FIX_LINES,
+            "lessons/4f-blocking/starter/main.rs changes {changed} lines of webserver4f"
+        );
+    }
+
+    #[test]
     fn students_binaries_have_names_of_their_own() {
         let mut names: Vec<&str> = EXERCISES.iter().map(|e| e.binary).collect();
         names.sort();
@@ -653,7 +693,7 @@ mod tests {
         );
         assert_eq!(
             steps(),
-            "3c, 3e, 3f, 3g, 4d, 4p, 4e, 4f, ftp-confine, ftp-atomic"
+            "3c, 3e, 3f, 3g, 4d, 4p, 4e, 4f, 4f-blocking, ftp-confine, ftp-atomic"
         );
     }
 }

@@ -27,8 +27,10 @@
 //! * [`part3`] — the checks and questions of Part 3.
 //! * [`part4`] — those of Part 4's event loops (keep-alive).
 //! * [`multiplex`] — those of select and poll (descriptors past FD_SETSIZE).
+//! * [`blocking`] — those of the blocking call in a coroutine server.
 //! * [`ftp`] — those of the file server: path confinement, atomic uploads.
 
+pub mod blocking;
 pub mod check;
 pub mod exercise;
 pub mod ftp;

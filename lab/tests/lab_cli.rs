@@ -137,6 +137,7 @@ fn write_right_answers(answers: &Path) {
         ("idle_cpu", "spins"),
         ("answered_of_1100", "1019"),
         ("threads_for_200", "201"),
+        ("second_client", "after"),
         ("cwd_up", "/.."),
         ("symlink_secret", "yes"),
         ("old_file_survives", "no"),
@@ -168,7 +169,7 @@ fn a_student_works_through_exercise_3c() {
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
     assert!(
         unknown.contains(
-            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 4d, 4p, 4e, 4f, ftp-confine, ftp-atomic"
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 4d, 4p, 4e, 4f, 4f-blocking, ftp-confine, ftp-atomic"
         ),
         "{unknown}"
     );
@@ -464,6 +465,11 @@ fn exercise_4e_from_start_to_a_passing_check() {
 #[test]
 fn exercise_4f_from_start_to_a_passing_check() {
     from_start_to_a_passing_check("4f");
+}
+
+#[test]
+fn exercise_4f_blocking_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4f-blocking");
 }
 
 #[test]

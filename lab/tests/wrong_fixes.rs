@@ -119,6 +119,11 @@ fn wrong_fixes_of_4e_fail() {
 }
 
 #[test]
+fn wrong_fixes_of_4f_blocking_fail() {
+    every_wrong_fix_fails("4f-blocking");
+}
+
+#[test]
 fn wrong_fixes_of_ftp_confine_fail() {
     every_wrong_fix_fails("ftp-confine");
 }

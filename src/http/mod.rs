@@ -11,6 +11,9 @@
 //! * [`session`] is one connection's state: bytes in, responses out,
 //!   keep-alive or close; [`serve_blocking`] drives it over a blocking socket.
 //!
+//! [`load`] has the paths that cost time on purpose (`/slow?ms=N`), for
+//! the models to show who else is served meanwhile.
+//!
 //! [`fast`] is speed, not a lesson: the same answers as [`site`], cheaper
 //! (files opened with `openat2(2)`, kept in memory and checked on every
 //! request), for the benchmarks. Its doc lists what the rest relies on.
@@ -18,6 +21,7 @@
 pub mod date;
 pub mod fast;
 pub mod file_response;
+pub mod load;
 pub mod range;
 pub mod request;
 pub mod response;
@@ -27,5 +31,5 @@ pub mod validators;
 
 pub use request::{parse_request, Limits, Parse, Request};
 pub use response::{Body, Response};
-pub use session::{serve_blocking, serve_site, Session};
+pub use session::{serve_blocking, serve_site, serve_site_with_slow_path, Session};
 pub use site::Site;

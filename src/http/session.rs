@@ -253,6 +253,23 @@ pub fn serve_site(stream: &mut (impl Read + Write), site: &super::Site, quiet: b
     }
 }
 
+/// [`serve_site`], where `/slow?ms=N` waits by calling `sleep` (see
+/// [`super::load::respond_slow_and_log`]): how a model waits decides who
+/// else is served meanwhile.
+pub fn serve_site_with_slow_path(
+    stream: &mut (impl Read + Write),
+    site: &super::Site,
+    quiet: bool,
+    sleep: impl Fn(std::time::Duration),
+) {
+    let served = serve_blocking(stream, Limits::default(), |request| {
+        super::load::respond_slow_and_log(site, request, quiet, &sleep)
+    });
+    if let Err(e) = served {
+        crate::report::warn("serving a connection", e);
+    }
+}
+
 /// The peer went away ([`is_disconnect`]), or stayed silent past the
 /// socket's timeout (SO_RCVTIMEO/SO_SNDTIMEO make the call fail with
 /// EAGAIN): the session just ends, without a line on stderr.

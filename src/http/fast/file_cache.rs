@@ -138,6 +138,39 @@ impl Drop for BatchGuard {
     }
 }
 
+/// Run `wait` — a sleep, or anything else that may switch coroutines —
+/// with this thread's batch closed, and open a new batch after it if one
+/// was open. A request handler that waits (webserver4f's `/slow` path)
+/// runs inside `Session::answer`'s batch; this keeps the rule of
+/// [`BatchGuard`] for it: no batch is open on a thread while the coroutine
+/// that opened it is switched out, and the batch after the wait is a new
+/// one, on whichever thread the coroutine resumed, begun after every
+/// request still to answer in this pass had arrived.
+pub fn outside_batch<T>(wait: impl FnOnce() -> T) -> T {
+    let was_open = close_batch();
+    let result = wait();
+    if was_open {
+        reopen_batch();
+    }
+    result
+}
+
+// Separate, never inlined: the thread-local is looked up afresh after a
+// switch, not through an address computed on the thread before it.
+#[inline(never)]
+fn close_batch() -> bool {
+    BATCH.with(|b| {
+        let (number, open) = b.get();
+        b.set((number, false));
+        open
+    })
+}
+
+#[inline(never)]
+fn reopen_batch() {
+    BATCH.with(|b| b.set((b.get().0 + 1, true)));
+}
+
 fn current_batch() -> Batch {
     let (number, open) = BATCH.with(Cell::get);
     open.then(|| (THREAD.with(|t| *t), number))
@@ -252,4 +285,29 @@ fn settled(stat: &FileStat) -> bool {
     SystemTime::now()
         .duration_since(changed)
         .is_ok_and(|age| age > SETTLED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_closes_the_batch_and_the_pass_continues_in_a_new_one() {
+        let guard = BatchGuard::begin();
+        let before = current_batch();
+        assert!(before.is_some());
+        let during = outside_batch(current_batch);
+        assert_eq!(during, None, "no batch is open while the handler waits");
+        let after = current_batch();
+        assert!(after.is_some(), "the pass goes on in a batch");
+        assert_ne!(
+            after, before,
+            "a new batch: checks made before the wait do not count"
+        );
+        drop(guard);
+        assert_eq!(current_batch(), None);
+        // Outside a pass, waiting opens no batch.
+        outside_batch(|| ());
+        assert_eq!(current_batch(), None);
+    }
 }

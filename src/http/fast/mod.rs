@@ -29,8 +29,9 @@
 //!    answering requests and closed when the guard drops; no guard may live
 //!    across a point where this thread could run another connection's
 //!    code (the rule in full, and why, is at [`BatchGuard`]). Its one user,
-//!    `Session::answer`, runs only the request handler meanwhile, and the
-//!    site's handler makes plain syscalls. webserver4f's SAFETY note
+//!    `Session::answer`, runs only the request handler meanwhile; the
+//!    site's handler makes plain syscalls, and the one that waits (the
+//!    `/slow` path) waits inside [`outside_batch`]. webserver4f's SAFETY note
 //!    (`may`'s spawn is sound only if no thread-local is kept across a
 //!    switch) relies on this.
 //! 4. **Descriptor numbers unchanged.** The root descriptor the fast path
@@ -41,5 +42,5 @@
 pub mod file_cache;
 pub mod open;
 
-pub use file_cache::{BatchGuard, FileCache};
+pub use file_cache::{outside_batch, BatchGuard, FileCache};
 pub use open::{FastPath, Found};
