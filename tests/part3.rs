@@ -4,7 +4,7 @@
 //! kills and reaps the server and everything it forked when the test ends.
 
 use lsbaws_harness::client::{get, read_response, send_get, AfterResponse};
-use lsbaws_harness::{Exit, Launch, Server};
+use lsbaws_harness::{procfs, Exit, Launch, Server};
 use lsbaws_lab::observe::{self, ChildFate, SigchldHandling};
 use lsbaws_lab::Subject;
 use std::io::{ErrorKind, Write};
@@ -112,6 +112,59 @@ fn webserver3c_leaves_zombies() {
     );
 }
 
+/// Part 3's basics: the child's PPID is the server's PID; the parent holds
+/// the listening socket and not the connection, the child the connection
+/// and not the listening socket, on top of descriptors 0, 1 and 2.
+#[test]
+fn webserver3c_parent_and_child_split_the_sockets() {
+    let server = start("webserver3c", &["--sleep", "30"]);
+    assert_hello(&mut send_get(server.addr()).unwrap());
+    server
+        .wait_until(WAIT, "a child", |s| !s.children().is_empty())
+        .unwrap();
+    let child = server.children()[0].clone();
+    assert_eq!(child.ppid, server.pid().as_raw());
+    let sockets = |pid: i32| -> Vec<(i32, String)> {
+        procfs::descriptors(pid)
+            .into_iter()
+            .filter(|d| d.is_socket())
+            .map(|d| (d.fd, d.target))
+            .collect()
+    };
+    let parent = sockets(server.pid().as_raw());
+    let in_child = sockets(child.pid);
+    assert_eq!(parent.len(), 1, "the parent's sockets: {parent:?}");
+    assert_eq!(in_child.len(), 1, "the child's sockets: {in_child:?}");
+    assert_ne!(parent[0].1, in_child[0].1, "the same socket in both");
+    assert!(parent[0].0 < in_child[0].0, "{parent:?} {in_child:?}");
+    for pid in [server.pid().as_raw(), child.pid] {
+        let fds: Vec<i32> = procfs::descriptors(pid).iter().map(|d| d.fd).collect();
+        assert!(fds.starts_with(&[0, 1, 2]), "pid {pid}: {fds:?}");
+    }
+}
+
+/// A zombie has no code left to stop: SIGKILL is delivered without error
+/// and the entry stays until the parent waits (webserver3c never does).
+#[test]
+fn a_zombie_survives_kill_9() {
+    let server = start("webserver3c", &["--sleep", "0"]);
+    assert_hello(&mut send_get(server.addr()).unwrap());
+    server
+        .wait_until(WAIT, "a zombie child", |s| {
+            s.children().iter().any(|c| c.is_zombie())
+        })
+        .unwrap();
+    let zombie = server.children()[0].pid;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(zombie),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill -9 on a zombie succeeds");
+    std::thread::sleep(Duration::from_millis(500));
+    let after = procfs::stat(zombie).expect("the zombie is gone after kill -9");
+    assert!(after.is_zombie(), "{after:?}");
+}
+
 // ---- 3d: the parent keeps every descriptor and reaps nobody ---------------
 
 #[test]
@@ -153,6 +206,40 @@ fn webserver3d_fork_fails_eagain_under_nproc_limit() {
     // nix prints EAGAIN's text as "Try again"; the symbolic name is stable.
     assert!(run.failed_with("fork()", "EAGAIN"), "{run:?}");
     assert!((395..=400).contains(&run.answered), "{run:?}");
+}
+
+/// The original tutorial's run: `ulimit -u 400` and `ulimit -n 500`
+/// together. Both limits are in reach (3d leaks a descriptor and a zombie
+/// per client), and the process limit comes first: about 400 zombies, while
+/// 500 descriptors would have lasted for about 496 clients. The server dies
+/// of fork's EAGAIN, never of accept's EMFILE.
+#[test]
+fn webserver3d_hits_ulimit_u_400_before_ulimit_n_500() {
+    let launch = Launch::new("webserver3d")
+        .arg("--quiet")
+        .limit_open_files_hard(500);
+    let launch = if nix::unistd::Uid::effective().is_root() {
+        // The kernel ignores RLIMIT_NPROC for root: a uid no process uses.
+        launch
+            .as_user(300_000 + std::process::id())
+            .limit_processes(400)
+    } else {
+        let mine = lsbaws_harness::procfs::processes_of_user(nix::unistd::Uid::current().as_raw());
+        launch.limit_processes(mine as u64 + 400)
+    };
+    let mut server = launch.start().unwrap();
+    let mut answered = 0;
+    while answered < 600 && get(server.addr(), WAIT).is_ok() {
+        answered += 1;
+    }
+    assert_eq!(server.wait_for_exit(WAIT), Some(Exit::Code(1)));
+    let stderr = server.stderr();
+    assert!(stderr.contains("fork() failed: EAGAIN"), "{stderr}");
+    assert!(!stderr.contains("EMFILE"), "{stderr}");
+    assert!(
+        (395..=400).contains(&answered),
+        "answered {answered}: {stderr}"
+    );
 }
 
 // ---- 3e: SIGCHLD without SA_RESTART ----------------------------------------

@@ -443,6 +443,30 @@ const RULES: &[Rule] = &[
         pattern: r"timer:\(timewait,\d+sec,0\)",
         replace: With("timer:(timewait,<N>sec,0)"),
     },
+    // Part 3's basics: where a process's descriptors lead (the recording's
+    // folder, a socket's inode), pids at the start of strace -f -o lines,
+    // and the limits of `ulimit -a` that depend on the machine (all but the
+    // two the experiment sets).
+    Rule {
+        files: "basics-",
+        pattern: r"-> \S*/(basics-[a-z0-9-]+\.server\.txt)$",
+        replace: With("-> <DIR>/$1"),
+    },
+    Rule {
+        files: "basics-",
+        pattern: r"socket:\[\d+\]",
+        replace: With("socket:[<INODE>]"),
+    },
+    Rule {
+        files: "basics-",
+        pattern: r"^\d+ +(write|\+\+\+|---)",
+        replace: With("<PID> $1"),
+    },
+    Rule {
+        files: "basics-ulimit",
+        pattern: r"^([^(]*\((?:[^)]*, )?-[^nu]\)) +\S+$",
+        replace: With("$1 <N>"),
+    },
     // Addresses in memory (curl's connection cache).
     Rule {
         files: "",

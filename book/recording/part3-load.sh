@@ -48,7 +48,7 @@ record_webserver3d_eagain() {
     # RLIMIT_NPROC is not enforced for root: drop to nobody when we are root.
     local ordinary_user=
     if [ "$(id -u)" -eq 0 ]; then ordinary_user=nobody; fi
-    AS_USER=$ordinary_user serve webserver3d-eagain 'id -un' 'ulimit -u 400' -- \
+    AS_USER=$ordinary_user serve webserver3d-eagain 'id -un' 'ulimit -u 400' 'ulimit -n 500' -- \
         "$B/webserver3d --port 0 --quiet --backlog 1024"
     begin webserver3d-eagain
     run "PORT=$PORT"
