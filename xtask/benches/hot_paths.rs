@@ -79,5 +79,59 @@ fn serving(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parsing, resolving, responding, serving);
+fn static_headers(c: &mut Criterion) {
+    use lsbaws::http::validators::{FileVersion, Validators};
+    use lsbaws::http::{date, range};
+    use std::time::SystemTime;
+    // The Date header: from this thread's once-a-second cache (what every
+    // response pays), against formatting it every time.
+    let now = date::unix_now();
+    c.bench_function("date/cached (per response)", |b| {
+        b.iter(|| date::text_of_second(black_box(now)))
+    });
+    c.bench_function("date/formatted every time", |b| {
+        b.iter(|| date::format_seconds(black_box(now)))
+    });
+    let mut out = Vec::with_capacity(64);
+    c.bench_function("date/write_now (clock read + cache)", |b| {
+        b.iter(|| {
+            out.clear();
+            date::write_now(black_box(&mut out));
+        })
+    });
+    // Validators: made per response, then checked against what a browser
+    // sends back on a reload.
+    let version = FileVersion {
+        size: 13,
+        mtime: (1_765_000_000, 123_456_789),
+        ctime: (1_765_000_000, 123_456_789),
+    };
+    let when = SystemTime::now();
+    c.bench_function("validators/new", |b| {
+        b.iter(|| Validators::new(black_box(&version), when))
+    });
+    let validators = Validators::new(&version, when);
+    let tag = validators.etag();
+    let since = validators.last_modified_text();
+    c.bench_function("validators/If-None-Match check", |b| {
+        b.iter(|| validators.none_match_fails(black_box(&tag)))
+    });
+    c.bench_function("validators/If-Modified-Since check", |b| {
+        b.iter(|| validators.not_modified_since(black_box(&since)))
+    });
+    // Range parsing: what a video player and `curl -C -` send.
+    c.bench_function("range/bytes=0-99", |b| b.iter(|| range::parse(black_box("bytes=0-99"), 1 << 20)));
+    c.bench_function("range/bytes=300000-", |b| b.iter(|| range::parse(black_box("bytes=300000-"), 1 << 20)));
+    // The whole answer through the site: a revalidation (304) and a range
+    // (206, sliced from the cached bytes).
+    let site = Site::open(default_root()).expect("the sample site");
+    let plain = site.respond(&request(WRK_GET));
+    let etag = plain.headers.iter().find(|(n, _)| n == "ETag").map(|(_, v)| v.clone()).unwrap_or_default();
+    let revalidate = request(format!("GET /hello.txt HTTP/1.1\r\nIf-None-Match: {etag}\r\n\r\n").as_bytes());
+    c.bench_function("site/respond /hello.txt If-None-Match (304)", |b| b.iter(|| site.respond(black_box(&revalidate))));
+    let ranged = request(b"GET /files/one-mebibyte.bin HTTP/1.1\r\nRange: bytes=300000-\r\n\r\n");
+    c.bench_function("site/respond 1 MiB file Range (206)", |b| b.iter(|| site.respond(black_box(&ranged))));
+}
+
+criterion_group!(benches, parsing, resolving, responding, serving, static_headers);
 criterion_main!(benches);
