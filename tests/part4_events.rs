@@ -1,5 +1,6 @@
-//! Part 4, the scalable models: epoll (4e), may coroutines (4f) and the mio
-//! event loop (4g) serve the sample site over kept-alive connections.
+//! Part 4, the scalable models: epoll (4e), may coroutines (4f), the mio
+//! event loop (4g) and io_uring (4u) serve the sample site over kept-alive
+//! connections.
 //!
 //! Every test starts the real binary on port 0 through the harness, which
 //! kills and reaps it when the test ends. The tests a model shares with the
@@ -35,7 +36,7 @@ macro_rules! for_models {
         }
     };
     ($test:ident) => {
-        for_models!($test: webserver4e, webserver4f, webserver4g);
+        for_models!($test: webserver4e, webserver4f, webserver4g, webserver4u);
     };
 }
 
@@ -278,7 +279,7 @@ fn a_client_that_never_reads_cannot_balloon_memory(name: &str) {
         assert_serves(&responses.next(&mut hoarder, WAIT).unwrap(), MEBIBYTE_FILE);
     }
 }
-for_models!(a_client_that_never_reads_cannot_balloon_memory: webserver4f, webserver4g);
+for_models!(a_client_that_never_reads_cannot_balloon_memory: webserver4f, webserver4g, webserver4u);
 
 // ---- The event loops sleep when idle ----------------------------------------
 
@@ -297,7 +298,7 @@ fn uses_no_cpu_while_idle(name: &str) {
         "{name} used {used:?} of CPU in 2 s of idleness"
     );
 }
-for_models!(uses_no_cpu_while_idle: webserver4e, webserver4g);
+for_models!(uses_no_cpu_while_idle: webserver4e, webserver4g, webserver4u);
 
 // ---- Running out of descriptors (EMFILE) ------------------------------------
 

@@ -62,3 +62,28 @@ record_webserver4p_past_fd_setsize() {
     # Held: 1100 connections, the listener, the site's directory, 0, 1, 2.
     crowd webserver4p-past-fd-setsize webserver4p '[ $(ls /proc/$PID/fd | wc -l) -ge 1105 ]'
 }
+
+# ---- webserver4u --------------------------------------------------------------
+
+# counts NAME PROGRAM: count PROGRAM's system calls (strace -c, sorted by
+# name) while curl fetches two files over one kept-alive connection, then
+# three more on three connections of their own.
+counts() {
+    local name=$1 program=$2
+    serve "$name" -- "strace -c -S name -o /tmp/$name.strace -e trace=io_uring_setup,io_uring_enter,epoll_wait,epoll_ctl,accept,accept4,read,write $B/$program --port 0 --quiet"
+    begin "$name"
+    run "PORT=$PORT"
+    run "curl -s -o /dev/null -o /dev/null -w '%{http_code} %{size_download} bytes\n' http://127.0.0.1:\$PORT/hello.txt http://127.0.0.1:\$PORT/style.css"
+    run "for i in 1 2 3; do curl -s -o /dev/null -w '%{http_code} ' http://127.0.0.1:\$PORT/hello.txt; done; echo"
+    sleep 0.3
+    stop
+    run "cat /tmp/$name.strace"
+}
+
+record_webserver4u_syscalls() {
+    counts webserver4u-syscalls webserver4u
+}
+
+record_webserver4u_epoll_syscalls() {
+    counts webserver4u-epoll-syscalls webserver4e
+}

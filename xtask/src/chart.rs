@@ -28,7 +28,7 @@ enum Shape {
 /// them in every panel; the colours are far apart (after Okabe and Ito's
 /// and Paul Tol's palettes, which stay apart for colour-blind readers),
 /// and neighbours in the table get different markers.
-const STYLES: [(RGBColor, Shape); 13] = [
+const STYLES: [(RGBColor, Shape); 14] = [
     (RGBColor(0, 0, 0), Shape::Square),          // nginx: black
     (RGBColor(128, 128, 128), Shape::Cross),     // may_minihttp: grey
     (RGBColor(136, 34, 85), Shape::Ring),        // 3a: wine
@@ -42,6 +42,7 @@ const STYLES: [(RGBColor, Shape); 13] = [
     (RGBColor(0, 114, 178), Shape::Circle),      // 4e: blue
     (RGBColor(0, 158, 115), Shape::Triangle),    // 4f: green
     (RGBColor(170, 51, 119), Shape::Box),        // 4g: purple
+    (RGBColor(51, 34, 136), Shape::Ring),        // 4u: indigo
 ];
 
 fn style(server: &str) -> (RGBColor, Shape) {

@@ -108,8 +108,9 @@ enum Scenario {
 
 /// Idle connections held open beside the active clients in the busy runs.
 const BUSY_IDLE: [u32; 4] = [0, 1_000, 5_000, 10_000];
-/// The servers of the busy runs: one per readiness interface, and nginx.
-const BUSY_SERVERS: &[&str] = &["nginx", "4s-select", "4p-poll", "4e-epoll", "4g-mio"];
+/// The servers of the busy runs: one per readiness interface, io_uring,
+/// and nginx.
+const BUSY_SERVERS: &[&str] = &["nginx", "4s-select", "4p-poll", "4e-epoll", "4g-mio", "4u-uring"];
 /// The most connections, active and idle, that webserver4s can watch:
 /// select(2) takes descriptors below FD_SETSIZE (1024), less 0, 1, 2, the
 /// listener and the site's directory (1019), less a margin for the load
@@ -588,7 +589,7 @@ mod tests {
         // select runs up to its limit: none of its descriptors reach 1024.
         assert_eq!(busy("4s-select"), ["hello-ka-50-idle-0", "hello-ka-50-idle-960"]);
         assert!(50 + SELECT_IDLE <= SELECT_CONNECTIONS && SELECT_CONNECTIONS < 1019);
-        for server in ["nginx", "4p-poll", "4e-epoll", "4g-mio"] {
+        for server in ["nginx", "4p-poll", "4e-epoll", "4g-mio", "4u-uring"] {
             assert_eq!(
                 busy(server),
                 ["hello-ka-50-idle-0", "hello-ka-50-idle-1000", "hello-ka-50-idle-5000", "hello-ka-50-idle-10000"],

@@ -90,6 +90,7 @@ pub const SERVERS: &[Spec] = &[
     Spec { name: "4e-epoll", kind: Kind::Model, model: "webserver4e: epoll event loop", program: Program::Lab { bin: "webserver4e", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4f-may", kind: Kind::Model, model: "webserver4f: may coroutines, 1 worker thread", program: Program::Lab { bin: "webserver4f", args: &["--workers", "1", "--idle-timeout", "0"] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4g-mio", kind: Kind::Model, model: "webserver4g: mio event loop", program: Program::Lab { bin: "webserver4g", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4u-uring", kind: Kind::Model, model: "webserver4u: io_uring completion loop", program: Program::Lab { bin: "webserver4u", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
 ];
 // ANCHOR_END: table
 
