@@ -109,8 +109,8 @@ enum Scenario {
 /// Idle connections held open beside the active clients in the busy runs.
 const BUSY_IDLE: [u32; 4] = [0, 1_000, 5_000, 10_000];
 /// The servers of the busy runs: one per readiness interface, io_uring,
-/// and nginx.
-const BUSY_SERVERS: &[&str] = &["nginx", "4s-select", "4p-poll", "4e-epoll", "4g-mio", "4u-uring"];
+/// and nginx (both configurations).
+const BUSY_SERVERS: &[&str] = &["nginx", "nginx-nosendfile", "4s-select", "4p-poll", "4e-epoll", "4g-mio", "4u-uring"];
 /// The most connections, active and idle, that webserver4s can watch:
 /// select(2) takes descriptors below FD_SETSIZE (1024), less 0, 1, 2, the
 /// listener and the site's directory (1019), less a margin for the load
@@ -136,7 +136,7 @@ impl Scenario {
             Scenario::Idle { .. } => spec.no_idle.is_none(),
             // Opening 10,000 connections is a client's benchmark: run it
             // against the servers that hold them cheaply.
-            Scenario::Client3 { .. } => ["nginx", "4e-epoll", "4f-may", "4g-mio"].contains(&spec.name),
+            Scenario::Client3 { .. } => ["nginx", "nginx-nosendfile", "4e-epoll", "4f-may", "4g-mio"].contains(&spec.name),
             // select holds connections up to its limit, and no further.
             Scenario::Busy { active, idle, servers, .. } => {
                 (servers.is_empty() || servers.contains(&spec.name))
@@ -211,7 +211,7 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
         args.duration = 1;
         args.warmup = 0;
         if args.servers.is_empty() {
-            args.servers = vec!["nginx".into(), "4b-thread".into()];
+            args.servers = vec!["nginx".into(), "nginx-nosendfile".into(), "4b-thread".into()];
         }
     }
     let scratch = std::env::temp_dir().join(format!("lsbaws-bench-{}", std::process::id()));
@@ -290,7 +290,7 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
                 match run_one(spec, scenario, &places, &generator, &pinning, &args) {
                     Ok(result) => {
                         log(format!(
-                            "[round {}/{}] {:<16} {:<13} {}  ({:.0} s)",
+                            "[round {}/{}] {:<16} {:<16} {}  ({:.0} s)",
                             round + 1,
                             args.rounds,
                             scenario.name(),
@@ -301,7 +301,7 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
                         samples.push(Sample { round, scenario: scenario.name().to_string(), server: spec, result });
                     }
                     Err(e) => {
-                        log(format!("[round {}/{}] {:<16} {:<13} FAILED: {e}", round + 1, args.rounds, scenario.name(), spec.name));
+                        log(format!("[round {}/{}] {:<16} {:<16} FAILED: {e}", round + 1, args.rounds, scenario.name(), spec.name));
                         failures.push(format!("{} {}: {e}", scenario.name(), spec.name));
                     }
                 }
@@ -356,7 +356,7 @@ fn smoke_ok(result: &Measured) -> bool {
 
 fn missing_why(spec: &Spec) -> &'static str {
     match spec.program {
-        servers::Program::Nginx => "nginx is not installed (apt-get install nginx-light)",
+        servers::Program::Nginx { .. } => "nginx is not installed (apt-get install nginx-light)",
         servers::Program::MayMinihttp => "benches/ref-may-minihttp did not build",
         servers::Program::Lab { .. } | servers::Program::Hello { .. } => "its binary is not built (not on this branch yet?)",
     }
@@ -507,7 +507,7 @@ fn header(args: &BenchArgs, generator: &Generator, pinning: &Pinning, chosen: &[
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut text = format!(
         "bench-models, {date}: {cpus} CPUs ({cpu}), Linux {}, load average at start {}\n\
-         {}; {}; {} round(s) of {} s after {} s of warm-up; figures are medians, ratios are to nginx within each round\n",
+         {}; {}; {} round(s) of {} s after {} s of warm-up; figures are medians, ratios are to the better nginx (of the two configurations) within each round\n",
         kernel.trim(),
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
         generator.name(),
@@ -517,7 +517,7 @@ fn header(args: &BenchArgs, generator: &Generator, pinning: &Pinning, chosen: &[
         args.warmup,
     );
     for spec in chosen {
-        text.push_str(&format!("  {:<13} {}\n", spec.name, spec.model));
+        text.push_str(&format!("  {:<16} {}\n", spec.name, spec.model));
     }
     text
 }

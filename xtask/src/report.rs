@@ -1,14 +1,14 @@
 //! From samples to figures: medians over the rounds, ratios to nginx taken
-//! within each round, then a CSV, a text table and an SVG chart.
+//! within each round, then a CSV, a text table and an SVG chart. The
+//! baseline of a ratio is nginx in whichever of its configurations
+//! ([`crate::servers::is_nginx`]) served more requests per second in that
+//! scenario and round.
 
 use crate::idle::Idle;
 use crate::load::Outcome;
-use crate::servers::{Kind, Spec};
+use crate::servers::{is_nginx, Kind, Spec};
 use std::fmt::Write as _;
 use std::path::Path;
-
-/// The server every ratio is taken against.
-pub const BASELINE: &str = "nginx";
 
 /// One measured run.
 #[derive(Debug, Clone)]
@@ -46,6 +46,14 @@ pub struct Row {
     pub answered: Option<f64>,
 }
 
+/// Requests per second of a load sample (none for an idle one).
+fn per_second(sample: &Sample) -> f64 {
+    match &sample.result {
+        Measured::Load { outcome, .. } => outcome.per_second(),
+        Measured::Idle(_) => f64::NEG_INFINITY,
+    }
+}
+
 pub fn median(mut values: Vec<f64>) -> Option<f64> {
     values.retain(|v| v.is_finite());
     if values.is_empty() {
@@ -67,8 +75,12 @@ pub fn rows(samples: &[Sample], scenarios: &[String], servers: &[&'static Spec])
             if mine.is_empty() {
                 continue;
             }
+            // The better nginx of the round (more requests per second).
             let baseline = |round: u32| {
-                samples.iter().find(|s| &s.scenario == scenario && s.server.name == BASELINE && s.round == round)
+                samples
+                    .iter()
+                    .filter(|s| &s.scenario == scenario && is_nginx(s.server.name) && s.round == round)
+                    .max_by(|a, b| per_second(a).total_cmp(&per_second(b)))
             };
             let mut row = Row {
                 scenario: scenario.clone(),
@@ -262,13 +274,13 @@ pub fn table(rows: &[Row]) -> String {
         let columns = if r.answered.is_some() { IDLE_COLUMNS } else { LOAD_COLUMNS };
         if r.scenario != scenario {
             scenario = &r.scenario;
-            let _ = write!(out, "\n{scenario}\n  {:<14}", "server");
+            let _ = write!(out, "\n{scenario}\n  {:<17}", "server");
             for (title, width, _) in columns {
                 let _ = write!(out, " {title:>width$}");
             }
             out.push('\n');
         }
-        let _ = write!(out, "  {:<14}", r.server);
+        let _ = write!(out, "  {:<17}", r.server);
         for (_, width, value) in columns {
             let _ = write!(out, " {:>width$}", value(r));
         }
@@ -347,5 +359,28 @@ mod tests {
         assert_eq!(merged.len(), 2);
         assert_eq!(merged[0].server, "nginx");
         assert_eq!(merged[1].rps_vs_nginx, Some(0.8));
+    }
+
+    #[test]
+    fn ratios_are_to_the_better_nginx_of_each_round() {
+        let samples = vec![
+            load(0, "nginx", 100, 10.0),
+            load(0, "nginx-nosendfile", 200, 5.0),
+            load(0, "4g-mio", 100, 10.0),
+            load(1, "nginx", 400, 10.0),
+            load(1, "nginx-nosendfile", 200, 5.0),
+            load(1, "4g-mio", 100, 10.0),
+            load(2, "nginx", 400, 10.0),
+            load(2, "nginx-nosendfile", 200, 5.0),
+            load(2, "4g-mio", 100, 10.0),
+        ];
+        let servers: Vec<&'static Spec> = vec![spec("nginx"), spec("nginx-nosendfile"), spec("4g-mio")];
+        let rows = rows_for(&samples, &servers);
+        // Against nginx-nosendfile in round 0 (0.5), nginx in rounds 1 and 2 (0.25).
+        assert_eq!(rows[2].rps_vs_nginx, Some(0.25));
+        assert_eq!(rows[0].rps_vs_nginx, Some(1.0));
+        assert_eq!(rows[1].rps_vs_nginx, Some(0.5));
+        // CPU is compared with the same (better) nginx sample.
+        assert_eq!(rows[2].cpu_vs_nginx, Some(1.0));
     }
 }

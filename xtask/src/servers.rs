@@ -23,9 +23,10 @@ pub enum Program {
     Lab { bin: &'static str, args: &'static [&'static str] },
     /// A Part 3 server: no site, `Hello, World!` for every request.
     Hello { bin: &'static str },
-    /// nginx with a minimal config of ours: one worker process, no master,
-    /// access log off, sendfile on.
-    Nginx,
+    /// nginx tuned as operators tune it (xtask/src/nginx.conf): one worker
+    /// process, no master, access log off, open_file_cache; sendfile and
+    /// tcp_nopush on, or both off.
+    Nginx { sendfile: bool },
     /// benches/ref-may-minihttp: may_minihttp answering every request with
     /// the small file.
     MayMinihttp,
@@ -53,7 +54,24 @@ pub struct Spec {
 /// A model whose binary does not exist (not built on this branch yet) is
 /// skipped with a note; adding a model is adding a row.
 pub const SERVERS: &[Spec] = &[
-    Spec { name: "nginx", kind: Kind::Reference, model: "nginx, 1 worker (epoll)", program: Program::Nginx, hello_only: false, no_idle: None, ignores_close: false },
+    Spec {
+        name: "nginx",
+        kind: Kind::Reference,
+        model: "nginx, 1 worker (epoll), open_file_cache, sendfile on, tcp_nopush on",
+        program: Program::Nginx { sendfile: true },
+        hello_only: false,
+        no_idle: None,
+        ignores_close: false,
+    },
+    Spec {
+        name: "nginx-nosendfile",
+        kind: Kind::Reference,
+        model: "nginx, 1 worker (epoll), open_file_cache, sendfile off",
+        program: Program::Nginx { sendfile: false },
+        hello_only: false,
+        no_idle: None,
+        ignores_close: false,
+    },
     Spec { name: "may_minihttp", kind: Kind::Reference, model: "may_minihttp, 1 worker (coroutines)", program: Program::MayMinihttp, hello_only: true, no_idle: None, ignores_close: true },
     Spec {
         name: "3a-iterative",
@@ -109,7 +127,7 @@ impl Places {
     pub fn program_path(&self, spec: &Spec) -> Option<PathBuf> {
         match spec.program {
             Program::Lab { bin, .. } | Program::Hello { bin } => Some(self.lab_bins.join(bin)).filter(|p| p.is_file()),
-            Program::Nginx => which("nginx"),
+            Program::Nginx { .. } => which("nginx"),
             Program::MayMinihttp => Some(self.may_minihttp.clone()).filter(|p| p.is_file()),
         }
     }
@@ -249,8 +267,8 @@ pub fn start(spec: &Spec, places: &Places, cpu: Option<usize>) -> Result<Running
         Program::Hello { .. } => {
             command.args(["--port", &port.to_string(), "--quiet"]);
         }
-        Program::Nginx => {
-            let conf = write_nginx_conf(places, port).map_err(|e| format!("writing nginx.conf: {e}"))?;
+        Program::Nginx { sendfile } => {
+            let conf = write_nginx_conf(places, port, sendfile).map_err(|e| format!("writing nginx.conf: {e}"))?;
             command.arg("-p").arg(&places.scratch).arg("-c").arg(conf).arg("-e").arg(&log);
         }
         Program::MayMinihttp => {
@@ -277,37 +295,31 @@ pub fn start(spec: &Spec, places: &Places, cpu: Option<usize>) -> Result<Running
     }
 }
 
-/// nginx as the reference: one process (no master), enough connections
-/// for the idle run, the site as root, no access log, files sent with
-/// sendfile(2) as Debian's nginx.conf sends them. Debian's `tcp_nopush on`
-/// is left at nginx's default (off): with it, pipelined answers stall on
-/// the socket's cork for ~40 ms at a time (pipelined hello here: 17k req/s
-/// corked, 50k without).
-fn write_nginx_conf(places: &Places, port: u16) -> io::Result<PathBuf> {
-    let scratch = places.scratch.display();
-    let conf = format!(
-        "daemon off;\n\
-         master_process off;\n\
-         worker_processes 1;\n\
-         worker_rlimit_nofile 20000;\n\
-         pid {scratch}/nginx.pid;\n\
-         events {{ worker_connections 16384; }}\n\
-         http {{\n\
-         \x20 access_log off;\n\
-         \x20 sendfile on;\n\
-         \x20 keepalive_requests 100000000;\n\
-         \x20 keepalive_timeout 300s;\n\
-         \x20 types {{ text/plain txt; text/html html; application/octet-stream bin; }}\n\
-         \x20 client_body_temp_path {scratch}/body;\n\
-         \x20 proxy_temp_path {scratch}/proxy;\n\
-         \x20 fastcgi_temp_path {scratch}/fastcgi;\n\
-         \x20 uwsgi_temp_path {scratch}/uwsgi;\n\
-         \x20 scgi_temp_path {scratch}/scgi;\n\
-         \x20 server {{ listen 127.0.0.1:{port}; root {site}; }}\n\
-         }}\n",
-        site = places.site.display(),
-    );
-    let path = places.scratch.join("nginx.conf");
-    std::fs::write(&path, conf)?;
+/// The nginx configuration, with placeholders (the book prints this file).
+pub const NGINX_CONF: &str = include_str!("nginx.conf");
+
+/// Is this one of the nginx configurations? The ratios of the report are to
+/// the better of them in each scenario and round.
+pub fn is_nginx(name: &str) -> bool {
+    name == "nginx" || name.starts_with("nginx-")
+}
+
+/// nginx.conf for one run: [`NGINX_CONF`] with its placeholders filled in.
+/// With `sendfile` off, tcp_nopush is off too (it only works with
+/// sendfile): in an earlier measurement here, with sendfile and
+/// tcp_nopush on, pipelined answers stalled on the socket's cork for ~40 ms
+/// at a time (17k req/s corked, 50k without), which is why both
+/// configurations run and the better one is the baseline.
+pub fn nginx_conf(places: &Places, port: u16, sendfile: bool) -> String {
+    NGINX_CONF
+        .replace("@SCRATCH@", &places.scratch.display().to_string())
+        .replace("@SITE@", &places.site.display().to_string())
+        .replace("@PORT@", &port.to_string())
+        .replace("@SENDFILE@", if sendfile { "on" } else { "off" })
+}
+
+fn write_nginx_conf(places: &Places, port: u16, sendfile: bool) -> io::Result<PathBuf> {
+    let path = places.scratch.join(if sendfile { "nginx.conf" } else { "nginx-nosendfile.conf" });
+    std::fs::write(&path, nginx_conf(places, port, sendfile))?;
     Ok(path)
 }
