@@ -26,6 +26,7 @@ const MODELS: &[&str] = &[
     "webserver4e",
     "webserver4f",
     "webserver4g",
+    "webserver4u",
 ];
 
 const MEBIBYTE_FILE: &str = "files/one-mebibyte.bin";
