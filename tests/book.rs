@@ -743,6 +743,29 @@ fn the_built_book_has_no_broken_link_anchor_or_image() {
     let mut problems = broken_links_in(&book, "English");
     if let Some(chinese) = book_support::chinese_edition(&book) {
         problems.extend(broken_links_in(&chinese, "Chinese"));
+        // A translated heading's `{#id}` where mdBook keeps the English
+        // one itself (an explicit id) shows on the page as text.
+        for page in html_pages(&chinese) {
+            let html = without_code_blocks(&read(&page));
+            let text: String = html
+                .split("<code")
+                .enumerate()
+                .map(|(i, part)| {
+                    if i == 0 {
+                        part
+                    } else {
+                        part.split_once("</code>").map_or("", |(_, rest)| rest)
+                    }
+                })
+                .collect();
+            if text.contains("{#") {
+                let shown = page.strip_prefix(&chinese).unwrap().display().to_string();
+                problems.push(format!(
+                    "Chinese: {shown}: a heading id shows as text (\"{{#\"): drop it from the \
+                     message in book/po/zh-CN.po, the English heading's explicit id is kept"
+                ));
+            }
+        }
         let relative = |dir: &Path| -> BTreeSet<PathBuf> {
             html_pages(dir)
                 .into_iter()
