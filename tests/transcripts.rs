@@ -268,6 +268,18 @@ const RULES: &[Rule] = &[
         pattern: r#""(pid|uptime_seconds)":\d+"#,
         replace: With("\"$1\":<N>"),
     },
+    // 4f's threads under CPU-bound work: their ids vary; whether a thread
+    // computed (seconds of CPU) or not is the lesson.
+    Rule {
+        files: "part4-4f-cores",
+        pattern: r"^\d+ \(webserver4f\)",
+        replace: With("<TID> (webserver4f)"),
+    },
+    Rule {
+        files: "part4-4f-cores",
+        pattern: r"(?<secs>\d+\.\d+) s of CPU$",
+        replace: Duration,
+    },
     // Clients started together finish in an order that varies.
     Rule {
         files: "",

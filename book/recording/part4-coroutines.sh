@@ -48,3 +48,18 @@ record_part4_4f_slow() {
         stop
     done
 }
+
+# 4f under CPU-bound work: four requests for /work?ms=500 at once, with one
+# worker and with two; then each thread's CPU time (/proc/PID/task/*/stat,
+# utime + stime in ticks of 10 ms).
+record_part4_4f_cores() {
+    local workers
+    for workers in 1 2; do
+        serve part4-4f-cores-$workers -- "$B/webserver4f --port 0 --quiet --workers $workers"
+        begin part4-4f-cores-$workers
+        run "PORT=$PORT PID=$PID"
+        run "time (seq 4 | xargs -P 4 -I{} curl -s \"http://127.0.0.1:\$PORT/work?ms=500\")"
+        run "awk '{ printf \"%s %s %.2f s of CPU\\n\", \$1, \$2, (\$14 + \$15) / 100 }' /proc/\$PID/task/*/stat"
+        stop
+    done
+}

@@ -87,8 +87,12 @@ impl Site {
         &self.root
     }
 
-    /// The response to a request: GET and HEAD of files, errors otherwise.
+    /// The response to a request: GET and HEAD of files, errors otherwise
+    /// (and `/work?ms=N`, CPU-bound work: [`super::load`]).
     pub fn respond(&self, request: &Request) -> Response {
+        if let Some(response) = super::load::respond_work(request) {
+            return response;
+        }
         let head_only = match request.method.as_str() {
             "GET" => false,
             "HEAD" => true,
