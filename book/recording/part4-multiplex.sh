@@ -87,3 +87,35 @@ record_webserver4u_syscalls() {
 record_webserver4u_epoll_syscalls() {
     counts webserver4u-epoll-syscalls webserver4e
 }
+
+# ---- what a wake-up costs: poll against epoll, with idle connections ---------
+
+# cost NAME PROGRAM CALL: client3 holds 5000 idle keep-alive connections;
+# then curl sends 1000 requests on one more, while perf stat reads the
+# server's CPU time and strace -c counts its CALL (the wait). Numbers are
+# the whole content: recorded only when asked for (book/record cost).
+cost() {
+    local name=$1 program=$2 call=$3 client3
+    serve "$name" "ulimit -n 8192" -- "$B/$program --port 0 --quiet"
+    begin "$name"
+    run "PORT=$PORT PID=$PID"
+    run "$B/client3 --quiet --port \$PORT --max-conns 5000 --read-timeout 1 --hold 60 >/dev/null &"
+    client3=$!
+    # Held: the 5000, the listener, the site's directory, 0, 1 and 2.
+    wait_until "[ \$(ls /proc/$PID/fd | wc -l) -ge 5005 ]" 60
+    run "ls /proc/\$PID/fd | wc -l"
+    run "perf stat -e task-clock -p \$PID -- sh -c \"curl -s -o /dev/null -w '%{http_code}\\\\n' 'http://127.0.0.1:\$PORT/hello.txt?n=[1-1000]' | sort | uniq -c\" 2>&1 | grep -E '^ +[0-9]+ 200|task-clock|seconds time'"
+    run "strace -c -e trace=$call -o /tmp/$name.strace -p \$PID &"
+    sleep 0.5
+    run "curl -s -o /dev/null \"http://127.0.0.1:\$PORT/hello.txt?n=[1-1000]\""
+    run "kill -INT \$!; wait \$!; cat /tmp/$name.strace"
+    kill "$client3" 2>/dev/null || true
+    wait "$client3" 2>/dev/null || true
+    stop
+}
+
+record_webserver4p_cost() {
+    if checking || ! asked_for cost; then skipped webserver4p-cost webserver4p-cost-epoll; return; fi
+    cost webserver4p-cost webserver4p poll
+    cost webserver4p-cost-epoll webserver4e epoll_wait
+}
