@@ -13,6 +13,10 @@ record_lab() {
     rm -rf "$WORK"
     mkdir -p "$WORK"
     export LAB_WORK_DIR=$WORK/work
+    # lab speaks Chinese when the locale is Chinese; the English book
+    # shows it in English whoever records.
+    export LANG=C.UTF-8
+    unset LC_ALL LC_MESSAGES
     export LAB_TARGET_DIR=$ROOT/target/lab-work-book
     export CARGO_BUILD_BUILD_DIR=$ROOT/target
     cargo build --quiet --bin lab --bin webserver3d --bin webserver4d --bin webserver4b
