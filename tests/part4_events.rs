@@ -623,3 +623,48 @@ fn rude_clients_do_not_stop_it(name: &str) {
     assert_quiet_stderr(&server);
 }
 for_models!(rude_clients_do_not_stop_it);
+
+/// 4g stops reading at a short read, as epoll(7) allows for a stream
+/// socket: sixteen pipelined requests that arrive together cost one
+/// `recvfrom` and one `sendto`, without a second `recvfrom` that would only
+/// say `EAGAIN`.
+#[test]
+fn webserver4g_reads_a_pipelined_batch_with_one_recvfrom() {
+    let scratch = lsbaws_harness::ScratchDir::new("4g-short-read").unwrap();
+    let trace = scratch.path().join("trace");
+    let strace = ["/usr/bin/strace", "/bin/strace"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("strace is installed (apt-get install strace)");
+    let server = Launch::path(strace)
+        .args(["-f", "-e", "trace=recvfrom,sendto", "-o"])
+        .arg(&trace)
+        .arg(lsbaws_harness::bin_path("webserver4g"))
+        .args(["--quiet", "--port", "0"])
+        .start()
+        .unwrap();
+    let mut client = server.connect();
+    client
+        .write_all(request("/hello.txt").repeat(16).as_bytes())
+        .unwrap();
+    let mut reader = ResponseReader::new();
+    for _ in 0..16 {
+        assert_serves(&reader.next(&mut client, WAIT).unwrap(), "/hello.txt");
+    }
+    let deadline = Instant::now() + WAIT;
+    let text = loop {
+        let text = std::fs::read_to_string(&trace).unwrap_or_default();
+        if text.contains("sendto(") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let calls: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("recvfrom(") || l.contains("sendto("))
+        .collect();
+    assert!(
+        calls.len() == 2 && calls[0].contains("recvfrom(") && calls[1].contains("sendto("),
+        "expected one recvfrom, then one sendto:\n{text}"
+    );
+}

@@ -9,9 +9,10 @@
 //!   straight to its connection.
 //! * **Edge-triggered readiness.** mio registers sockets with `EPOLLET`:
 //!   epoll reports a socket when it *becomes* ready, not for as long as it
-//!   is. So each turn reads until `WouldBlock` — or, if it stops early at
-//!   its budget (fairness), it must remember to come back, because no new
-//!   event will come for bytes already waiting.
+//!   is. So each turn reads until `WouldBlock` (or a short read, which
+//!   for a stream socket says the same a call earlier) — or, if it stops
+//!   early at its budget (fairness), it must remember to come back,
+//!   because no new event will come for bytes already waiting.
 //! * **Write interest only while needed.** A connection is registered for
 //!   readable; while a response is partly written it is re-registered for
 //!   writable too, and back when the response is out.
@@ -165,11 +166,11 @@ impl EventLoop {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_all(),
-                    Token(key) => self.on_ready(key),
+                    Token(key) => self.on_ready(key, event.is_read_closed()),
                 }
             }
             for key in std::mem::take(&mut self.unfinished) {
-                self.on_ready(key);
+                self.on_ready(key, true);
             }
             let now = Instant::now();
             self.close_idle(now);
@@ -280,7 +281,9 @@ impl EventLoop {
 
     // ANCHOR: ready
     /// A connection is ready (or has bytes left from its last turn).
-    fn on_ready(&mut self, key: usize) {
+    /// `read_to_end`: read until `WouldBlock` or the end even after a short
+    /// read (the peer has closed, or no event brought us here).
+    fn on_ready(&mut self, key: usize, read_to_end: bool) {
         // An event for a slot closed earlier in this batch (or reused since:
         // the new connection's read then just finds WouldBlock).
         let Some(connection) = self.connections.get_mut(key) else {
@@ -288,7 +291,7 @@ impl EventLoop {
         };
         let site = &self.site;
         let quiet = self.quiet;
-        let turn = match take_turn(connection, &mut self.buffer, |request| {
+        let turn = match take_turn(connection, &mut self.buffer, read_to_end, |request| {
             site.respond_and_log(request, quiet)
         }) {
             Ok(turn) => turn,
@@ -380,6 +383,7 @@ struct Turn {
 fn take_turn(
     connection: &mut Connection,
     buffer: &mut [u8],
+    read_to_end: bool,
     mut respond: impl FnMut(&Request) -> Response,
 ) -> io::Result<Turn> {
     let Connection {
@@ -411,6 +415,13 @@ fn take_turn(
                 Ok(n) => {
                     moved += n;
                     session.receive(&buffer[..n], &mut respond);
+                    // A read that filled less than the buffer emptied the
+                    // socket: epoll(7) lets a stream socket stop here, a
+                    // call before WouldBlock (one recvfrom less per batch
+                    // of pipelined requests); bytes that come later bring
+                    // a new edge. Not once the peer has closed: its FIN is
+                    // already in, and brings no further edge.
+                    drained = n < buffer.len() && !read_to_end;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => drained = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
