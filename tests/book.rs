@@ -527,6 +527,152 @@ fn readme_and_book_have_the_same_failure_catalogue() {
     );
 }
 
+/// The inline code spans (`` `...` ``) and link targets (`](...)`) of a
+/// Markdown message, each with how many times it occurs.
+fn code_and_links(text: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut found = std::collections::BTreeMap::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 && !part.is_empty() {
+            *found.entry(format!("`{part}`")).or_insert(0) += 1;
+        }
+    }
+    for part in text.split("](").skip(1) {
+        if let Some(target) = part.split(')').next() {
+            // The Chinese edition shows Chinese diagrams and exercise texts.
+            let target = target
+                .replace("diagrams/zh-CN/", "diagrams/")
+                .replace("README.zh-CN.md", "README.md");
+            *found.entry(format!("]({target})")).or_insert(0) += 1;
+        }
+    }
+    found
+}
+
+/// One message of a po file.
+struct PoMessage {
+    id: String,
+    text: String,
+    fuzzy: bool,
+    source: String,
+}
+
+/// The body of a po string line: `"..."` unescaped.
+fn po_string(line: &str) -> String {
+    let inner = line
+        .trim()
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or("");
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The messages of a po file, its header (the empty msgid) and obsolete
+/// entries (`#~`) left out.
+fn po_messages(text: &str) -> Vec<PoMessage> {
+    let mut messages = Vec::new();
+    for block in text.split("\n\n") {
+        let (mut id, mut msgstr, mut fuzzy, mut source) =
+            (String::new(), String::new(), false, String::new());
+        let mut into_str = false;
+        for line in block.lines() {
+            if line.starts_with("#,") && line.contains("fuzzy") {
+                fuzzy = true;
+            } else if let Some(refs) = line.strip_prefix("#: ") {
+                // The first page the message comes from.
+                if source.is_empty() {
+                    source = refs.split_whitespace().next().unwrap_or("").to_string();
+                }
+            } else if let Some(rest) = line.strip_prefix("msgid ") {
+                id = po_string(rest);
+                into_str = false;
+            } else if let Some(rest) = line.strip_prefix("msgstr ") {
+                msgstr = po_string(rest);
+                into_str = true;
+            } else if line.starts_with('"') {
+                if into_str {
+                    msgstr.push_str(&po_string(line));
+                } else {
+                    id.push_str(&po_string(line));
+                }
+            }
+        }
+        if !id.is_empty() {
+            messages.push(PoMessage {
+                id,
+                text: msgstr,
+                fuzzy,
+                source,
+            });
+        }
+    }
+    messages
+}
+
+/// The translated messages of a po file: (page, English, Chinese), the
+/// untranslated and fuzzy ones left out.
+fn translated_messages(po: &str) -> Vec<(String, String, String)> {
+    po_messages(po)
+        .into_iter()
+        .filter(|m| !m.text.is_empty() && !m.fuzzy)
+        .map(|m| (m.source, m.id, m.text))
+        .collect()
+}
+
+/// Every translation keeps the code and the links of its English: the
+/// same inline code spans (commands, names, output) and the same link
+/// targets and images (the Chinese diagrams and exercise texts standing
+/// for the English ones). A translator's slip here is a broken command or
+/// a link to the wrong place.
+#[test]
+fn translations_keep_the_code_and_links_of_the_english() {
+    let po = read(&root().join("book/po/zh-CN.po"));
+    let messages = translated_messages(&po);
+    assert!(
+        messages.len() > 1000,
+        "only {} translated messages",
+        messages.len()
+    );
+    let mut problems = Vec::new();
+    for (page, english, chinese) in &messages {
+        let (want, have) = (code_and_links(english), code_and_links(chinese));
+        let missing: Vec<&String> = want
+            .iter()
+            .filter(|(item, n)| have.get(*item).copied().unwrap_or(0) < **n)
+            .map(|(item, _)| item)
+            .collect();
+        let wrong_links: Vec<&String> = have
+            .keys()
+            .filter(|item| item.starts_with("](") && !want.contains_key(*item))
+            .collect();
+        if !missing.is_empty() || !wrong_links.is_empty() {
+            let first: String = english.chars().take(60).collect();
+            problems.push(format!(
+                "{page}: {first:?}: the translation lacks {missing:?}{}",
+                if wrong_links.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and links elsewhere: {wrong_links:?}")
+                }
+            ));
+        }
+    }
+    fail_if_any(problems, "translations in book/po/zh-CN.po");
+}
+
 /// README.zh-CN.md is README.md for a Chinese reader: linked from it, with
 /// the same first commands and every program of README's table.
 #[test]
