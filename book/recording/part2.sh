@@ -1,7 +1,8 @@
 # Experiments of the Part 2 and server-toolkit chapters (book/record runs
 # them): the gateway server and its applications, the CGI bridge, and the
 # echo servers. Needs curl, python3 (the CGI examples use only its standard
-# library; the Flask experiment runs only if `import flask` works), procps
+# library; the Flask, Pyramid and Django experiments run only with the
+# virtualenv of book/cgi-venv), procps
 # and util-linux (setsid).
 #
 # Transcripts name the server by its pid (PID=...), not with pgrep: other
@@ -65,19 +66,48 @@ record_part2_cgi_form() {
     stop
 }
 
+# The original's three frameworks, from the virtualenv book/cgi-venv makes
+# (.ci/run makes it); without it these keep their old transcripts.
+VENV_PRELUDE='export PATH=$PWD/target/cgi-venv/bin:$PATH'
+have_frameworks() {
+    if [ -x target/cgi-venv/bin/python3 ]; then return 0; fi
+    say "no target/cgi-venv (book/cgi-venv makes it); keeping the old framework transcripts"
+    skipped part2-cgi-flask part2-cgi-pyramid part2-cgi-django part2-cgi-by-hand
+    return 1
+}
+
+# serve_framework NAME SCRIPT: one framework's application behind webserver2.
+serve_framework() {
+    serve "part2-cgi-$1" "$VENV_PRELUDE" -- "$B/webserver2 --port 0 --quiet cgi:examples/cgi/$2"
+    begin "part2-cgi-$1"
+    run "PORT=$PORT"
+    run "curl -si \"$URL/hello/Ada?greeting=Hi\""
+    run "curl -si $URL/nope | head -1"
+    stop
+}
+
 record_part2_cgi_flask() {
-    if python3 -c 'import flask' 2>/dev/null; then
-        serve part2-cgi-flask -- "$B/webserver2 --port 0 --quiet cgi:examples/cgi/flask_app.py"
-        begin part2-cgi-flask
-        run "PORT=$PORT"
-        run "python3 -c 'import importlib.metadata as m; print(\"Flask\", m.version(\"flask\"))'"
-        run "curl -si \"$URL/hello/Ada?greeting=Hi\""
-        run "curl -si $URL/nope | head -1"
-        stop
-    else
-        say "Flask is not installed (pip install flask); keeping the old part2-cgi-flask transcript"
-        skipped part2-cgi-flask
-    fi
+    have_frameworks || return 0
+    serve_framework flask flask_app.py
+}
+
+record_part2_cgi_pyramid() {
+    have_frameworks || return 0
+    serve_framework pyramid pyramid_app.py
+}
+
+record_part2_cgi_django() {
+    have_frameworks || return 0
+    serve_framework django django_app.py
+}
+
+# What the application itself prints, run by hand with the variables the
+# bridge would set: the headers that are the application's.
+record_part2_cgi_by_hand() {
+    have_frameworks || return 0
+    begin part2-cgi-by-hand
+    run "target/cgi-venv/bin/python3 -c 'import importlib.metadata as m; print(*(f\"{p} {m.version(p)}\" for p in (\"Flask\", \"pyramid\", \"Django\")), sep=\", \")'"
+    run "env -i REQUEST_METHOD=GET PATH_INFO=/hello/Ada QUERY_STRING=greeting=Hi SERVER_NAME=127.0.0.1 SERVER_PORT=8888 SERVER_PROTOCOL=HTTP/1.1 target/cgi-venv/bin/python3 examples/cgi/flask_app.py | cat -A"
 }
 
 record_part2_cgi_failures() {

@@ -96,6 +96,7 @@ pub struct Launch {
     open_files_hard: bool,
     processes: Option<u64>,
     uid: Option<u32>,
+    env: Vec<(OsString, OsString)>,
 }
 
 impl Launch {
@@ -110,6 +111,7 @@ impl Launch {
             open_files_hard: false,
             processes: None,
             uid: None,
+            env: Vec::new(),
         }
     }
 
@@ -125,6 +127,13 @@ impl Launch {
             program: Some(program),
             ..Launch::new(&name)
         }
+    }
+
+    /// Set an environment variable for the server (`PATH`, say, which the
+    /// CGI bridge passes on to the programs it runs).
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Launch {
+        self.env.push((key.into(), value.into()));
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Launch {
@@ -212,6 +221,7 @@ impl Launch {
         let mut command = Command::new(&program);
         command
             .args(&args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(open(&stdout_path)?)
             .stderr(open(&stderr_path)?);
