@@ -26,7 +26,7 @@ pub fn file_response(
     content_type: &'static str,
     version: &FileVersion,
 ) -> Response {
-    let validators = Validators::new(version, SystemTime::now());
+    let validators = Validators::for_file(version, SystemTime::now());
     if is_current(request, &validators) {
         let mut response = Response::new(304)
             .with_header("Last-Modified", validators.last_modified_text())

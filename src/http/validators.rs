@@ -73,31 +73,68 @@ pub struct Validators {
     pub opaque_tag: String,
     /// Strong: the same tag always means the same bytes (see the module).
     pub strong: bool,
+    /// The header values, formatted once.
+    etag_text: String,
+    last_modified_text: String,
+}
+
+thread_local! {
+    /// The validators this thread made last: a site's hot file is asked for
+    /// again and again, and formatting its tag and date cost more than the
+    /// rest of the response's head. Used only inside [`Validators::for_file`],
+    /// which cannot switch coroutines.
+    static LAST: std::cell::RefCell<Option<(FileVersion, Validators)>> = const { std::cell::RefCell::new(None) };
 }
 
 impl Validators {
     pub fn new(version: &FileVersion, now: SystemTime) -> Validators {
         let (secs, nanos) = version.mtime;
         let modified = u64::try_from(secs).unwrap_or(0);
+        let last_modified = modified.min(date::seconds_of(now));
+        let opaque_tag = format!("\"{secs:x}-{nanos:x}-{:x}\"", version.size);
+        let strong = version.settled(now);
         Validators {
-            last_modified: modified.min(date::seconds_of(now)),
-            opaque_tag: format!("\"{secs:x}-{nanos:x}-{:x}\"", version.size),
-            strong: version.settled(now),
+            last_modified,
+            etag_text: if strong {
+                opaque_tag.clone()
+            } else {
+                format!("W/{opaque_tag}")
+            },
+            opaque_tag,
+            strong,
+            last_modified_text: date::format_seconds_string(last_modified),
         }
+    }
+
+    /// [`Validators::new`], from this thread's last ones when they are for
+    /// the same version and cannot have changed since: a strong tag stays
+    /// strong as time goes on, and a modification time that was not in the
+    /// future stays as it is. (The same version always makes the same
+    /// validators: they are made of nothing else, and of the time.)
+    pub fn for_file(version: &FileVersion, now: SystemTime) -> Validators {
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some((seen, validators)) = last.as_ref() {
+                let unclamped =
+                    u64::try_from(version.mtime.0).ok() == Some(validators.last_modified);
+                if seen == version && validators.strong && unclamped {
+                    return validators.clone();
+                }
+            }
+            let validators = Validators::new(version, now);
+            *last = Some((*version, validators.clone()));
+            validators
+        })
     }
 
     /// The `ETag` header's value.
-    pub fn etag(&self) -> String {
-        if self.strong {
-            self.opaque_tag.clone()
-        } else {
-            format!("W/{}", self.opaque_tag)
-        }
+    pub fn etag(&self) -> &str {
+        &self.etag_text
     }
 
     /// The `Last-Modified` header's value.
-    pub fn last_modified_text(&self) -> String {
-        date::format_seconds_string(self.last_modified)
+    pub fn last_modified_text(&self) -> &str {
+        &self.last_modified_text
     }
 
     /// `If-None-Match: <tags>`: does the client already have this version?
@@ -180,6 +217,23 @@ mod tests {
             Validators::new(&version(9000, 1000, 1), at(5000)).last_modified,
             5000
         );
+    }
+
+    #[test]
+    fn the_last_validators_are_reused_only_while_they_hold() {
+        let settled = version(1000, 1000, 13);
+        let first = Validators::for_file(&settled, at(5000));
+        assert_eq!(Validators::for_file(&settled, at(6000)), first);
+        let other = version(1000, 1000, 14);
+        assert_eq!(Validators::for_file(&other, at(6000)).etag(), "\"3e8-5-e\"");
+        // Weak ones are made again: a second later the file has settled.
+        let fresh = version(1000, 4999, 13);
+        assert!(!Validators::for_file(&fresh, at(5000)).strong);
+        assert!(Validators::for_file(&fresh, at(5001)).strong);
+        // A modification time in the future is made again, clamped to now.
+        let future = version(9000, 1000, 1);
+        assert_eq!(Validators::for_file(&future, at(5000)).last_modified, 5000);
+        assert_eq!(Validators::for_file(&future, at(5001)).last_modified, 5001);
     }
 
     #[test]

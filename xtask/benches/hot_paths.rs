@@ -110,6 +110,9 @@ fn static_headers(c: &mut Criterion) {
     c.bench_function("validators/new", |b| {
         b.iter(|| Validators::new(black_box(&version), when))
     });
+    c.bench_function("validators/for_file (this thread's last ones)", |b| {
+        b.iter(|| Validators::for_file(black_box(&version), when))
+    });
     let validators = Validators::new(&version, when);
     let tag = validators.etag();
     let since = validators.last_modified_text();
