@@ -60,6 +60,32 @@ pub fn listen_without_banner(args: &ServerArgs, step_default_backlog: i32) -> Ow
 
 /// socket + SO_REUSEADDR + bind + listen, reporting which call failed.
 pub fn open_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, (&'static str, Errno)> {
+    open_listener_with(addr, backlog, false)
+}
+
+/// `n` listening sockets on one port, each with SO_REUSEPORT: the kernel
+/// spreads new connections over them (by a hash of each connection's
+/// addresses), so that `n` event loops, one per socket, each accept their
+/// share. The first is bound as `--port` says (0: the kernel picks), the
+/// others to the port it got. Exits with one clear line if a call fails.
+pub fn listen_reuseport(args: &ServerArgs, step_default_backlog: i32, n: usize) -> Vec<OwnedFd> {
+    let mut addr = resolve(&args.host, args.port);
+    let backlog = args.backlog_or(step_default_backlog);
+    let mut listeners = Vec::with_capacity(n);
+    for _ in 0..n {
+        let listener = open_listener_with(addr, backlog, true)
+            .unwrap_or_else(|(what, errno)| die(format!("{what} on {addr}"), errno));
+        addr.set_port(local_port(&listener));
+        listeners.push(listener);
+    }
+    listeners
+}
+
+fn open_listener_with(
+    addr: SocketAddr,
+    backlog: i32,
+    reuse_port: bool,
+) -> Result<OwnedFd, (&'static str, Errno)> {
     let family = match addr {
         SocketAddr::V4(_) => AddressFamily::Inet,
         SocketAddr::V6(_) => AddressFamily::Inet6,
@@ -70,6 +96,10 @@ pub fn open_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, (&'stati
     // failing while the previous run's connections sit in TIME_WAIT.
     socket::setsockopt(&fd, socket::sockopt::ReuseAddr, &true)
         .map_err(|e| ("setsockopt(SO_REUSEADDR)", e))?;
+    if reuse_port {
+        socket::setsockopt(&fd, socket::sockopt::ReusePort, &true)
+            .map_err(|e| ("setsockopt(SO_REUSEPORT)", e))?;
+    }
     let sockaddr = SockaddrStorage::from(addr);
     socket::bind(fd.as_raw_fd(), &sockaddr).map_err(|e| ("bind()", e))?;
     let backlog = Backlog::new(backlog).map_err(|e| ("listen() backlog", e))?;

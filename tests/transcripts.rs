@@ -268,13 +268,14 @@ const RULES: &[Rule] = &[
         pattern: r#""(pid|uptime_seconds)":\d+"#,
         replace: With("\"$1\":<N>"),
     },
-    // 4f's threads under CPU-bound work: their ids vary, and so does how
-    // two workers split the work between them (stealing is a race);
-    // tests/coroutines.rs asserts who computed. Kept: how many threads.
+    // Threads under CPU-bound work (4f's workers, 4g's loops): their ids
+    // vary, and so does how two threads split the work (may's stealing,
+    // the kernel's hash of each connection); tests/coroutines.rs and
+    // tests/cores.rs assert who computed. Kept: which threads there are.
     Rule {
-        files: "part4-4f-cores",
-        pattern: r"^\d+ \(webserver4f\) \d+\.\d+ s of CPU$",
-        replace: With("<TID> (webserver4f) <CPU> s of CPU"),
+        files: "part4-4",
+        pattern: r"^\d+ \((webserver4[fg]|loop-\d+)\) \d+\.\d+ s of CPU$",
+        replace: With("<TID> ($1) <CPU> s of CPU"),
     },
     // Clients started together finish in an order that varies.
     Rule {

@@ -28,6 +28,11 @@
 //!   clients stay in the kernel's listen queue and are served in turn, and
 //!   a spare descriptor, released meanwhile, lets the connected ones still
 //!   open the files they ask for.
+//! * **One loop per core, if asked.** One loop runs on one core, and a
+//!   request that computes (`/work?ms=N`) holds up every connection of the
+//!   loop. `--loops N` runs N loops on N threads, each with a listening
+//!   socket of its own on the same port (`SO_REUSEPORT`), as nginx runs a
+//!   worker process per core: the kernel spreads the connections.
 //!
 //! **See it.** `cargo run --bin webserver4g`, then `nc 127.0.0.1 8888` and
 //! wait: after `--idle-timeout` (5 s by default) the server hangs up. Or
@@ -80,6 +85,11 @@ struct Args {
     site: SiteArgs,
     #[command(flatten)]
     idle: IdleArgs,
+    /// Event loops, each on a thread of its own with a listening socket of
+    /// its own on the same port (SO_REUSEPORT): one per core spreads
+    /// CPU-bound work over the cores. 1 is this step's single loop.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    loops: u16,
 }
 
 /// One client.
@@ -121,37 +131,59 @@ fn main() {
     // Each connection holds a descriptor: lift the soft limit (often 1024)
     // to the hard one so that thousands of clients fit.
     lsbaws::net::raise_fd_limit();
-    let listener = lsbaws::net::listen_without_banner(&args.server, REQUEST_QUEUE_SIZE);
-    let port = lsbaws::net::local_port(&listener);
-    // mio expects a non-blocking socket, as edge-triggered readiness needs.
-    let listener = std::net::TcpListener::from(listener);
-    listener.set_nonblocking(true).or_die("fcntl(O_NONBLOCK)");
-    let mut server = EventLoop {
-        poll: Poll::new().or_die("epoll_create1()"),
-        listener: TcpListener::from_std(listener),
-        connections: Slab::new(),
-        deadlines: BTreeSet::new(),
-        unfinished: Vec::new(),
-        accept_paused_until: None,
-        out_of_descriptors: Throttle::every_ten_seconds(),
-        spare: SpareDescriptor::new(),
-        buffer: vec![0; READ_BUFFER],
-        site,
-        idle_timeout: args.idle.timeout(),
-        quiet: args.server.quiet,
+    let listeners = if args.loops == 1 {
+        vec![lsbaws::net::listen_without_banner(
+            &args.server,
+            REQUEST_QUEUE_SIZE,
+        )]
+    } else {
+        lsbaws::net::listen_reuseport(&args.server, REQUEST_QUEUE_SIZE, args.loops.into())
     };
-    server.run(port);
+    let port = lsbaws::net::local_port(&listeners[0]);
+    let mut loops = listeners.into_iter().map(|listener| {
+        // mio expects a non-blocking socket, as edge-triggered readiness needs.
+        let listener = std::net::TcpListener::from(listener);
+        listener.set_nonblocking(true).or_die("fcntl(O_NONBLOCK)");
+        EventLoop {
+            poll: Poll::new().or_die("epoll_create1()"),
+            listener: TcpListener::from_std(listener),
+            connections: Slab::new(),
+            deadlines: BTreeSet::new(),
+            unfinished: Vec::new(),
+            accept_paused_until: None,
+            out_of_descriptors: Throttle::every_ten_seconds(),
+            spare: SpareDescriptor::new(),
+            buffer: vec![0; READ_BUFFER],
+            site: site.clone(),
+            idle_timeout: args.idle.timeout(),
+            quiet: args.server.quiet,
+        }
+    });
+    let mut first = loops.next().expect("at least one loop");
+    // --loops N: the others share nothing with this one but the site (read
+    // only) and the port; each runs on a thread of its own. A connection
+    // queued on a socket whose loop is not polling yet is reported when it
+    // registers the socket.
+    for (n, mut other) in loops.enumerate() {
+        std::thread::Builder::new()
+            .name(format!("loop-{}", n + 1))
+            .spawn(move || other.run(None))
+            .or_die("spawning an event loop thread");
+    }
+    first.run(Some(port));
 }
 
 impl EventLoop {
     // ANCHOR: run
-    fn run(&mut self, port: u16) -> ! {
+    fn run(&mut self, banner: Option<u16>) -> ! {
         let registry = self.poll.registry();
         registry
             .register(&mut self.listener, LISTENER, Interest::READABLE)
             .or_die("epoll_ctl(ADD)");
         // Ready: say so (tests and students wait for this line).
-        lsbaws::net::print_banner(port);
+        if let Some(port) = banner {
+            lsbaws::net::print_banner(port);
+        }
         let mut events = Events::with_capacity(EVENTS_CAPACITY);
         loop {
             // Sleep until an event, or the nearest deadline: no CPU is used

@@ -136,3 +136,18 @@ record_part4_c10k() {
     begin part4-c10k-backlog
     run "C10K_BACKLOG=1024 cargo bench --quiet --bench c10k -- webserver4e webserver4f 2>/dev/null"
 }
+
+# 4g under CPU-bound work: eight requests for /work?ms=250 at once, with one
+# event loop and with two on one port (--loops 2, SO_REUSEPORT); then each
+# thread's CPU time (/proc/PID/task/*/stat, utime + stime in ticks of 10 ms).
+record_part4_4g_loops() {
+    local loops
+    for loops in 1 2; do
+        serve part4-4g-loops-$loops -- "$B/webserver4g --port 0 --quiet --loops $loops"
+        begin part4-4g-loops-$loops
+        run "PORT=$PORT PID=$PID"
+        run "time (seq 8 | xargs -P 8 -I{} curl -s \"http://127.0.0.1:\$PORT/work?ms=250\")"
+        run "awk '{ printf \"%s %s %.2f s of CPU\\n\", \$1, \$2, (\$14 + \$15) / 100 }' /proc/\$PID/task/*/stat"
+        stop
+    done
+}
