@@ -85,9 +85,12 @@ fn coroutines_that_sleep_the_coroutine_way_sleep_together() {
         ],
         "{out}"
     );
-    // The longest sleep, not the sum: well under 0.6 s.
+    // The order above is the proof that they slept together (sleeping one
+    // after another, a would wake before b went to sleep). No upper bound
+    // on the time: on a loaded machine even 0.3 s of sleeping together can
+    // take longer; the longest sleep is the least it can take.
     let took = joined_after(&out);
-    assert!((0.3..0.55).contains(&took), "joined after {took} s: {out}");
+    assert!(took >= 0.3, "joined after {took} s: {out}");
 }
 
 #[test]
