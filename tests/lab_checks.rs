@@ -85,6 +85,11 @@ fn exercise_3g_checks_fail_on_3f_3e_3c_3d_3a_3b_and_pass_on_3g() {
 }
 
 #[test]
+fn exercise_3h_checks_fail_on_2_3c_3e_3d_and_pass_on_3h() {
+    prove("3h");
+}
+
+#[test]
 fn exercise_4d_checks_fail_on_4c_and_pass_on_4d() {
     prove("4d");
 }
@@ -167,6 +172,11 @@ fn question_3f_webserver3e_answers_one_client() {
 #[test]
 fn question_3g_webserver3f_leaves_zombies() {
     measure("3g", &[("zombies_left", "yes")]);
+}
+
+#[test]
+fn question_3h_webserver2_does_not_answer_a_second_client() {
+    measure("3h", &[("second_answered", "no")]);
 }
 
 #[test]

@@ -340,6 +340,36 @@ pub static EXERCISES: &[Exercise] = &[
             wrong_fix!("3g", "sig-ign", &["sigchld-handler"]),
         ],
     ),
+    Exercise {
+        step: "3h",
+        title: "Make the gateway server concurrent",
+        chapter: "Part 3: webserver3h",
+        files: &[CopyFile {
+            to: "src/main.rs",
+            from: bin_source!("part2", "webserver2"),
+        }],
+        starter_bin: Some("webserver2"),
+        reference_bin: "webserver3h",
+        binary: "webserver3h",
+        run_args: "--port 8888 hello",
+        reference: bin_source!("part3", "webserver3h"),
+        readme: lesson_text!("3h").0,
+        hints: lesson_text!("3h").1,
+        checks: &[&part3::CONCURRENT, &part3::REAPED],
+        guards: &[&part3::SURVIVES_EINTR, &part3::NO_LEAK, &part3::CGI_ANSWERS],
+        questions: &[&part3::SECOND_ANSWERED],
+        proof: &[
+            ("webserver2", &["concurrent", "reaped"]),
+            ("webserver3c", &["reaped"]),
+            ("webserver3e", &["survives"]),
+            ("webserver3d", &["no-leak"]),
+        ],
+        wrong: &[
+            wrong_fix!("3h", "no-reaper", &["reaped"]),
+            wrong_fix!("3h", "inherited-reaper", &["cgi"]),
+            wrong_fix!("3h", "dies-on-eintr", &["survives"]),
+        ],
+    },
     step_exercise!("4d" in "part4": "webserver4c" -> "webserver4d",
         "Content-Length and keep-alive",
         "Part 4: webserver4d",
@@ -693,7 +723,7 @@ mod tests {
         );
         assert_eq!(
             steps(),
-            "3c, 3e, 3f, 3g, 4d, 4p, 4e, 4f, 4f-blocking, ftp-confine, ftp-atomic"
+            "3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4f, 4f-blocking, ftp-confine, ftp-atomic"
         );
     }
 }

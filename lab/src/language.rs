@@ -89,6 +89,7 @@ static CHINESE: &[Chinese] = &[
     chinese!("3e"),
     chinese!("3f"),
     chinese!("3g"),
+    chinese!("3h"),
     chinese!("4d"),
     chinese!("4e"),
     chinese!("4f"),

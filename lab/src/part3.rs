@@ -300,6 +300,59 @@ pub static ACCEPT_ERROR: Check = Check {
     },
 };
 
+/// Requests for [`CGI_ANSWERS`].
+const CGI_ROUNDS: usize = 5;
+
+/// A CGI program of one line, written for the check.
+const CGI_PROGRAM: &str = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nhello from CGI\\n'\n";
+
+pub static CGI_ANSWERS: Check = Check {
+    id: "cgi",
+    title: "a CGI program run by a child still answers",
+    expected: "serving cgi:PROGRAM (a shell script that prints a short page), 5 requests one \
+               after another each get 200 and the page",
+    run: |subject| {
+        Verdict::from_observation(cgi_rounds(subject), |(answered, first_other)| {
+            let saw = format!("{answered} of {CGI_ROUNDS} requests answered 200 with the page");
+            match first_other {
+                None => Verdict::pass(saw),
+                Some(other) => Verdict::fail(format!(
+                    "{saw}; one got {other:?}: the child that ran the program could not collect \
+                     its exit (a SIGCHLD handler inherited from the parent reaps it first, and \
+                     the child's own waitpid finds nothing)"
+                )),
+            }
+        })
+    },
+};
+
+/// Serve [`CGI_PROGRAM`] and ask for it [`CGI_ROUNDS`] times: how many got
+/// 200 with the page, and the first status line that was something else.
+fn cgi_rounds(subject: &Subject) -> Result<(usize, Option<String>), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = lsbaws_harness::ScratchDir::new("lab-cgi")
+        .map_err(|e| format!("making a scratch folder failed: {e}"))?;
+    let program = dir.path().join("page.sh");
+    std::fs::write(&program, CGI_PROGRAM)
+        .and_then(|()| std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)))
+        .map_err(|e| format!("writing {} failed: {e}", program.display()))?;
+    let server = subject
+        .serving(format!("cgi:{}", program.display()))
+        .start()?;
+    let mut answered = 0;
+    for _ in 0..CGI_ROUNDS {
+        let response = lsbaws_harness::client::get(server.addr(), HANG * 4)
+            .map_err(|e| format!("GET / of the CGI program: {e}"))?;
+        let body = String::from_utf8_lossy(&response.body);
+        if response.status_line().contains(" 200 ") && body.contains("hello from CGI") {
+            answered += 1;
+        } else {
+            return Ok((answered, Some(response.status_line().to_string())));
+        }
+    }
+    Ok((answered, None))
+}
+
 // ---- predict-then-run questions ------------------------------------------------
 
 pub static FDS_AFTER_TEN: Question = Question {
@@ -393,6 +446,37 @@ pub static REQUESTS_BEFORE_EINTR: Question = Question {
                 run.served,
                 run.rounds
             ),
+        })
+    },
+};
+
+pub static SECOND_ANSWERED: Question = Question {
+    key: "second_answered",
+    ask: "A first client connects to webserver2 and sends nothing. While it stays connected, is \
+          a second client's request answered within 2 s?",
+    answer: Answer::Choice(&["yes", "no"]),
+    measure: |starter| {
+        let seen = observe::second_client_while_first_is_silent(starter)?;
+        Ok(Measured {
+            value: if seen.answered_in.is_some() {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_string(),
+            story: match seen.answered_in {
+                Some(took) => format!(
+                    "{}: the second client was answered in {} ms",
+                    starter.name(),
+                    took.as_millis()
+                ),
+                None => format!(
+                    "{}: no response to the second client within {:?}, while the first said \
+                     nothing",
+                    starter.name(),
+                    HANG * 2
+                ),
+            },
         })
     },
 };

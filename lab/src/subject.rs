@@ -13,11 +13,17 @@ use std::process::{Command, Stdio};
 /// loaded machine.
 pub const QUICK_FLAGS: &[(&str, &str)] = &[("--sleep", "0.5")];
 
+/// The gateway servers (webserver2, 3h) take the application to serve as
+/// an argument (`<APP>` in their usage line); checks serve `hello`.
+const DEFAULT_APP: &str = "hello";
+
 /// A server binary to check, and the flags it will be started with.
 #[derive(Debug, Clone)]
 pub struct Subject {
     path: PathBuf,
     flags: Vec<OsString>,
+    /// The application it serves, for a gateway server.
+    app: Option<OsString>,
 }
 
 impl Subject {
@@ -33,7 +39,16 @@ impl Subject {
                 flags.push(value.into());
             }
         }
-        Subject { path, flags }
+        let app = help.contains("<APP>").then(|| OsString::from(DEFAULT_APP));
+        Subject { path, flags, app }
+    }
+
+    /// The same gateway server serving another application (`cgi:PATH`).
+    pub fn serving(&self, app: impl Into<OsString>) -> Subject {
+        Subject {
+            app: Some(app.into()),
+            ..self.clone()
+        }
     }
 
     /// One of this package's binaries (`webserver3d`), built by cargo.
@@ -54,16 +69,16 @@ impl Subject {
     }
 
     /// The flags it is started with (`--quiet`, and `--sleep 0.5` if it
-    /// has that flag).
-    pub fn flags(&self) -> &[OsString] {
-        &self.flags
+    /// has that flag), and the application it serves, if it takes one.
+    pub fn flags(&self) -> Vec<OsString> {
+        self.flags.iter().chain(&self.app).cloned().collect()
     }
 
     /// The command line as a student would type it (the harness adds
     /// `--port 0`).
     pub fn command_line(&self) -> String {
         let mut line = self.name();
-        for flag in &self.flags {
+        for flag in self.flags() {
             line.push(' ');
             line.push_str(&flag.to_string_lossy());
         }
@@ -72,7 +87,7 @@ impl Subject {
 
     /// How to start it; add limits or flags before `.start()`.
     pub fn launch(&self) -> Launch {
-        Launch::path(&self.path).args(self.flags.iter().cloned())
+        Launch::path(&self.path).args(self.flags())
     }
 
     /// Start it and wait for its banner.

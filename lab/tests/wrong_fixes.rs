@@ -109,6 +109,11 @@ fn wrong_fixes_of_3g_fail() {
 }
 
 #[test]
+fn wrong_fixes_of_3h_fail() {
+    every_wrong_fix_fails("3h");
+}
+
+#[test]
 fn wrong_fixes_of_4p_fail() {
     every_wrong_fix_fails("4p");
 }
