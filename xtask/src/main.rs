@@ -104,7 +104,18 @@ enum Scenario {
     /// `idle` keep-alive connections (each answered once) are held open;
     /// on `servers` (empty: every server that can hold them).
     Busy { name: String, active: u32, idle: u32, servers: &'static [&'static str] },
+    /// CPU-bound: keep-alive GETs of `/work?ms=MS` (MS milliseconds of CPU
+    /// time per request), on the models only, with the server on every core
+    /// (not pinned): which models use more than one.
+    Work { name: String, ms: u32, connections: u32 },
 }
+
+/// The servers of the CPU-bound runs: a process, a thread, a pool, one
+/// event loop, one coroutine worker, and their fixes (two loops on one
+/// port, two coroutine workers).
+const WORK_SERVERS: &[&str] = &["4a-fork", "4b-thread", "4h-pool", "4e-epoll", "4g-mio", "4g-mio-loops2", "4f-may", "4f-may-2"];
+/// Rows of the server table that exist for the CPU-bound runs only.
+const WORK_ONLY: &[&str] = &["4g-mio-loops2", "4f-may-2"];
 
 /// Idle connections held open beside the active clients in the busy runs.
 const BUSY_IDLE: [u32; 4] = [0, 1_000, 5_000, 10_000];
@@ -126,12 +137,17 @@ impl Scenario {
             Scenario::Load { name, .. }
             | Scenario::Idle { name, .. }
             | Scenario::Client3 { name, .. }
-            | Scenario::Busy { name, .. } => name,
+            | Scenario::Busy { name, .. }
+            | Scenario::Work { name, .. } => name,
         }
     }
 
     fn applies_to(&self, spec: &Spec) -> bool {
+        if WORK_ONLY.contains(&spec.name) && !matches!(self, Scenario::Work { .. }) {
+            return false;
+        }
         match self {
+            Scenario::Work { .. } => WORK_SERVERS.contains(&spec.name),
             Scenario::Load { path, close, .. } => (!spec.hello_only || *path == HELLO) && !(*close && spec.ignores_close),
             Scenario::Idle { .. } => spec.no_idle.is_none(),
             // Opening 10,000 connections is a client's benchmark: run it
@@ -166,6 +182,7 @@ fn scenarios(smoke: bool, idle_connections: u32) -> Vec<Scenario> {
             load("hello", HELLO, 2, false, 4),
             Scenario::Idle { name: "idle-20".into(), connections: 20 },
             busy(2, 20, &[]),
+            work(1, 2),
         ];
     }
     let mut all = Vec::new();
@@ -182,7 +199,13 @@ fn scenarios(smoke: bool, idle_connections: u32) -> Vec<Scenario> {
         all.push(busy(50, idle, BUSY_SERVERS));
     }
     all.push(busy(50, SELECT_IDLE, &["4s-select"]));
+    all.push(work(5, 8));
     all
+}
+
+/// `work5-ka-8`: 8 keep-alive clients of /work?ms=5.
+fn work(ms: u32, connections: u32) -> Scenario {
+    Scenario::Work { name: format!("work{ms}-ka-{connections}"), ms, connections }
 }
 
 /// `hello-ka-50-idle-1000`: 50 active keep-alive clients of /hello.txt while
@@ -211,7 +234,7 @@ fn bench_models(mut args: BenchArgs) -> Result<(), String> {
         args.duration = 1;
         args.warmup = 0;
         if args.servers.is_empty() {
-            args.servers = vec!["nginx".into(), "nginx-nosendfile".into(), "4b-thread".into()];
+            args.servers = vec!["nginx".into(), "nginx-nosendfile".into(), "4b-thread".into(), "4g-mio-loops2".into()];
         }
     }
     let scratch = std::env::temp_dir().join(format!("lsbaws-bench-{}", std::process::id()));
@@ -371,6 +394,10 @@ fn run_one(
     pinning: &Pinning,
     args: &BenchArgs,
 ) -> Result<Measured, String> {
+    // CPU-bound runs give the server every core, and the load generator
+    // too (it mostly waits): which models use more than one is the point.
+    let unpinned = Pinning { server: None, load: None };
+    let pinning = if matches!(scenario, Scenario::Work { .. }) { &unpinned } else { pinning };
     let server = servers::start(spec, places, pinning.server)?;
     let job = |path: &str, connections: u32, close: bool, pipeline: u32| Job {
         addr: server.addr(),
@@ -396,6 +423,9 @@ fn run_one(
             }
         }
         Scenario::Client3 { clients, conns, .. } => client3(places, &server, *clients, *conns, pinning),
+        Scenario::Work { ms, connections, .. } => {
+            load_run(job(&format!("/work?ms={ms}"), *connections, false, 1), &server, places, generator, pinning, args)
+        }
         Scenario::Busy { active, idle, .. } => {
             if let Some(cpu) = pinning.load {
                 load::pin_this_thread(cpu);
@@ -613,6 +643,19 @@ mod tests {
         assert_eq!(busy_idle("hello-ka-50-idle-5000"), Some(5000));
         assert_eq!(busy_idle("hello-ka-50"), None);
         assert_eq!(busy_idle("hello-ka-2-idle-20"), None);
+    }
+
+    #[test]
+    fn cpu_bound_work_runs_on_the_models_and_their_fixes_only() {
+        let plan = scenarios(false, 10_000);
+        for model in ["4a-fork", "4b-thread", "4h-pool", "4e-epoll", "4g-mio", "4f-may"] {
+            assert!(runs(&plan, model).contains(&"work5-ka-8".to_string()), "{model}");
+        }
+        // nginx has no /work; the fixes run nothing else.
+        assert!(!runs(&plan, "nginx").contains(&"work5-ka-8".to_string()));
+        assert_eq!(runs(&plan, "4g-mio-loops2"), ["work5-ka-8"]);
+        assert_eq!(runs(&plan, "4f-may-2"), ["work5-ka-8"]);
+        assert!(runs(&scenarios(true, 10_000), "4b-thread").contains(&"work1-ka-2".to_string()));
     }
 
     #[test]

@@ -108,6 +108,10 @@ pub const SERVERS: &[Spec] = &[
     Spec { name: "4e-epoll", kind: Kind::Model, model: "webserver4e: epoll event loop", program: Program::Lab { bin: "webserver4e", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4f-may", kind: Kind::Model, model: "webserver4f: may coroutines, 1 worker thread", program: Program::Lab { bin: "webserver4f", args: &["--workers", "1", "--idle-timeout", "0"] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4g-mio", kind: Kind::Model, model: "webserver4g: mio event loop", program: Program::Lab { bin: "webserver4g", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
+    // The fixes for CPU-bound work, in its runs only: a loop per core on one
+    // port (SO_REUSEPORT), and a coroutine worker per core (2 cores here).
+    Spec { name: "4g-mio-loops2", kind: Kind::Model, model: "webserver4g --loops 2: two mio loops on one port (SO_REUSEPORT)", program: Program::Lab { bin: "webserver4g", args: &["--loops", "2"] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4f-may-2", kind: Kind::Model, model: "webserver4f: may coroutines, 2 worker threads", program: Program::Lab { bin: "webserver4f", args: &["--workers", "2", "--idle-timeout", "0"] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4u-uring", kind: Kind::Model, model: "webserver4u: io_uring completion loop", program: Program::Lab { bin: "webserver4u", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
 ];
 // ANCHOR_END: table
@@ -163,7 +167,7 @@ impl Pinning {
 
     pub fn describe(&self) -> String {
         match (self.server, self.load) {
-            (Some(s), Some(l)) => format!("server pinned to CPU {s}, load generator to CPU {l} (taskset)"),
+            (Some(s), Some(l)) => format!("server pinned to CPU {s}, load generator to CPU {l} (taskset; not in the CPU-bound work runs)"),
             _ => "not pinned (one CPU, or no taskset)".to_string(),
         }
     }
