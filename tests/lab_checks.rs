@@ -90,6 +90,11 @@ fn exercise_3h_checks_fail_on_2_3c_3e_3d_and_pass_on_3h() {
 }
 
 #[test]
+fn exercise_4b_checks_fail_on_4a_4c_4h_and_pass_on_4b() {
+    prove("4b");
+}
+
+#[test]
 fn exercise_4d_checks_fail_on_4c_and_pass_on_4d() {
     prove("4d");
 }
@@ -177,6 +182,11 @@ fn question_3g_webserver3f_leaves_zombies() {
 #[test]
 fn question_3h_webserver2_does_not_answer_a_second_client() {
     measure("3h", &[("second_answered", "no")]);
+}
+
+#[test]
+fn question_4b_webserver4a_has_a_child_per_connection() {
+    measure("4b", &[("children_for_20", "20")]);
 }
 
 #[test]

@@ -92,6 +92,7 @@ static CHINESE: &[Chinese] = &[
     chinese!("3h"),
     chinese!("4d"),
     chinese!("4e"),
+    chinese!("4b"),
     chinese!("4f"),
     chinese!("4f-blocking"),
     chinese!("4p"),

@@ -41,6 +41,7 @@ pub mod part3;
 pub mod part4;
 pub mod question;
 pub mod subject;
+pub mod threads;
 
 pub use check::{Check, Verdict};
 pub use exercise::{find, Exercise, EXERCISES};

@@ -133,6 +133,7 @@ fn write_right_answers(answers: &Path) {
         ("clients_answered", "1"),
         ("zombies_left", "yes"),
         ("second_answered", "no"),
+        ("children_for_20", "20"),
         ("body_end", "close"),
         ("connections_for_two", "2"),
         ("idle_cpu", "spins"),
@@ -170,7 +171,7 @@ fn a_student_works_through_exercise_3c() {
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
     assert!(
         unknown.contains(
-            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4f, 4f-blocking, ftp-confine, ftp-atomic"
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4b, 4f, 4f-blocking, ftp-confine, ftp-atomic"
         ),
         "{unknown}"
     );
@@ -451,6 +452,11 @@ fn exercise_3g_from_start_to_a_passing_check() {
 #[test]
 fn exercise_3h_from_start_to_a_passing_check() {
     from_start_to_a_passing_check("3h");
+}
+
+#[test]
+fn exercise_4b_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4b");
 }
 
 #[test]
