@@ -315,7 +315,7 @@ fn fill_every_descriptor(name: &str) -> (Server, Vec<TcpStream>, Vec<TcpStream>)
     let mut launch = Launch::new(name)
         .arg("--quiet")
         .limit_open_files_hard(FD_LIMIT);
-    if name == "webserver4f" || name == "webserver4g" {
+    if ["webserver4f", "webserver4g", "webserver4u"].contains(&name) {
         // The held clients sit idle: keep the idle timeout from freeing
         // their descriptors before the test lets them go.
         launch = launch.args(["--idle-timeout", "60"]);
@@ -387,7 +387,7 @@ fn survives_running_out_of_descriptors(name: &str) {
     assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
-for_models!(survives_running_out_of_descriptors: webserver4f, webserver4g);
+for_models!(survives_running_out_of_descriptors: webserver4f, webserver4g, webserver4u);
 
 /// What the 4e chapter shows in /proc and strace: the listening socket is
 /// descriptor 3 and the epoll instance 4, as in any server that opens
@@ -469,11 +469,10 @@ fn webserver4e_spins_at_emfile_level_triggered() {
     );
 }
 
-// ---- 4g: idle timeouts ------------------------------------------------------
+// ---- 4g and 4u: idle timeouts ----------------------------------------------
 
-#[test]
-fn webserver4g_closes_idle_connections() {
-    let server = start("webserver4g", &["--idle-timeout", "0.5"]);
+fn closes_idle_connections(name: &str) {
+    let server = start(name, &["--idle-timeout", "0.5"]);
     // A kept-alive client that goes quiet after one request...
     let mut quiet_after_one = server.connect();
     ask(&mut quiet_after_one, "/");
@@ -494,10 +493,19 @@ fn webserver4g_closes_idle_connections() {
     assert!(answered.elapsed() >= Duration::from_millis(450));
     assert_quiet_stderr(&server);
 }
-
 #[test]
-fn webserver4g_idle_timeout_is_not_early() {
-    let server = start("webserver4g", &["--idle-timeout", "2"]);
+fn webserver4g_closes_idle_connections() {
+    closes_idle_connections("webserver4g");
+}
+
+/// 4u's idle timer is a timeout entry linked to each receive and send.
+#[test]
+fn webserver4u_closes_idle_connections() {
+    closes_idle_connections("webserver4u");
+}
+
+fn idle_timeout_is_not_early(name: &str) {
+    let server = start(name, &["--idle-timeout", "2"]);
     let mut client = server.connect();
     ask(&mut client, "/");
     // Half the timeout later the connection is still open and usable.
@@ -507,13 +515,21 @@ fn webserver4g_idle_timeout_is_not_early() {
     );
     ask(&mut client, "/hello.txt");
 }
+#[test]
+fn webserver4g_idle_timeout_is_not_early() {
+    idle_timeout_is_not_early("webserver4g");
+}
 
 #[test]
-fn webserver4g_idle_timeout_0_keeps_quiet_connections() {
-    let server = start("webserver4g", &["--idle-timeout", "0"]);
+fn webserver4u_idle_timeout_is_not_early() {
+    idle_timeout_is_not_early("webserver4u");
+}
+
+fn idle_timeout_0_keeps_quiet_connections(name: &str) {
+    let server = start(name, &["--idle-timeout", "0"]);
     let mut client = server.connect();
     ask(&mut client, "/");
-    // No deadline at all: epoll_wait sleeps until a client speaks.
+    // No deadline at all: the loop sleeps until a client speaks.
     let before = server.cpu_time();
     assert_eq!(
         wait_for_eof(&mut client, Duration::from_millis(1500)).unwrap(),
@@ -522,6 +538,41 @@ fn webserver4g_idle_timeout_0_keeps_quiet_connections() {
     assert!(server.cpu_time() - before <= Duration::from_millis(50));
     ask(&mut client, "/hello.txt");
 }
+#[test]
+fn webserver4g_idle_timeout_0_keeps_quiet_connections() {
+    idle_timeout_0_keeps_quiet_connections("webserver4g");
+}
+
+#[test]
+fn webserver4u_idle_timeout_0_keeps_quiet_connections() {
+    idle_timeout_0_keeps_quiet_connections("webserver4u");
+}
+
+/// A client that asks for much and stops reading: the send waits for room
+/// that never comes, and the idle timeout ends it (4u: the kernel cancels
+/// the send its timer is linked to).
+fn closes_a_client_that_stops_reading(name: &str) {
+    let server = start(name, &["--idle-timeout", "0.5"]);
+    let baseline = server.open_fds();
+    let mut hoarder = server.connect();
+    hoarder
+        .write_all(request(MEBIBYTE_FILE).repeat(20).as_bytes())
+        .unwrap();
+    server
+        .wait_until(WAIT, "the connection to be accepted", |s| {
+            s.open_fds() > baseline
+        })
+        .unwrap();
+    server
+        .wait_until(WAIT, "the stalled connection to be closed", |s| {
+            s.open_fds() <= baseline
+        })
+        .unwrap();
+    assert_serves(&get(&server, "/hello.txt"), "/hello.txt");
+    assert_quiet_stderr(&server);
+    drop(hoarder);
+}
+for_models!(closes_a_client_that_stops_reading: webserver4g, webserver4u);
 
 // ---- 4f: the worker threads -------------------------------------------------
 

@@ -19,19 +19,27 @@
 //! io_uring (the `kernel.io_uring_disabled` sysctl, or a seccomp filter in
 //! a container), it exits with one line saying so.
 //!
+//! A connection silent for `--idle-timeout` seconds (5 by default) is
+//! closed, with no timer list of ours: each receive and send is *linked*
+//! to a timeout entry, and the kernel cancels the operation when the
+//! timeout expires first. Out of descriptors (`EMFILE`), it submits no
+//! accept until a connection closes (or a second has passed), and releases
+//! a spare descriptor so that connected clients can still open files.
+//!
 //! **Next.** Multishot accept and receive (one entry, many completions) and
 //! registered buffers take more system calls and copies away; the
 //! benchmarks show where it stands against epoll.
 
 use clap::Parser;
 use io_uring::{opcode, squeue, types, IoUring};
-use lsbaws::cli::{ServerArgs, SiteArgs};
+use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
 use lsbaws::http::{Limits, Request, Response, Session};
-use lsbaws::net::{accept_failure, AcceptFailure};
+use lsbaws::net::{accept_failure, AcceptFailure, SpareDescriptor};
 use lsbaws::report::{die, die_msg, explain, warn, warn_unless_disconnect, Throttle};
 use nix::errno::Errno;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
 
 /// Length of the listen queue.
 const REQUEST_QUEUE_SIZE: i32 = 1024;
@@ -41,8 +49,14 @@ const READ_BUFFER: usize = 16 * 1024;
 /// Entries of the submission ring (the completion ring has twice as many).
 const RING_ENTRIES: u32 = 1024;
 /// The `user_data` of the listener's accept; a connection's operations
-/// carry its descriptor.
+/// carry its descriptor, and the timeout linked to one carries the
+/// descriptor plus IDLE_TIMER.
 const ACCEPT: u64 = u64::MAX;
+const ACCEPT_RETRY: u64 = u64::MAX - 1;
+const IDLE_TIMER: u64 = 1 << 32;
+/// While out of descriptors, try an accept again at least this often (a
+/// descriptor may be freed by something other than a connection closing).
+const ACCEPT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 // ANCHOR: args
 /// Part 4, model u: one thread, io_uring.
@@ -53,6 +67,8 @@ struct Args {
     server: ServerArgs,
     #[command(flatten)]
     site: SiteArgs,
+    #[command(flatten)]
+    idle: IdleArgs,
 }
 // ANCHOR_END: args
 
@@ -90,14 +106,21 @@ fn main() {
     };
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
     let respond = |request: &Request| site.respond_and_log(request, args.server.quiet);
+    // The timeouts the kernel reads when it takes an entry (None for
+    // --idle-timeout 0: no timer, connections may stay forever).
+    let idle_timeout = args.idle.timeout().map(types::Timespec::from);
+    let accept_retry = types::Timespec::from(ACCEPT_RETRY_AFTER);
 
     let mut connections: HashMap<RawFd, Connection> = HashMap::new();
     // One line on stderr at most every 10 s while descriptors run out.
     let mut out_of_fds = Throttle::every_ten_seconds();
-    // No accept is in flight while descriptors are out: the next close
-    // submits one again.
+    // Released while descriptors are out: one free for opening files.
+    let mut spare = SpareDescriptor::new();
+    // No accept is in flight while descriptors are out: the next close, or
+    // the retry timer, submits one again.
     let mut accept_paused = false;
-    queue(&mut ring, accept_entry(&listen_socket));
+    let mut retry_armed = false;
+    queue(&mut ring, &[accept_entry(&listen_socket)]);
     // ANCHOR: loop
     loop {
         // io_uring_enter(2): hand the kernel the entries queued since the
@@ -118,27 +141,48 @@ fn main() {
             if user_data == ACCEPT {
                 match accepted(result, &mut connections, &mut out_of_fds) {
                     Ok(recv) => {
-                        queue(&mut ring, recv);
-                        queue(&mut ring, accept_entry(&listen_socket));
+                        queue_linked(&mut ring, recv, idle_timeout.as_ref());
+                        queue(&mut ring, &[accept_entry(&listen_socket)]);
                     }
-                    Err(AcceptFailure::OutOfResources) => accept_paused = true,
-                    Err(_) => queue(&mut ring, accept_entry(&listen_socket)),
+                    Err(AcceptFailure::OutOfResources) => {
+                        accept_paused = true;
+                        spare.release();
+                        if !retry_armed {
+                            retry_armed = true;
+                            let timer = opcode::Timeout::new(&accept_retry).build();
+                            queue(&mut ring, &[timer.user_data(ACCEPT_RETRY)]);
+                        }
+                    }
+                    Err(_) => queue(&mut ring, &[accept_entry(&listen_socket)]),
                 }
                 continue;
             }
-            let fd = user_data as RawFd;
-            let Some(connection) = connections.get_mut(&fd) else {
+            if user_data == ACCEPT_RETRY {
+                retry_armed = false;
+            } else if user_data & IDLE_TIMER != 0 {
+                // A linked timeout ended: it fired (its operation completes
+                // with ECANCELED and closes the connection), or the
+                // operation completed first and the kernel removed it.
                 continue;
-            };
-            match next_operation(connection, result, &respond) {
-                Some(entry) => queue(&mut ring, entry),
-                None => {
-                    connections.remove(&fd); // close(2) as the OwnedFd drops
-                    if accept_paused {
-                        accept_paused = false;
-                        queue(&mut ring, accept_entry(&listen_socket));
+            } else {
+                let fd = user_data as RawFd;
+                let Some(connection) = connections.get_mut(&fd) else {
+                    continue;
+                };
+                match next_operation(connection, result, &respond) {
+                    Some(entry) => {
+                        queue_linked(&mut ring, entry, idle_timeout.as_ref());
+                        continue;
                     }
+                    None => drop(connections.remove(&fd)), // close(2)
                 }
+            }
+            // A descriptor was freed, or a second has passed: accept again,
+            // the spare back in reserve first.
+            if accept_paused {
+                accept_paused = false;
+                spare.reclaim();
+                queue(&mut ring, &[accept_entry(&listen_socket)]);
             }
         }
     }
@@ -146,15 +190,17 @@ fn main() {
 }
 // ANCHOR_END: main
 
-/// Put `entry` on the submission ring; if the ring is full, hand what it
-/// holds to the kernel first.
-fn queue(ring: &mut IoUring, entry: squeue::Entry) {
+/// Put `entries` on the submission ring, together (a linked pair must
+/// reach the kernel in one batch); if the ring is full, hand what it holds
+/// to the kernel first.
+fn queue(ring: &mut IoUring, entries: &[squeue::Entry]) {
     // SAFETY: every buffer an entry points into (a connection's receive
     // buffer, its session's pending bytes) stays in place and untouched
     // until that entry's completion has been collected: a connection has
     // one operation in flight at a time, is changed only when it completes,
-    // and is dropped only then.
-    while unsafe { ring.submission().push(&entry) }.is_err() {
+    // and is dropped only then. A timeout entry points at a timespec of
+    // main's, which outlives the loop (the kernel copies it anyway).
+    while unsafe { ring.submission().push_multiple(entries) }.is_err() {
         if let Err(e) = ring.submit() {
             die(
                 "io_uring_enter()",
@@ -163,6 +209,20 @@ fn queue(ring: &mut IoUring, entry: squeue::Entry) {
         }
     }
 }
+
+// ANCHOR: linked
+/// Queue a connection's receive or send; with an idle timeout, linked
+/// (IO_LINK) to a timeout entry: if the operation has not completed when
+/// the timeout expires, the kernel cancels it (ECANCELED).
+fn queue_linked(ring: &mut IoUring, operation: squeue::Entry, idle: Option<&types::Timespec>) {
+    let Some(timeout) = idle else {
+        return queue(ring, &[operation]);
+    };
+    let timer = opcode::LinkTimeout::new(timeout).build();
+    let timer = timer.user_data(operation.get_user_data() | IDLE_TIMER);
+    queue(ring, &[operation.flags(squeue::Flags::IO_LINK), timer]);
+}
+// ANCHOR_END: linked
 
 // ANCHOR: entries
 /// "Accept a connection on the listener": the result is its descriptor.
@@ -246,6 +306,8 @@ fn next_operation(
     if result < 0 {
         match Errno::from_raw(-result) {
             Errno::EINTR | Errno::EAGAIN => {} // try the same again
+            // The linked timeout expired: idle too long. Close, quietly.
+            Errno::ECANCELED => return None,
             errno => {
                 // The client is gone. Only a failure other than a disconnect
                 // (ECONNRESET, EPIPE, ...) is worth a line on stderr.
