@@ -158,6 +158,44 @@ pub fn sleep_together(subject: &Subject) -> Result<Together, String> {
     })
 }
 
+/// How much CPU the server used over [`IDLE_WINDOW`] while one request
+/// slept (and nothing else happened).
+pub fn cpu_while_sleeping(subject: &Subject) -> Result<Duration, String> {
+    let server = one_worker(subject)?;
+    let slow = send(&server, &format!("/slow?ms={SLOW_MS}"))?;
+    server.wait_until(WAIT, "the slow request to start sleeping", |s| {
+        lines_with(s, "sleeping") >= 1
+    })?;
+    let before = server.cpu_time();
+    std::thread::sleep(IDLE_WINDOW);
+    let used = server.cpu_time().saturating_sub(before);
+    drop(slow);
+    Ok(used)
+}
+
+/// How long [`cpu_while_sleeping`] watches.
+pub const IDLE_WINDOW: Duration = Duration::from_secs(1);
+/// The most CPU a server may use over [`IDLE_WINDOW`] while a request
+/// sleeps: a quarter of a core (a waiting server uses next to none; one
+/// that spins, most of a core even on a busy machine).
+pub const IDLE_MAX: Duration = Duration::from_millis(250);
+
+pub static SLEEP_IS_IDLE: Check = Check {
+    id: "sleep-is-idle",
+    title: "a sleeping request costs no CPU",
+    expected:
+        "started with --workers 1: while GET /slow?ms=3000 sleeps, the server uses less than \
+               a quarter of a core over a second (its CPU time, /proc/PID/stat)",
+    run: |subject| {
+        Verdict::from_observation(cpu_while_sleeping(subject), |used| {
+            Verdict::when(
+                used < IDLE_MAX,
+                format!("it used {used:.0?} of CPU in {IDLE_WINDOW:?} while the request slept"),
+            )
+        })
+    },
+};
+
 pub static OTHERS_SERVED: Check = Check {
     id: "others-served",
     title: "a slow request stalls nobody",

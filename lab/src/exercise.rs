@@ -448,7 +448,11 @@ pub static EXERCISES: &[Exercise] = &[
         readme: lesson_text!("4f-blocking").0,
         hints: lesson_text!("4f-blocking").1,
         checks: &[&blocking::OTHERS_SERVED, &blocking::SLEEP_TOGETHER],
-        guards: &[&blocking::STILL_WAITS, &part4::SERVES_SITE],
+        guards: &[
+            &blocking::STILL_WAITS,
+            &blocking::SLEEP_IS_IDLE,
+            &part4::SERVES_SITE,
+        ],
         questions: &[&blocking::SECOND_CLIENT],
         proof: &[(STARTER_COPY, &["others-served", "sleep-together"])],
         wrong: &[
@@ -458,6 +462,7 @@ pub static EXERCISES: &[Exercise] = &[
                 "thread-join",
                 &["others-served", "sleep-together"]
             ),
+            wrong_fix!("4f-blocking", "yield-loop", &["sleep-is-idle"]),
         ],
     },
     Exercise {
