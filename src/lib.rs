@@ -28,6 +28,8 @@
 //! * [`report`] — turn a failed syscall into one clear line and an exit
 //!   status: `webserver3e: accept() failed: EINTR: Interrupted system call — …`
 //!   (or, for a failure the server outlives, the same line and no exit).
+//! * [`uring`] — why the kernel refused io_uring, read from `/proc`, for
+//!   webserver4u's one line when `io_uring_setup(2)` fails.
 //! * [`reaper`] — the SIGCHLD handler that reaps every exited child, for the
 //!   forking servers that are not webserver3g's reaping lesson.
 //!
@@ -57,4 +59,5 @@ pub mod json;
 pub mod net;
 pub mod reaper;
 pub mod report;
+pub mod uring;
 pub mod urlencoded;

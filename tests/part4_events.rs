@@ -574,6 +574,36 @@ fn closes_a_client_that_stops_reading(name: &str) {
 }
 for_models!(closes_a_client_that_stops_reading: webserver4g, webserver4u);
 
+// ---- 4u: io_uring -----------------------------------------------------------
+
+/// A kernel that refuses io_uring, here through a seccomp filter like a
+/// container runtime's, gets one line naming the call, the errno and the
+/// reason found in /proc; exit status 1, no panic.
+#[test]
+fn webserver4u_says_in_one_line_when_the_kernel_refuses_io_uring() {
+    for errno in [libc::EPERM, libc::ENOSYS] {
+        let mut server = Launch::new("webserver4u")
+            .refuse_syscall(libc::SYS_io_uring_setup, errno)
+            .spawn()
+            .unwrap();
+        let exit = server.wait_for_exit(WAIT);
+        let stderr = server.stderr();
+        assert_eq!(exit, Some(lsbaws_harness::Exit::Code(1)), "{stderr}");
+        let name = nix::errno::Errno::from_raw(errno);
+        assert!(
+            stderr.starts_with(&format!("webserver4u: io_uring_setup() failed: {name:?}")),
+            "{stderr}"
+        );
+        // io_uring is enabled on this machine (or the sysctl is absent): the
+        // filter is what refused it, and the line says so.
+        if lsbaws::uring::disabled_sysctl().unwrap_or(0) == 0 {
+            assert!(stderr.contains("seccomp filter"), "{stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
 // ---- 4f: the worker threads -------------------------------------------------
 
 #[test]

@@ -35,7 +35,7 @@ use io_uring::{opcode, squeue, types, IoUring};
 use lsbaws::cli::{IdleArgs, ServerArgs, SiteArgs};
 use lsbaws::http::{Limits, Request, Response, Session};
 use lsbaws::net::{accept_failure, AcceptFailure, SpareDescriptor};
-use lsbaws::report::{die, die_msg, explain, warn, warn_unless_disconnect, Throttle};
+use lsbaws::report::{die, die_msg, errno_of, explain, warn, warn_unless_disconnect, Throttle};
 use nix::errno::Errno;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -98,11 +98,12 @@ fn main() {
     // kernel alike.
     let mut ring = match IoUring::new(RING_ENTRIES) {
         Ok(ring) => ring,
-        Err(e) => die_msg(format!(
-            "io_uring_setup() failed: {e} — the kernel refuses io_uring here (the \
-             kernel.io_uring_disabled sysctl, or a seccomp filter in a container); \
-             webserver4e serves the same site with epoll"
-        )),
+        // Refused: say why, as /proc tells it (the sysctl, a seccomp filter,
+        // or a kernel without io_uring).
+        Err(e) => {
+            let refusal = lsbaws::uring::refusal(errno_of(&e));
+            die_msg(format!("io_uring_setup() failed: {refusal}"))
+        }
     };
     let listen_socket = lsbaws::net::listen(&args.server, REQUEST_QUEUE_SIZE);
     let respond = |request: &Request| site.respond_and_log(request, args.server.quiet);

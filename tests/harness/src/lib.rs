@@ -97,6 +97,7 @@ pub struct Launch {
     processes: Option<u64>,
     uid: Option<u32>,
     env: Vec<(OsString, OsString)>,
+    refused_syscall: Option<(libc::c_long, libc::c_int)>,
 }
 
 impl Launch {
@@ -112,6 +113,7 @@ impl Launch {
             processes: None,
             uid: None,
             env: Vec::new(),
+            refused_syscall: None,
         }
     }
 
@@ -180,6 +182,15 @@ impl Launch {
         self
     }
 
+    /// Run under a seccomp filter that fails the system call `number` with
+    /// `errno` and allows every other, as a container runtime's profile
+    /// refuses the calls it does not trust (Docker's fails `io_uring_setup`
+    /// with EPERM).
+    pub fn refuse_syscall(mut self, number: libc::c_long, errno: libc::c_int) -> Launch {
+        self.refused_syscall = Some((number, errno));
+        self
+    }
+
     /// Start the server and wait for its `Serving HTTP on port N ...` line
     /// (`Serving FTP on port N ...` for `ftp-server`).
     pub fn start(self) -> Result<Server, String> {
@@ -227,9 +238,10 @@ impl Launch {
             .stderr(open(&stderr_path)?);
         let (open_files, processes) = (self.open_files, self.processes);
         let open_files_hard = self.open_files_hard;
+        let refused_syscall = self.refused_syscall;
         // SAFETY: the closure runs in the forked child before exec. It only
-        // makes raw syscalls (setpgid, setrlimit, setgroups, setgid, setuid)
-        // and allocates nothing, so it cannot trip over a lock that another
+        // makes raw syscalls (setpgid, setrlimit, setgroups, setgid, setuid,
+        // prctl) and allocates nothing, so it cannot trip over a lock that another
         // thread of the test process held at the moment of the fork.
         unsafe {
             command.pre_exec(move || {
@@ -257,6 +269,9 @@ impl Launch {
                     nix::unistd::setgroups(&[])?;
                     nix::unistd::setgid(Gid::from_raw(uid))?;
                     nix::unistd::setuid(Uid::from_raw(uid))?;
+                }
+                if let Some((number, errno)) = refused_syscall {
+                    refuse_syscall(number, errno)?;
                 }
                 Ok(())
             });
@@ -296,6 +311,63 @@ fn close_inherited_on_exec() {
             }
         }
     }
+}
+
+/// The `AUDIT_ARCH_*` value of the architecture this was built for: a
+/// seccomp filter must check it, as system call numbers differ between
+/// architectures.
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xC000_003E;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xC000_00B7;
+
+/// Install a seccomp filter on this (forked) process: the system call
+/// `number` fails with `errno`, every other one runs. Raw syscalls only and
+/// no allocation: it runs between fork and exec.
+fn refuse_syscall(number: libc::c_long, errno: libc::c_int) -> io::Result<()> {
+    // The classic BPF program the kernel runs on every system call, reading
+    // `struct seccomp_data` (nr at offset 0, arch at offset 4).
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jump = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    let mut program = [
+        stmt(load, 4),             // A = arch
+        jump(AUDIT_ARCH, 0, 3),    // another ABI: allow
+        stmt(load, 0),             // A = nr
+        jump(number as u32, 0, 1), // the refused call?
+        stmt(ret, libc::SECCOMP_RET_ERRNO | (errno as u32 & 0xffff)),
+        stmt(ret, libc::SECCOMP_RET_ALLOW),
+    ];
+    let filter = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_mut_ptr(),
+    };
+    // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) sets a flag (required to install a
+    // filter without CAP_SYS_ADMIN); PR_SET_SECCOMP reads `filter` and the
+    // program it points to, both alive on this stack for the whole call.
+    unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &filter as *const libc::sock_fprog,
+            ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Make this (test) process the "subreaper" of everything it starts: when a
