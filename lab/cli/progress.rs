@@ -239,6 +239,25 @@ fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// Was `binary` built after the check at `checked` (seconds since the
+/// epoch) and after the last change to the copy's code?
+fn built_since(binary: &Path, copy: &Path, checked: u64) -> bool {
+    let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
+    let Some(built) = modified(binary) else {
+        return false;
+    };
+    let after_check = built
+        .duration_since(std::time::UNIX_EPOCH)
+        .is_ok_and(|t| t.as_secs() >= checked);
+    let mut files = Vec::new();
+    collect(&copy.join("src"), &mut files);
+    files.push(copy.join("Cargo.toml"));
+    after_check
+        && files
+            .iter()
+            .all(|file| modified(file).is_some_and(|edited| edited <= built))
+}
+
 /// What `lab list` says of an exercise.
 pub fn status(workspace: &Workspace, exercise: &Exercise) -> String {
     let entries = entries(workspace, exercise);
@@ -249,7 +268,7 @@ pub fn status(workspace: &Workspace, exercise: &Exercise) -> String {
     } else {
         match attempts.last() {
             None => "started, not checked yet".to_string(),
-            Some((_, last)) => {
+            Some((when, last)) => {
                 let said = match last.result {
                     Outcome::Done => "done".to_string(),
                     Outcome::Failing => format!(
@@ -260,6 +279,12 @@ pub fn status(workspace: &Workspace, exercise: &Exercise) -> String {
                 };
                 if last.copy == copy_hash(&copy) {
                     said
+                } else if last.result == Outcome::DoesNotCompile
+                    && built_since(&workspace.binary(exercise), &copy, *when)
+                {
+                    // `cargo build` (or `cargo run`) in the copy has built it
+                    // since: the code compiles again.
+                    "started, compiles again since the last check; check again".to_string()
                 } else {
                     format!("{said} when last checked; changed since, check again")
                 }

@@ -322,6 +322,21 @@ fn a_student_works_through_exercise_3c() {
         listed.contains("does not compile when last checked; changed since, check again"),
         "{listed}"
     );
+    // `cargo build` in the copy, as a student would: `lab list` sees that
+    // it compiles again.
+    let built = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .arg("build")
+        .current_dir(&copy)
+        .env_remove("CARGO_TARGET_DIR")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    assert_status(&built, 0);
+    let listed = assert_status(&lab(work, &["list"]), 0);
+    assert!(
+        listed.contains("started, compiles again since the last check; check again"),
+        "{listed}"
+    );
     let answers = copy.join("answers.txt");
     let first = std::fs::read_to_string(&answers)
         .unwrap()
