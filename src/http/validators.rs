@@ -232,7 +232,10 @@ mod tests {
         let first = Validators::for_file(&settled, at(5000));
         assert_eq!(Validators::for_file(&settled, at(6000)), first);
         let other = version(1000, 1000, 14);
-        assert_eq!(Validators::for_file(&other, at(6000)).etag(), "\"000000e8d4a51005-e\"");
+        assert_eq!(
+            Validators::for_file(&other, at(6000)).etag(),
+            "\"000000e8d4a51005-e\""
+        );
         // Weak ones are made again: a second later the file has settled.
         let fresh = version(1000, 4999, 13);
         assert!(!Validators::for_file(&fresh, at(5000)).strong);
