@@ -103,6 +103,25 @@ pub fn chinese_edition(book: &Path) -> Option<PathBuf> {
     dir.join("index.html").is_file().then_some(dir)
 }
 
+/// The mdBook to build with, or `None` with a one-line note when there is
+/// none of the right release (under CI, a failure).
+pub fn usable_mdbook() -> Option<PathBuf> {
+    match find_mdbook() {
+        Found::Usable(path) => Some(path),
+        _ => {
+            let problem = mdbook_problem().unwrap_or_default();
+            assert!(std::env::var_os("CI").is_none(), "{problem}");
+            eprintln!("note: the book is not checked: {problem}");
+            None
+        }
+    }
+}
+
+/// PATH with the folder of `mdbook` first (see [`path_with`]).
+pub fn path_with_mdbook(mdbook: &Path) -> std::ffi::OsString {
+    path_with(mdbook)
+}
+
 /// PATH with the folder of `mdbook` first, so that the preprocessors next
 /// to it (`cargo install` puts them in one folder) are found too.
 fn path_with(mdbook: &Path) -> std::ffi::OsString {
