@@ -14,24 +14,12 @@
 mod book_support;
 
 use lsbaws::http::site::default_root;
-use lsbaws_harness::{Launch, ScratchDir};
+use lsbaws_harness::{Launch, ScratchDir, KEEP_ALIVE_MODELS};
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The servers a browser is pointed at: every model that keeps connections
-/// alive.
-const KEEP_ALIVE_SERVERS: &[&str] = &[
-    "webserver4a",
-    "webserver4b",
-    "webserver4h",
-    "webserver4d",
-    "webserver4e",
-    "webserver4f",
-    "webserver4g",
-];
 
 /// The browser's names on the usual distributions, tried in order.
 const BROWSERS: &[&str] = &["chromium", "chromium-browser", "google-chrome"];
@@ -70,7 +58,7 @@ fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
     let images = count_images(&site.path().join("index.html"))
         + count_images(&site.path().join("guide/index.html"));
 
-    for name in KEEP_ALIVE_SERVERS {
+    for name in KEEP_ALIVE_MODELS {
         let server = Launch::new(name)
             .arg("--quiet")
             .arg("--root")
@@ -83,10 +71,7 @@ fn a_browser_loads_the_site_with_every_image_from_each_keep_alive_server() {
             &browser,
             &["--dump-dom".into(), format!("{base}/browser-check.html")],
         );
-        let title = dom
-            .split_once("<title>")
-            .and_then(|(_, rest)| rest.split_once("</title>"))
-            .map(|(title, _)| title.to_string())
+        let title = page_title(&dom)
             .unwrap_or_else(|| panic!("{name}: no <title> in the page the browser loaded:\n{dom}"));
         let loaded = title
             .split(", ")
@@ -225,18 +210,8 @@ fn the_book_renders_with_images_highlighted_code_and_search() {
                 url,
             ],
         );
-        let title = dom
-            .split_once("<title>")
-            .and_then(|(_, rest)| rest.split_once("</title>"))
-            .map(|(title, _)| title.to_string())
-            .unwrap_or_default();
-        let field = |key: &str| {
-            title
-                .split(';')
-                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-                .unwrap_or("?")
-                .to_string()
-        };
+        let title = page_title(&dom).unwrap_or_default();
+        let field = |key: &str| title_field(&title, key);
         let number = |key: &str| field(key).parse::<usize>().unwrap_or(usize::MAX);
         if title == "not loaded" || !title.contains("images=") {
             problems.push(format!(
@@ -376,18 +351,8 @@ fn the_chinese_edition_renders_its_text_as_glyphs() {
                 url,
             ],
         );
-        let title = dom
-            .split_once("<title>")
-            .and_then(|(_, rest)| rest.split_once("</title>"))
-            .map(|(title, _)| title.to_string())
-            .unwrap_or_default();
-        let field = |key: &str| {
-            title
-                .split(';')
-                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-                .unwrap_or("?")
-                .to_string()
-        };
+        let title = page_title(&dom).unwrap_or_default();
+        let field = |key: &str| title_field(&title, key);
         let number = |key: &str| field(key).parse::<usize>().unwrap_or(0);
         eprintln!("zh-CN/{page}: {title}");
         if number("cjk") < 100 {
@@ -549,10 +514,8 @@ fn every_student_page_fits_a_1280px_screen() {
                 url,
             ],
         );
-        let title = dom
-            .split_once("<title>")
-            .and_then(|(_, rest)| rest.split_once("</title>"))
-            .map(|(title, _)| {
+        let title = page_title(&dom)
+            .map(|title| {
                 title
                     .replace("&amp;", "&")
                     .replace("&quot;", "\"")
@@ -604,6 +567,24 @@ fn find_browser() -> String {
          Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu), or skip this test \
          by running `cargo test` without `--include-ignored`"
     );
+}
+
+/// The `<title>` of a page the browser dumped: the check pages write what
+/// they found there.
+fn page_title(dom: &str) -> Option<String> {
+    dom.split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(title, _)| title.to_string())
+}
+
+/// The value of `key` in a check page's title (`key=value;key=value`), or
+/// `?` when the page did not report it.
+fn title_field(title: &str, key: &str) -> String {
+    title
+        .split(';')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .unwrap_or("?")
+        .to_string()
 }
 
 /// Run the browser headless on `args` with a fresh profile, and return
@@ -745,11 +726,7 @@ fn a_browser_revalidating_its_cached_copy_gets_304() {
             format!("http://{}/revalidate.html", server.addr()),
         ],
     );
-    let title = dom
-        .split_once("<title>")
-        .and_then(|(_, rest)| rest.split_once("</title>"))
-        .map(|(title, _)| title.to_string())
-        .unwrap_or_default();
+    let title = page_title(&dom).unwrap_or_default();
     assert_eq!(title, format!("first=200;again=200;bytes={css}"), "{dom}");
     let log = server.stdout();
     assert!(

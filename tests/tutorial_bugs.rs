@@ -4,22 +4,11 @@
 //! an epoll loop that compares an event mask with `==`.
 
 use lsbaws_harness::client::{read_response, reset_on_close};
-use lsbaws_harness::{procfs, Launch, Server};
+use lsbaws_harness::{procfs, Launch, Server, KEEP_ALIVE_MODELS};
 use std::io::Write;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Every server that keeps connections alive.
-const KEEP_ALIVE_SERVERS: &[&str] = &[
-    "webserver4a",
-    "webserver4b",
-    "webserver4h",
-    "webserver4d",
-    "webserver4e",
-    "webserver4f",
-    "webserver4g",
-];
 
 fn start(name: &str) -> Server {
     Launch::new(name).arg("--quiet").start().unwrap()
@@ -32,7 +21,7 @@ fn start(name: &str) -> Server {
 /// request.
 #[test]
 fn a_404_on_a_kept_alive_connection_has_a_length_and_the_connection_goes_on() {
-    for name in KEEP_ALIVE_SERVERS {
+    for name in KEEP_ALIVE_MODELS {
         let server = start(name);
         let mut client = server.connect();
         client

@@ -37,6 +37,18 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// The Part 4 models that keep a connection open between requests and that
+/// a browser and the tutorials' keep-alive checks are pointed at.
+pub const KEEP_ALIVE_MODELS: &[&str] = &[
+    "webserver4a",
+    "webserver4b",
+    "webserver4h",
+    "webserver4d",
+    "webserver4e",
+    "webserver4f",
+    "webserver4g",
+];
+
 /// How long a server may take to print its banner.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
