@@ -30,6 +30,27 @@ TIME_WAIT_CLIENT="ss -tano state time-wait \"( dport = :\$PORT )\""
 # has the Content-Length's 14 bytes, racing the server's close, and either
 # side may end in TIME_WAIT.
 NC_HELLO="printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 \$PORT"
+# A free port below the kernel's ephemeral range
+# (/proc/sys/net/ipv4/ip_local_port_range). The kernel hands out ports of
+# that range to every client's connect() and to every bind() on port 0, so a
+# server on port 0 can get a number that another program's client socket
+# holds, in TIME_WAIT or not, and that socket would show up in the counts
+# below (CI records the other chapters meanwhile). No socket gets a port
+# below the range unless a program asks for it by number.
+port_below_ephemeral() {
+    local low _high port
+    read -r low _high </proc/sys/net/ipv4/ip_local_port_range
+    [ "$low" -gt 11000 ] || { echo 0; return; }
+    for _ in $(seq 100); do
+        port=$((10000 + RANDOM % (low - 10000)))
+        if [ -z "$(ss -Htan "( sport = :$port or dport = :$port )")" ]; then
+            echo "$port"
+            return
+        fi
+    done
+    echo 0
+}
+
 time_wait_count() {
     ss -tan state time-wait "( sport = :$PORT or dport = :$PORT )" | tail -n +2 | wc -l
 }
@@ -41,7 +62,7 @@ record_tcp_capture() {
         return
     fi
     fresh_work
-    serve tcp-capture -- "$B/webserver1 --port 0 --quiet"
+    serve tcp-capture -- "$B/webserver1 --port $(port_below_ephemeral) --quiet"
     begin tcp-capture
     run "PORT=$PORT"
     run "tcpdump -i lo -U -w one-request.pcap \"tcp port \$PORT\" 2>tcpdump.log &"
@@ -59,7 +80,7 @@ record_tcp_capture() {
 record_tcp_time_wait() {
     # webserver1 closes each connection as soon as it has answered: it
     # sends the first FIN.
-    serve tcp-time-wait -- "$B/webserver1 --port 0 --quiet"
+    serve tcp-time-wait -- "$B/webserver1 --port $(port_below_ephemeral) --quiet"
     begin tcp-time-wait
     run "PORT=$PORT"
     run "$NC_HELLO"
@@ -69,7 +90,7 @@ record_tcp_time_wait() {
     stop
     # webserver4b keeps the connection open for more requests; curl, done
     # with its one URL, closes first.
-    serve tcp-time-wait-keep-alive -- "$B/webserver4b --port 0 --quiet"
+    serve tcp-time-wait-keep-alive -- "$B/webserver4b --port $(port_below_ephemeral) --quiet"
     run "PORT=$PORT"
     run "curl -s -o /dev/null -w '%{http_code}\n' http://127.0.0.1:\$PORT/"
     wait_until '[ "$(time_wait_count)" -eq 1 ]'
@@ -79,14 +100,14 @@ record_tcp_time_wait() {
 }
 
 record_tcp_time_wait_count() {
-    serve tcp-time-wait-count -- "$B/webserver3g --port 0 --quiet"
+    serve tcp-time-wait-count -- "$B/webserver3g --port $(port_below_ephemeral) --quiet"
     begin tcp-time-wait-count
     run "PORT=$PORT"
     run "$B/client3 --max-clients 10 --max-conns 10 --port \$PORT --quiet"
     wait_until '[ "$(time_wait_count)" -eq 100 ]'
     run "$TIME_WAIT | tail -n +2 | wc -l"
     stop
-    serve tcp-time-wait-count-keep-alive -- "$B/webserver4b --port 0 --quiet"
+    serve tcp-time-wait-count-keep-alive -- "$B/webserver4b --port $(port_below_ephemeral) --quiet"
     run "PORT=$PORT"
     # One curl, a hundred URLs: it sends them one after another on one
     # connection, which the server keeps open.
@@ -97,7 +118,7 @@ record_tcp_time_wait_count() {
 }
 
 record_tcp_reuseaddr() {
-    serve tcp-reuseaddr -- "$B/webserver1 --port 0 --quiet"
+    serve tcp-reuseaddr -- "$B/webserver1 --port $(port_below_ephemeral) --quiet"
     begin tcp-reuseaddr
     run "PORT=$PORT"
     run "$NC_HELLO"
