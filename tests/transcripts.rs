@@ -1076,7 +1076,10 @@ fn a_cgi_childs_start_up_and_an_idle_checks_length_are_normalised() {
     assert_eq!(normalise(name, running), normalise(name, sleeping));
     assert_ne!(normalise(name, running), normalise(name, zombie));
     let (a, b) = ("saw: idle for 1.0s: wanted", "saw: idle for 1.2s: wanted");
-    assert_eq!(normalise("lab-check-4e.txt", a), normalise("lab-check-4e.txt", b));
+    assert_eq!(
+        normalise("lab-check-4e.txt", a),
+        normalise("lab-check-4e.txt", b)
+    );
 }
 
 #[test]
