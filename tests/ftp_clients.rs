@@ -1,6 +1,7 @@
 //! The file server project with real clients: curl, Python's ftplib and our
 //! own ftp-client each list, download and upload a 10 MiB file, byte for
-//! byte; 20 clients transfer at once, each in its own server process.
+//! byte; 20 clients transfer at once, each in its own server process; curl
+//! and lftp append and resume.
 
 mod ftp_support;
 
@@ -96,6 +97,132 @@ fn curl_lists_downloads_and_uploads_10_mib() {
     );
     assert!(curl(&["--list-only", &ftp.url("")]).contains("uploaded.bin"));
     ftp.assert_no_panic();
+}
+
+/// Each of `lines` appears in the server's log (it prints every command
+/// and reply): the client resumed, it did not start again.
+fn assert_logged(ftp: &Ftp, lines: &[&str]) {
+    let log = ftp.server.stdout();
+    for line in lines {
+        assert!(log.contains(line), "{line:?} missing from:\n{log}");
+    }
+}
+
+/// The first bytes of a file, already there from a transfer cut short.
+const PARTIAL: usize = 300_000;
+
+#[test]
+fn curl_append_appends_byte_exactly() {
+    let ftp = Ftp::start("ftp-curl-append", &[]);
+    let old = pattern(PARTIAL, 20);
+    std::fs::write(ftp.library().join("log.bin"), &old).unwrap();
+    let (local, tail) = local_upload(&ftp, 21);
+    let source = local.join("upload.bin");
+    let source = source.to_str().unwrap();
+
+    // --append: APPE instead of STOR. To an existing file, and to a new name.
+    curl(&["--append", "-T", source, &ftp.url("log.bin")]);
+    curl(&["--append", "-T", source, &ftp.url("new.bin")]);
+    assert_same_bytes(
+        &std::fs::read(ftp.library().join("log.bin")).unwrap(),
+        &[&old[..], &tail[..]].concat(),
+        "the old file, then the appended one",
+    );
+    assert_same_bytes(
+        &std::fs::read(ftp.library().join("new.bin")).unwrap(),
+        &tail,
+        "appended to nothing",
+    );
+    assert_eq!(ftp.library_names(), ["log.bin", "new.bin"]);
+    assert_logged(&ftp, &["] > APPE log.bin", "after its first 300000 bytes."]);
+    ftp.assert_no_panic();
+}
+
+#[test]
+fn curl_resumes_a_partial_download() {
+    let ftp = Ftp::start("ftp-curl-resume", &[]);
+    let big = pattern(TEN_MIB, 22);
+    std::fs::write(ftp.library().join("big.bin"), &big).unwrap();
+    let partial = ftp.local().join("big.bin");
+    std::fs::write(&partial, &big[..PARTIAL]).unwrap();
+
+    // -C -: curl looks at the local file's size and asks for the rest.
+    curl(&[
+        "-C",
+        "-",
+        "-o",
+        partial.to_str().unwrap(),
+        &ftp.url("big.bin"),
+    ]);
+    assert_same_bytes(
+        &std::fs::read(&partial).unwrap(),
+        &big,
+        "the resumed download",
+    );
+    assert_logged(
+        &ftp,
+        &[
+            "] > REST 300000",
+            &format!("(10185760 bytes from byte {PARTIAL})."),
+            "] < 226 Transfer complete: 10185760 bytes sent.",
+        ],
+    );
+    ftp.assert_no_panic();
+}
+
+/// lftp's `get -c` and `put -c` continue a transfer cut short, with REST
+/// before RETR and before STOR.
+#[test]
+fn lftp_get_c_and_put_c_resume_byte_identically() {
+    let ftp = Ftp::start("ftp-lftp-resume", &[]);
+    let big = pattern(TEN_MIB, 23);
+    std::fs::write(ftp.library().join("big.bin"), &big).unwrap();
+    let (local, upload) = local_upload(&ftp, 24);
+    std::fs::write(local.join("big.bin"), &big[..PARTIAL]).unwrap();
+    std::fs::write(ftp.library().join("up.bin"), &upload[..PARTIAL]).unwrap();
+
+    lftp(
+        &ftp,
+        &format!(
+            "get -c big.bin -o {}; put -c {} -o up.bin",
+            local.join("big.bin").display(),
+            local.join("upload.bin").display()
+        ),
+    );
+    assert_same_bytes(
+        &std::fs::read(local.join("big.bin")).unwrap(),
+        &big,
+        "lftp's resumed download",
+    );
+    assert_same_bytes(
+        &std::fs::read(ftp.library().join("up.bin")).unwrap(),
+        &upload,
+        "lftp's resumed upload",
+    );
+    assert_eq!(ftp.library_names(), ["big.bin", "up.bin"]);
+    assert_logged(
+        &ftp,
+        &[
+            "] > REST 300000",
+            &format!("(10185760 bytes from byte {PARTIAL})."),
+            "] > STOR up.bin",
+            "] < 226 Transfer complete: 10185760 bytes stored as /up.bin, after its first 300000 bytes.",
+        ],
+    );
+    ftp.assert_no_panic();
+}
+
+/// Run an lftp script against `ftp`; it stops at the first failing command.
+fn lftp(ftp: &Ftp, script: &str) -> String {
+    let output = Command::new("lftp")
+        .args([
+            "-c",
+            &format!("set cmd:fail-exit yes; open {}; {script}", ftp.url("")),
+        ])
+        .timeout(WAIT)
+        .output()
+        .expect("running lftp failed — install it (Debian: apt-get install lftp)");
+    stdout_of(&output, &format!("lftp -c {script:?}"))
 }
 
 /// ftplib: the FTP client of Python's standard library.
@@ -361,17 +488,7 @@ fn lftp_mirrors_a_tree_there_and_back() {
     std::fs::write(tree.join("d/note.txt"), "a note\n").unwrap();
     std::fs::write(tree.join("top.txt"), "top\n").unwrap();
 
-    let lftp = |script: &str| {
-        let output = Command::new("lftp")
-            .args([
-                "-c",
-                &format!("set cmd:fail-exit yes; open {}; {script}", ftp.url("")),
-            ])
-            .timeout(WAIT)
-            .output()
-            .expect("running lftp failed — install it (Debian: apt-get install lftp)");
-        stdout_of(&output, &format!("lftp -c {script:?}"))
-    };
+    let lftp = |script: &str| lftp(&ftp, script);
     lftp(&format!("mirror -R --no-perms {} /up", tree.display()));
     let back = local.join("back");
     lftp(&format!("mirror /up {}", back.display()));

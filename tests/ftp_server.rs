@@ -60,32 +60,31 @@ fn the_server_prints_the_protocol_it_speaks() {
 
 // ---- no lost data ---------------------------------------------------------
 
-/// Python's ftplib starts an upload, sends half of it, and kills itself
-/// with SIGKILL: the kernel closes both of its connections.
+/// Python's ftplib starts an upload (`command`, after `REST rest` unless
+/// rest is "none"), sends `half` bytes of it, and kills itself with
+/// SIGKILL: the kernel closes both of its connections.
 const KILLED_UPLOAD: &str = r#"
 import ftplib, os, signal, sys
-port, half = int(sys.argv[1]), int(sys.argv[2])
+port, half, command, rest = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ftp = ftplib.FTP()
 ftp.connect("127.0.0.1", port, timeout=20)
 ftp.login()
 ftp.voidcmd("TYPE I")
-data = ftp.transfercmd("STOR precious.bin")
+data = ftp.transfercmd(command, None if rest == "none" else int(rest))
 data.sendall(b"x" * half)
 os.kill(os.getpid(), signal.SIGKILL)
 "#;
 
-#[test]
-fn an_upload_killed_halfway_leaves_nothing_behind() {
-    let ftp = Ftp::start("ftp-killed", &[]);
-    let precious = pattern(1 << 20, 7);
-    std::fs::write(ftp.library().join("precious.bin"), &precious).unwrap();
-
+/// Run [`KILLED_UPLOAD`] against `ftp`, and wait until its session is over.
+fn kill_an_upload_halfway(ftp: &Ftp, command: &str, rest: &str) {
     let output = Command::new("python3")
         .args([
             "-c",
             KILLED_UPLOAD,
             &ftp.server.port().to_string(),
             &(512 * 1024).to_string(),
+            command,
+            rest,
         ])
         .timeout(WAIT)
         .output()
@@ -94,11 +93,19 @@ fn an_upload_killed_halfway_leaves_nothing_behind() {
     assert_eq!(
         output.status.signal(),
         Some(9),
-        "{}",
+        "{command}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-
     ftp.wait_sessions_over();
+}
+
+#[test]
+fn an_upload_killed_halfway_leaves_nothing_behind() {
+    let ftp = Ftp::start("ftp-killed", &[]);
+    let precious = pattern(1 << 20, 7);
+    std::fs::write(ftp.library().join("precious.bin"), &precious).unwrap();
+
+    kill_an_upload_halfway(&ftp, "STOR precious.bin", "none");
     // The old file is intact, and no partial or temporary file is left.
     assert_eq!(ftp.library_names(), ["precious.bin"]);
     assert_same_bytes(
@@ -346,6 +353,163 @@ fn mkd_rmd_rnfr_rnto_and_stat() {
     ftp.assert_no_panic();
 }
 
+// ---- resume and append -------------------------------------------------------
+
+/// RETR of `name` (binary), whatever the reply: the bytes, or the reply
+/// that refused.
+fn fetch(client: &mut lsbaws::ftp::client::Client, name: &str) -> Result<Vec<u8>, u16> {
+    let mut got = Vec::new();
+    match client.retrieve(name, &mut got) {
+        Ok(_) => Ok(got),
+        Err(Error::Reply(reply)) => Err(reply.code),
+        Err(Error::Io(err)) => panic!("RETR {name}: {err}"),
+    }
+}
+
+/// `command` (STOR or APPE) with `bytes` as the data, whatever the reply.
+fn upload(client: &mut lsbaws::ftp::client::Client, command: &str, bytes: &[u8]) -> u16 {
+    let sent = client.transfer(command, |data| {
+        data.write_all(bytes)?;
+        data.shutdown(Shutdown::Write)
+    });
+    match sent {
+        Ok(reply) => reply.code,
+        Err(Error::Reply(reply)) => reply.code,
+        Err(Error::Io(err)) => panic!("{command}: {err}"),
+    }
+}
+
+#[test]
+fn rest_offsets_the_next_transfer_only() {
+    let ftp = Ftp::start("ftp-rest", &["--quiet"]);
+    let library = ftp.library();
+    std::fs::write(library.join("a.txt"), "0123456789").unwrap();
+    let mut client = ftp.client();
+    let code =
+        |client: &mut lsbaws::ftp::client::Client, line: &str| client.command(line).unwrap().code;
+    assert_eq!(code(&mut client, "TYPE I"), 200);
+
+    // REST n, then RETR: from byte n. The REST survives the commands a
+    // client sends in between (EPSV here, PASV or SIZE for others), and
+    // only the next transfer uses it.
+    assert_eq!(code(&mut client, "REST 4"), 350);
+    assert_eq!(fetch(&mut client, "a.txt").unwrap(), b"456789");
+    assert_eq!(fetch(&mut client, "a.txt").unwrap(), b"0123456789");
+    assert_eq!(code(&mut client, "REST 4"), 350);
+    client.names(None).unwrap(); // a listing takes the offset, and ignores it
+    assert_eq!(fetch(&mut client, "a.txt").unwrap(), b"0123456789");
+    // The end of the file is a valid offset (nothing left to send); past
+    // it is 554 (RFC 3659), and the offset is gone all the same.
+    assert_eq!(code(&mut client, "REST 10"), 350);
+    assert_eq!(fetch(&mut client, "a.txt").unwrap(), b"");
+    assert_eq!(code(&mut client, "REST 11"), 350);
+    assert_eq!(fetch(&mut client, "a.txt"), Err(554));
+    assert_eq!(fetch(&mut client, "a.txt").unwrap(), b"0123456789");
+
+    // Offsets that are not a whole number of bytes: 501, and no offset.
+    for line in [
+        "REST",
+        "REST -1",
+        "REST abc",
+        "REST 1.5",
+        "REST 99999999999999999999",
+    ] {
+        assert_eq!(code(&mut client, line), 501, "{line}");
+    }
+    assert_eq!(code(&mut client, "REST 4"), 350);
+    assert_eq!(code(&mut client, "REST -4"), 501);
+    assert_eq!(fetch(&mut client, "a.txt").unwrap(), b"0123456789");
+
+    // REST n, then STOR: the first n bytes of the old file, then the data.
+    assert_eq!(code(&mut client, "REST 3"), 350);
+    assert_eq!(upload(&mut client, "STOR a.txt", b"XYZ"), 226);
+    assert_eq!(std::fs::read(library.join("a.txt")).unwrap(), b"012XYZ");
+    assert_eq!(upload(&mut client, "STOR a.txt", b"new"), 226);
+    assert_eq!(std::fs::read(library.join("a.txt")).unwrap(), b"new");
+    // Past the end, or no old file to keep bytes of: refused, unchanged.
+    assert_eq!(code(&mut client, "REST 4"), 350);
+    assert_eq!(upload(&mut client, "STOR a.txt", b"lost"), 554);
+    assert_eq!(code(&mut client, "REST 1"), 350);
+    assert_eq!(upload(&mut client, "STOR missing.txt", b"lost"), 550);
+    assert_eq!(std::fs::read(library.join("a.txt")).unwrap(), b"new");
+
+    // APPE: the old file, then the data; a new name is created. REST
+    // before APPE makes no sense (it appends at the end): 503.
+    assert_eq!(upload(&mut client, "APPE a.txt", b" and more"), 226);
+    assert_eq!(
+        std::fs::read(library.join("a.txt")).unwrap(),
+        b"new and more"
+    );
+    assert_eq!(upload(&mut client, "APPE b.txt", b"first"), 226);
+    assert_eq!(std::fs::read(library.join("b.txt")).unwrap(), b"first");
+    assert_eq!(code(&mut client, "REST 2"), 350);
+    assert_eq!(upload(&mut client, "APPE b.txt", b"lost"), 503);
+    assert_eq!(code(&mut client, "MKD folder"), 257);
+    assert_eq!(upload(&mut client, "APPE folder", b"lost"), 550);
+
+    // An offset counts bytes of the file, which differ from the bytes on
+    // the wire in ASCII mode: 555 (RFC 3659, a type mismatch).
+    assert_eq!(code(&mut client, "TYPE A"), 200);
+    assert_eq!(code(&mut client, "REST 2"), 350);
+    assert_eq!(
+        client
+            .start_transfer("RETR a.txt")
+            .map(drop)
+            .map_err(|err| err.to_string()),
+        Err("555 Resuming works in binary mode only: send TYPE I, then REST again.".into())
+    );
+    assert_eq!(code(&mut client, "TYPE I"), 200);
+    assert_eq!(ftp.library_names(), ["a.txt", "b.txt", "folder"]);
+
+    // FEAT says so.
+    let mut raw = ftp.raw();
+    raw.login();
+    let features = raw.cmd("FEAT");
+    assert!(
+        features.lines.contains(&" REST STREAM".to_string()),
+        "{features:?}"
+    );
+    ftp.assert_no_panic();
+}
+
+/// APPE and REST+STOR write a temporary file as STOR does: cut off
+/// half-way, by a reset or a killed client, they leave the old file as it
+/// was and nothing else.
+#[test]
+fn an_append_or_resume_cut_off_leaves_the_old_file() {
+    let ftp = Ftp::start("ftp-append-cut", &[]);
+    let precious = pattern(1 << 20, 7);
+    let path = ftp.library().join("precious.bin");
+    std::fs::write(&path, &precious).unwrap();
+    let intact = |what: &str| {
+        assert_eq!(ftp.library_names(), ["precious.bin"], "{what}");
+        assert_same_bytes(&std::fs::read(&path).unwrap(), &precious, what);
+    };
+
+    for (command, rest) in [("APPE precious.bin", "none"), ("STOR precious.bin", "4096")] {
+        kill_an_upload_halfway(&ftp, command, rest);
+        intact(&format!("{command} killed half-way"));
+
+        let mut client = ftp.client();
+        client.command("TYPE I").unwrap();
+        if rest != "none" {
+            assert_eq!(client.command(&format!("REST {rest}")).unwrap().code, 350);
+        }
+        let mut data = client.start_transfer(command).unwrap();
+        data.write_all(&pattern(256 * 1024, 8)).unwrap();
+        reset_on_close(&data);
+        drop(data); // RST: the upload was cut off
+        match client.finish_transfer() {
+            Err(Error::Reply(reply)) => assert_eq!(reply.code, 426, "{command}: {reply}"),
+            other => panic!("{command}: expected 426, got {other:?}"),
+        }
+        intact(&format!("{command} reset half-way"));
+    }
+    let discarded = "the client left during the upload: /precious.bin discarded";
+    assert_eq!(ftp.server.stdout().matches(discarded).count(), 2);
+    ftp.assert_no_panic();
+}
+
 // ---- confined to the library ----------------------------------------------
 
 #[test]
@@ -447,6 +611,64 @@ fn traversal_attempts_are_refused() {
         std::fs::read(outside.join("secret.txt")).unwrap(),
         b"secret"
     );
+    ftp.assert_no_panic();
+}
+
+/// APPE and REST+STOR read the old file they keep a part of: that open
+/// is confined like every other, so neither copies a file from outside
+/// into the library, nor writes outside.
+#[test]
+fn rest_and_appe_stay_inside_the_library() {
+    let ftp = Ftp::start("ftp-append-traversal", &["--quiet"]);
+    let outside = ftp.scratch.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), "secret").unwrap();
+    let library = ftp.library();
+    std::os::unix::fs::symlink("../outside/secret.txt", library.join("relative-link")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), library.join("absolute-link")).unwrap();
+    std::os::unix::fs::symlink("../outside", library.join("door")).unwrap();
+
+    let mut client = ftp.client();
+    client.command("TYPE I").unwrap();
+    let names = [
+        "../outside/secret.txt",
+        "/../outside/secret.txt",
+        "door/secret.txt",
+        "relative-link",
+        "absolute-link",
+        "../escaped.txt",
+        "door/escaped.txt",
+    ];
+    for name in names {
+        assert_eq!(
+            upload(&mut client, &format!("APPE {name}"), b"+"),
+            550,
+            "APPE {name}"
+        );
+        for verb in ["RETR", "STOR"] {
+            assert_eq!(client.command("REST 1").unwrap().code, 350);
+            let code = match verb {
+                "RETR" => fetch(&mut client, name).unwrap_err(),
+                _ => upload(&mut client, &format!("STOR {name}"), b"+"),
+            };
+            assert_eq!(code, 550, "REST 1, {verb} {name}");
+        }
+    }
+    // Nothing outside was changed or created, nothing was copied in, and
+    // the links are still links.
+    assert_eq!(names_in(&outside), ["secret.txt"]);
+    assert_eq!(
+        std::fs::read(outside.join("secret.txt")).unwrap(),
+        b"secret"
+    );
+    assert_eq!(names_in(ftp.scratch.path()), ["library", "outside"]);
+    assert_eq!(
+        ftp.library_names(),
+        ["absolute-link", "door", "relative-link"]
+    );
+    for link in ["absolute-link", "door", "relative-link"] {
+        assert!(library.join(link).is_symlink(), "{link}");
+    }
     ftp.assert_no_panic();
 }
 
@@ -588,7 +810,8 @@ fn commands_get_the_standard_codes() {
         ("RNFR missing.txt", 550),
         ("RNTO b.txt", 503), // no RNFR first
         ("MKD", 501),
-        ("REST 100", 502),
+        ("REST x", 501),
+        ("SITE CHMOD 644 a.txt", 502),
         ("TYPE X", 504),
         ("MODE B", 504),
         ("STRU R", 504),

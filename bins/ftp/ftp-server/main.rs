@@ -18,7 +18,9 @@
 //!   the file.
 //! * Safety: every name is confined to the library root (`openat2(2)` with
 //!   `RESOLVE_BENEATH`), and an upload becomes visible only when it is
-//!   complete (a temporary file, then `rename(2)`).
+//!   complete (a temporary file, then `rename(2)`), a resumed (`REST`) or
+//!   appended (`APPE`) one too: the old bytes are copied into the
+//!   temporary file first.
 //!
 //! **See it.**
 //!
@@ -27,13 +29,14 @@
 //! curl ftp://127.0.0.1:2121/                             # list
 //! curl -T notes.txt ftp://127.0.0.1:2121/                # upload
 //! curl -O ftp://127.0.0.1:2121/notes.txt                 # download
+//! curl -C - -O ftp://127.0.0.1:2121/notes.txt            # resume it (REST)
 //! cargo run --bin ftp-client                             # our client
 //! ```
 //!
 //! The server prints every command and reply: the protocol on the wire.
 //!
-//! **Next.** Exercises: resume (`REST`), active mode (`PORT`), a limit on
-//! clients, sweeping temporary files left by a killed child.
+//! **Next.** Exercises: active mode (`PORT`), a limit on clients, sweeping
+//! temporary files left by a killed child.
 
 mod server;
 mod session;

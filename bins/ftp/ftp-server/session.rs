@@ -6,6 +6,7 @@ use crate::atomic_file::is_temporary;
 use crate::listing::mdtm_time;
 use crate::root::{is_directory, is_regular, resolve, Library, NameError, VirtualPath};
 use crate::server::Args;
+use crate::transfer::Keep;
 use lsbaws::ftp::line::{read_command, Command, Line};
 use lsbaws::ftp::passive::{epsv_text, listen_passive, pasv_text};
 use lsbaws::ftp::reply;
@@ -53,6 +54,8 @@ pub struct Session<'a> {
     pub passive: Option<TcpListener>,
     /// The name an `RNFR` accepted, for the `RNTO` that must come next.
     rename_from: Option<(VirtualPath, String)>,
+    /// The byte offset a `REST` gave, for the next transfer only.
+    restart: Option<u64>,
 }
 
 /// Serve one control connection to its end. Errors end the session, never
@@ -94,6 +97,7 @@ impl<'a> Session<'a> {
             binary: false, // RFC 959: the default type is ASCII
             passive: None,
             rename_from: None,
+            restart: None,
         })
     }
 
@@ -154,12 +158,12 @@ impl<'a> Session<'a> {
             "SYST" => return self.ok(215, "UNIX Type: L8"),
             "FEAT" => {
                 self.log_reply(211, "Features: ... End");
-                let features = ["EPSV", "MDTM", "PASV", "SIZE", "TVFS", "UTF8"];
+                let features = ["EPSV", "MDTM", "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
                 reply::send_multi(&mut self.control, 211, "Features:", &features, "End")?;
                 return Ok(Next::Continue);
             }
             "OPTS" => return self.opts(arg),
-            "HELP" => return self.ok(214, "Commands: USER PASS QUIT NOOP SYST FEAT OPTS PWD CWD CDUP TYPE MODE STRU PASV EPSV LIST NLST RETR STOR SIZE MDTM DELE MKD RMD RNFR RNTO STAT ABOR ALLO."),
+            "HELP" => return self.ok(214, "Commands: USER PASS QUIT NOOP SYST FEAT OPTS PWD CWD CDUP TYPE MODE STRU PASV EPSV LIST NLST RETR STOR APPE REST SIZE MDTM DELE MKD RMD RNFR RNTO STAT ABOR ALLO."),
             _ => {}
         }
         if self.login != Login::LoggedIn {
@@ -170,6 +174,12 @@ impl<'a> Session<'a> {
                 verb => self.unknown(verb),
             };
         }
+        // REST's offset is for the next transfer only: each transfer command
+        // takes it, whether it uses it or not (a listing starts at 0).
+        let restart = match command.verb.as_str() {
+            "RETR" | "STOR" | "APPE" | "LIST" | "NLST" => self.restart.take().unwrap_or(0),
+            _ => 0,
+        };
         match command.verb.as_str() {
             "PWD" | "XPWD" => {
                 // A `"` in the name is written twice (RFC 959, appendix II).
@@ -185,8 +195,17 @@ impl<'a> Session<'a> {
             "EPSV" => self.epsv(arg),
             "LIST" => self.list(arg, true),
             "NLST" => self.list(arg, false),
-            "RETR" => self.retr(arg),
-            "STOR" => self.stor(arg),
+            "REST" => self.rest(arg),
+            // An offset counts bytes of the file; in ASCII mode the bytes on
+            // the wire differ (CRLF), so no offset means the same on both ends.
+            "RETR" | "STOR" | "APPE" if restart > 0 && !self.binary => self.ok(
+                555,
+                "Resuming works in binary mode only: send TYPE I, then REST again.",
+            ),
+            "RETR" => self.retr(arg, restart),
+            "STOR" => self.stor("STOR", arg, Keep::First(restart)),
+            "APPE" if restart > 0 => self.ok(503, "APPE appends at the end: send it without REST."),
+            "APPE" => self.stor("APPE", arg, Keep::All),
             "SIZE" => self.size(arg),
             "MDTM" => self.mdtm(arg),
             "DELE" => self.dele(arg),
@@ -249,6 +268,24 @@ impl<'a> Session<'a> {
         match arg.map(str::to_ascii_uppercase).as_deref() {
             Some("UTF8 ON") | Some("UTF-8 ON") => self.ok(200, "Always in UTF8 mode."),
             _ => self.ok(501, "Option not understood; try OPTS UTF8 ON."),
+        }
+    }
+
+    /// REST n: the next RETR starts at byte n of the file, and the next
+    /// STOR keeps the first n bytes of the file it replaces.
+    fn rest(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        match arg.map(str::parse::<u64>) {
+            Some(Ok(offset)) => {
+                self.restart = Some(offset);
+                self.ok(
+                    350,
+                    &format!("Restarting at byte {offset}: send RETR or STOR next."),
+                )
+            }
+            _ => {
+                self.restart = None;
+                self.ok(501, "REST needs a byte offset: a whole number, 0 or more.")
+            }
         }
     }
 
@@ -573,20 +610,10 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// The reply for a failed file-system call on `path`.
+    /// Reply [`refusal`] for a failed file-system call on `path`.
     pub fn refuse(&mut self, path: &VirtualPath, errno: Errno) -> io::Result<Next> {
-        let (code, why) = match errno {
-            Errno::ENOENT => (550, "No such file or directory"),
-            // openat2(RESOLVE_BENEATH) refused: a symlink or `..` leads out.
-            Errno::EXDEV | Errno::ELOOP => (550, "Refused, it leads outside the library root"),
-            Errno::EACCES | Errno::EPERM => (550, "Permission denied"),
-            Errno::ENOTDIR => (550, "Not a directory"),
-            Errno::EISDIR => (550, "Is a directory"),
-            Errno::ENAMETOOLONG => (553, "File name too long"),
-            Errno::ENOSPC | Errno::EDQUOT => (452, "Not enough storage space"),
-            _ => (451, errno.desc()),
-        };
-        self.ok(code, &format!("{why}: {path}"))
+        let (code, text) = refusal(path, errno);
+        self.ok(code, &text)
     }
 
     /// Send a reply and go on with the session.
@@ -632,14 +659,30 @@ impl<'a> Session<'a> {
     }
 }
 
+/// The reply (code and text) for a failed file-system call on `path`.
+pub fn refusal(path: &VirtualPath, errno: Errno) -> (u16, String) {
+    let (code, why) = match errno {
+        Errno::ENOENT => (550, "No such file or directory"),
+        // openat2(RESOLVE_BENEATH) refused: a symlink or `..` leads out.
+        Errno::EXDEV | Errno::ELOOP => (550, "Refused, it leads outside the library root"),
+        Errno::EACCES | Errno::EPERM => (550, "Permission denied"),
+        Errno::ENOTDIR => (550, "Not a directory"),
+        Errno::EISDIR => (550, "Is a directory"),
+        Errno::ENAMETOOLONG => (553, "File name too long"),
+        Errno::ENOSPC | Errno::EDQUOT => (452, "Not enough storage space"),
+        _ => (451, errno.desc()),
+    };
+    (code, format!("{why}: {path}"))
+}
+
 /// Commands that need a login first (530 before it).
 const NEED_LOGIN: &[&str] = &[
     "PWD", "XPWD", "CWD", "XCWD", "CDUP", "XCUP", "TYPE", "MODE", "STRU", "PASV", "EPSV", "LIST",
     "NLST", "RETR", "STOR", "SIZE", "MDTM", "DELE", "MKD", "XMKD", "RMD", "XRMD", "RNFR", "RNTO",
-    "STAT", "ABOR", "ALLO", "PORT", "EPRT",
+    "STAT", "ABOR", "ALLO", "PORT", "EPRT", "REST", "APPE",
 ];
 
 /// Commands of RFC 959 and its extensions that this server leaves out.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "ACCT", "SMNT", "REIN", "STOU", "APPE", "REST", "SITE", "MLSD", "MLST", "LPRT", "LPSV",
+    "ACCT", "SMNT", "REIN", "STOU", "SITE", "MLSD", "MLST", "LPRT", "LPSV",
 ];

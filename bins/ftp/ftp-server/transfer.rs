@@ -1,5 +1,5 @@
 //! The commands that move bytes over a data connection: LIST, NLST, RETR,
-//! STOR. Each one follows the same steps:
+//! STOR, APPE. Each one follows the same steps:
 //!
 //! 1. check the request (550 for a missing file, before any connection);
 //! 2. accept the client's connection on the passive listener (425 if it
@@ -11,7 +11,7 @@
 use crate::atomic_file::AtomicFile;
 use crate::listing::{list, long_line, now, Entry};
 use crate::root::{is_directory, is_regular, VirtualPath};
-use crate::session::{Next, Session};
+use crate::session::{refusal, Next, Session};
 use lsbaws::ftp::ascii::{FromNetwork, ToNetwork};
 use lsbaws::report::errno_of;
 use nix::errno::Errno;
@@ -21,7 +21,7 @@ use nix::sys::sendfile::sendfile;
 use nix::sys::socket::{recv, MsgFlags};
 use nix::sys::stat::{fstat, Mode};
 use std::fs::File;
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Instant;
@@ -166,8 +166,9 @@ impl Session<'_> {
     }
 
     // ANCHOR: retr
-    /// RETR: send a regular file of the library.
-    pub fn retr(&mut self, arg: Option<&str>) -> io::Result<Next> {
+    /// RETR: send a regular file of the library, from byte `offset` on
+    /// (0, unless a REST came just before).
+    pub fn retr(&mut self, arg: Option<&str>, offset: u64) -> io::Result<Next> {
         let Some(path) = self.path_arg("RETR", arg)? else {
             return Ok(Next::Continue);
         };
@@ -176,17 +177,31 @@ impl Session<'_> {
             Err(errno) => return self.refuse(&path, errno),
         };
         let size = match fstat(file.as_fd()) {
-            Ok(stat) if is_regular(&stat) => stat.st_size,
+            Ok(stat) if is_regular(&stat) => stat.st_size as u64,
             Ok(_) => return self.ok(550, &format!("Not a regular file: {path}")),
             Err(errno) => return self.refuse(&path, errno),
         };
+        if offset > size {
+            return self.ok(554, &beyond_the_end(offset, &path, size));
+        }
+        // Resume: move the file's offset; sendfile(2) reads from there.
+        if let Err(err) = (&file).seek(SeekFrom::Start(offset)) {
+            return self.refuse(&path, errno_of(&err));
+        }
         let Some(data) = self.accept_data()? else {
             return Ok(Next::Continue);
         };
         let mode = if self.binary { "BINARY" } else { "ASCII" };
+        let from = match offset {
+            0 => String::new(),
+            n => format!(" from byte {n}"),
+        };
         self.reply(
             150,
-            &format!("Opening {mode} mode data connection for {path} ({size} bytes)."),
+            &format!(
+                "Opening {mode} mode data connection for {path} ({} bytes{from}).",
+                size - offset
+            ),
         )?;
         let sent = if self.binary {
             send_binary(&file, &data)
@@ -206,10 +221,10 @@ impl Session<'_> {
     // ANCHOR_END: retr
 
     // ANCHOR: stor
-    /// STOR: receive a file into a temporary file, and rename it over the
-    /// target only once the upload is complete.
-    pub fn stor(&mut self, arg: Option<&str>) -> io::Result<Next> {
-        let Some((path, name)) = self.file_name_arg("STOR", arg)? else {
+    /// STOR (and APPE): receive a file into a temporary file, and rename it
+    /// over the target only once the upload is complete.
+    pub fn stor(&mut self, verb: &str, arg: Option<&str>, keep: Keep) -> io::Result<Next> {
+        let Some((path, name)) = self.file_name_arg(verb, arg)? else {
             return Ok(Next::Continue);
         };
         if let Ok(stat) = self.library.stat(&path) {
@@ -217,6 +232,12 @@ impl Session<'_> {
                 return self.ok(550, &format!("Is a directory: {path}"));
             }
         }
+        // What APPE or REST+STOR keep of the old file: opened (beneath the
+        // root, like every name) before the temporary file exists.
+        let old = match self.kept_part(&path, keep) {
+            Ok(old) => old,
+            Err((code, text)) => return self.ok(code, &text),
+        };
         // The directory is opened beneath the root; the temporary file and
         // the final name are single components inside it.
         let upload = self
@@ -227,10 +248,26 @@ impl Session<'_> {
             Ok(upload) => upload,
             Err(errno) => return self.refuse(&path, errno),
         };
+        // The kept bytes are copied into the temporary file and the new
+        // ones go after them: the old file itself is never written to.
+        // (std::io::copy between two files uses copy_file_range(2): the
+        // kernel copies, the bytes never pass through our memory.)
+        let kept = match old {
+            None => 0,
+            Some((old, length)) => match io::copy(&mut (&old).take(length), upload.file()) {
+                Ok(copied) if copied == length => length,
+                Ok(_) => return self.ok(451, &format!("{path} shrank while it was copied.")),
+                Err(err) => return self.refuse(&path, errno_of(&err)),
+            },
+        };
         let Some(data) = self.accept_data()? else {
             return Ok(Next::Continue);
         };
-        self.reply(150, &format!("Ok to send data for {path}."))?;
+        let after = match kept {
+            0 => String::new(),
+            n => format!(", after its first {n} bytes"),
+        };
+        self.reply(150, &format!("Ok to send data for {path}{after}."))?;
         let received = receive(&data, upload.file(), self.binary, self.args.max_upload);
         // Stream mode has no "end of file" marker: the client closes the
         // data connection. A client killed half-way closes it too, so
@@ -257,7 +294,7 @@ impl Session<'_> {
         match received {
             Ok(bytes) => self.ok(
                 226,
-                &format!("Transfer complete: {bytes} bytes stored as {path}."),
+                &format!("Transfer complete: {bytes} bytes stored as {path}{after}."),
             ),
             Err(Failed::ClientGone) => {
                 self.log(&format!(
@@ -279,6 +316,32 @@ impl Session<'_> {
         }
     }
     // ANCHOR_END: stor
+
+    // ANCHOR: kept_part
+    /// The old file an upload keeps a part of, and that part's length;
+    /// `None` when it keeps nothing. `Err` holds the reply that refuses.
+    fn kept_part(&self, path: &VirtualPath, keep: Keep) -> Result<Option<(File, u64)>, Refused> {
+        if matches!(keep, Keep::First(0)) {
+            return Ok(None); // a plain STOR
+        }
+        let old = match self.library.open(path, OFlag::O_RDONLY, Mode::empty()) {
+            Ok(fd) => File::from(fd),
+            // APPE to a name that does not exist yet creates it (RFC 959).
+            Err(Errno::ENOENT) if keep == Keep::All => return Ok(None),
+            Err(errno) => return Err(refusal(path, errno)),
+        };
+        let size = match fstat(old.as_fd()) {
+            Ok(stat) if is_regular(&stat) => stat.st_size as u64,
+            Ok(_) => return Err((550, format!("Not a regular file: {path}"))),
+            Err(errno) => return Err(refusal(path, errno)),
+        };
+        match keep {
+            Keep::First(n) if n > size => Err((554, beyond_the_end(n, path, size))),
+            Keep::First(n) => Ok(Some((old, n))),
+            Keep::All => Ok(Some((old, size))),
+        }
+    }
+    // ANCHOR_END: kept_part
 
     /// Has the client hung up the control connection?
     ///
@@ -308,6 +371,23 @@ impl Session<'_> {
             Err(_) => true, // ECONNRESET and the like
         }
     }
+}
+
+/// What an upload keeps of the file it replaces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// STOR: the first n bytes (after `REST n`; 0, nothing, for a plain STOR).
+    First(u64),
+    /// APPE: all of it; the upload goes at the end.
+    All,
+}
+
+/// A refusal: the reply's code and text.
+type Refused = (u16, String);
+
+/// 554 (RFC 3659: "invalid REST parameter"): the offset is past the end.
+fn beyond_the_end(offset: u64, path: &VirtualPath, size: u64) -> String {
+    format!("Cannot restart at byte {offset}: {path} has only {size} bytes.")
 }
 
 /// How long an upload waits, after its data connection ends, to see
