@@ -123,6 +123,61 @@ fn exercise_4f_blocking_checks_and_guards_pass_on_4f() {
 }
 
 #[test]
+fn exercise_homework_checks_and_guard_pass_on_webserver1_and_fail_when_it_breaks_itself() {
+    // Its starter is not one of our binaries: lab/tests/lab_cli.rs proves the
+    // checks fail on the untouched copy. webserver1 leaves out what the
+    // starter leaves out when asked to, and each check fails on that.
+    prove("homework");
+    let exercise = find("homework").unwrap();
+    let webserver1 = Subject::bin("webserver1");
+    for (flag, id) in [("--no-blank-line", "blank-line"), ("--no-reuseaddr", "restart")] {
+        let verdict = exercise.check(id).unwrap().check(&webserver1.with_flags(&[flag]));
+        println!("{id} on webserver1 {flag}: {verdict:?}");
+        assert!(!verdict.passed, "{id} passes on webserver1 {flag}: {}", verdict.saw);
+    }
+}
+
+/// The homework's measured questions give the answer of the server they
+/// run on: one answer on webserver1 broken the starter's ways, the other
+/// on webserver1 itself. A value that did not come from the run could not
+/// do both. Its questions of understanding have their answer without a run.
+#[test]
+fn question_homework_answers_are_measured_on_the_server_or_known() {
+    let exercise = find("homework").unwrap();
+    let broken = Subject::bin("webserver1").with_flags(&["--no-blank-line", "--no-reuseaddr"]);
+    let fixed = Subject::bin("webserver1");
+    let mut measured = 0;
+    for question in exercise.questions {
+        if let Some(known) = question.known() {
+            assert!(
+                (question.measure)(&fixed).is_err(),
+                "{}: a question of understanding runs nothing",
+                question.key
+            );
+            assert_eq!(question.grade(&known.value, &known), Grade::Right);
+            continue;
+        }
+        let (expected_broken, expected_fixed) = match question.key {
+            "hello_line" => ("headers", "body"),
+            "restart_binds" => ("no", "yes"),
+            other => panic!("no expected answers for homework's {other}"),
+        };
+        for (subject, expected, other) in [
+            (&broken, expected_broken, expected_fixed),
+            (&fixed, expected_fixed, expected_broken),
+        ] {
+            let seen = (question.measure)(subject)
+                .unwrap_or_else(|e| panic!("{} on {}: {e}", question.key, subject.command_line()));
+            println!("{} on {}: {seen:?}", question.key, subject.command_line());
+            assert_eq!(question.grade(expected, &seen), Grade::Right, "{seen:?}");
+            assert_eq!(question.grade(other, &seen), Grade::Wrong, "{seen:?}");
+        }
+        measured += 1;
+    }
+    assert_eq!(measured, 2, "hello_line and restart_binds are experiments");
+}
+
+#[test]
 fn exercise_ftp_confine_checks_and_guard_pass_on_ftp_server() {
     // Its starter is not one of our binaries: lab/tests/lab_cli.rs proves the
     // checks fail on the untouched copy.
@@ -161,7 +216,14 @@ fn measure(step: &str, expected: &[(&str, &str)]) {
 fn question_3c_webserver3d_holds_14_descriptors_and_answers_252_under_ulimit_n_256() {
     // 0, 1, 2 and the listening socket, then one per client: 4 + 10; and
     // descriptors 4..=255 for clients before accept() fails.
-    measure("3c", &[("fds_after_10", "14"), ("emfile_clients", "252")]);
+    measure(
+        "3c",
+        &[
+            ("fds_after_10", "14"),
+            ("emfile_clients", "252"),
+            ("eof_after_response", "no"),
+        ],
+    );
 }
 
 #[test]

@@ -168,8 +168,13 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> Predicted {
         .map(|text| parse_answers(&text))
         .unwrap_or_default();
     let on = exercise.starter_bin.unwrap_or("the untouched starter");
+    let key = if exercise.questions.iter().any(|q| q.known().is_some()) {
+        " or against the answer key"
+    } else {
+        ""
+    };
     println!(
-        "\nPredictions ({}), measured on {on}:",
+        "\nPredictions ({}), measured on {on}{key}:",
         workspace.show(&path)
     );
     let mut entries = progress::entries(workspace, exercise);
@@ -211,11 +216,16 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> Predicted {
                         "",
                         &format!(
                             "{} Write your prediction after `{}:` in {} before you run anything: \
-                             your first answer is the one scored, and the check shows what it \
-                             measured only after that.",
+                             your first answer is the one scored, and the check shows {} only \
+                             after that.",
                             question.ask,
                             question.key,
-                            workspace.show(&path)
+                            workspace.show(&path),
+                            if question.known().is_some() {
+                                "the right answer"
+                            } else {
+                                "what it measured"
+                            }
                         ),
                     );
                     continue;
@@ -226,12 +236,21 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> Predicted {
             .unwrap_or_default()
             .to_string();
         predicted.made += 1;
-        // Built once, and only when a prediction needs it.
-        let starter =
-            starter.get_or_insert_with(|| build_starter(workspace, exercise).map(Subject::at));
-        let measured = match starter {
-            Ok(subject) => (question.measure)(subject),
-            Err(why) => Err(why.clone()),
+        // A question of understanding has its answer without a run; the
+        // starter is built once, and only when a prediction needs it.
+        let measured = match question.known() {
+            Some(known) => Ok(known),
+            None => match starter.get_or_insert_with(|| {
+                build_starter(workspace, exercise).map(Subject::at)
+            }) {
+                Ok(subject) => (question.measure)(subject),
+                Err(why) => Err(why.clone()),
+            },
+        };
+        let source = if question.known().is_some() {
+            "the answer"
+        } else {
+            "measured"
         };
         match measured {
             Ok(measured) => {
@@ -242,7 +261,7 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> Predicted {
                     "WRONG"
                 };
                 println!(
-                    "{mark}  {}: you predicted {first:?}; measured: {}",
+                    "{mark}  {}: you predicted {first:?}; {source}: {}",
                     question.key, measured.value
                 );
                 if let Some(given) = now.filter(|given| given.trim() != first) {

@@ -16,7 +16,7 @@
 
 use super::check::Check;
 use super::question::Question;
-use super::{blocking, ftp, multiplex, part3, part4, threads};
+use super::{blocking, ftp, homework, multiplex, part3, part4, threads};
 
 /// A source file of this repository, compiled in so that the table cannot
 /// name a file that does not exist.
@@ -275,7 +275,7 @@ pub static EXERCISES: &[Exercise] = &[
         "Part 3: webserver3c and webserver3d",
         checks: &[&part3::CONCURRENT, &part3::EOF, &part3::NO_LEAK, &part3::OPEN_FILE_LIMIT],
         guards: &[],
-        questions: &[&part3::FDS_AFTER_TEN, &part3::EMFILE_COUNT],
+        questions: &[&part3::FDS_AFTER_TEN, &part3::EMFILE_COUNT, &part3::EOF_AFTER_RESPONSE],
         proof: &[
             ("webserver3d", &["eof", "no-leak", "ulimit-n"]),
             ("webserver3a", &["concurrent"]),
@@ -464,6 +464,34 @@ pub static EXERCISES: &[Exercise] = &[
             ),
             wrong_fix!("4f-blocking", "yield-loop", &["sleep-is-idle"]),
         ],
+    },
+    Exercise {
+        step: "homework",
+        title: "The server-models homework: the first server again",
+        chapter: "The server toolkit: what a server is",
+        files: &[CopyFile {
+            to: "src/main.rs",
+            from: source!("lessons/homework/starter/main.rs"),
+        }],
+        starter_bin: None,
+        reference_bin: "webserver1",
+        binary: "webserver1-homework",
+        run_args: "--port 8888",
+        reference: bin_source!("part1", "webserver1"),
+        readme: lesson_text!("homework").0,
+        hints: lesson_text!("homework").1,
+        checks: &[&homework::BLANK_LINE, &homework::RESTART],
+        guards: &[&homework::ANSWERS],
+        questions: &[
+            &homework::CHOOSING_JOB,
+            &homework::HELLO_LINE,
+            &homework::DATE_WRITER,
+            &homework::PARENT_COUNTER,
+            &homework::LOOP_MODEL,
+            &homework::RESTART_BINDS,
+        ],
+        proof: &[(STARTER_COPY, &["blank-line", "restart"])],
+        wrong: &[wrong_fix!("homework", "reuse-after-bind", &["restart"])],
     },
     Exercise {
         step: "ftp-confine",
@@ -673,6 +701,23 @@ mod tests {
                     "{step}: README asks nothing about {}",
                     question.key
                 );
+                // A question of understanding must not give its answer away.
+                if let Some(known) = question.known() {
+                    let said = question
+                        .ask
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|word| word.eq_ignore_ascii_case(&known.value));
+                    assert!(
+                        !said,
+                        "{step}: the question {} says its own answer {:?}",
+                        question.key, known.value
+                    );
+                    assert!(
+                        question.form_error(&known.value).is_none(),
+                        "{step}: the answer of {} is not one of its words",
+                        question.key
+                    );
+                }
             }
             // A prediction is made before the run that answers it: the
             // README asks before its "Before: see the bug" experiment.
@@ -749,7 +794,7 @@ mod tests {
         );
         assert_eq!(
             steps(),
-            "3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4b, 4f, 4f-blocking, ftp-confine, ftp-atomic"
+            "3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-confine, ftp-atomic"
         );
     }
 }

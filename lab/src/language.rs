@@ -96,6 +96,7 @@ static CHINESE: &[Chinese] = &[
     chinese!("4f"),
     chinese!("4f-blocking"),
     chinese!("4p"),
+    chinese!("homework"),
     chinese!("ftp-confine"),
     chinese!("ftp-atomic"),
 ];

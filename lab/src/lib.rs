@@ -29,11 +29,14 @@
 //! * [`multiplex`] — those of select and poll (descriptors past FD_SETSIZE).
 //! * [`blocking`] — those of the blocking call in a coroutine server.
 //! * [`ftp`] — those of the file server: path confinement, atomic uploads.
+//! * [`homework`] — those of the server-models homework: the first server
+//!   again, and the homework's questions of understanding.
 
 pub mod blocking;
 pub mod check;
 pub mod exercise;
 pub mod ftp;
+pub mod homework;
 pub mod language;
 pub mod multiplex;
 pub mod observe;

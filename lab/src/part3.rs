@@ -375,6 +375,34 @@ pub static FDS_AFTER_TEN: Question = Question {
     },
 };
 
+pub static EOF_AFTER_RESPONSE: Question = Question {
+    key: "eof_after_response",
+    ask: "A client asks webserver3d for /hello. The child that serves it sends the response, \
+          closes its descriptor for the connection and exits. Does the client then see the end \
+          of the stream (read returns 0) within a second?",
+    answer: Answer::Choice(&["yes", "no"]),
+    measure: |starter| {
+        let after = observe::after_the_response(starter)?;
+        let (value, saw) = match after {
+            AfterResponse::Eof => ("yes", "the end of the stream"),
+            AfterResponse::Hung => (
+                "no",
+                "no end of the stream: another descriptor for the connection is still open \
+                 somewhere",
+            ),
+            AfterResponse::MoreData => ("no", "more bytes, not the end of the stream"),
+        };
+        Ok(Measured {
+            value: value.to_string(),
+            story: format!(
+                "{}: after the response, and once the child that sent it had exited, the client \
+                 waited {HANG:?} and saw {saw}",
+                starter.name()
+            ),
+        })
+    },
+};
+
 /// The clients a run under a limit answered, provided the starter then
 /// failed the way the question says (`accept()` with `EMFILE`).
 fn answered_until(

@@ -6,6 +6,11 @@
 //! then runs the experiment (on the exercise's starter, the broken server
 //! the question is about) and compares: a count within a stated tolerance,
 //! or one of a few words.
+//!
+//! A question of understanding has no experiment: its answer is one of a
+//! few words, the right one fixed ([`Answer::Known`]). It is locked and
+//! scored the same way, first answer only, and its answer is shown only
+//! once the student's is locked.
 
 use super::subject::Subject;
 use std::collections::BTreeMap;
@@ -17,6 +22,15 @@ pub enum Answer {
     Number { tolerance: u64 },
     /// One of these words.
     Choice(&'static [&'static str]),
+    /// One of these words, the right one known without running anything:
+    /// a question of understanding. `why` is what the student reads once
+    /// their answer is locked. Such a question's `measure` is
+    /// [`nothing_to_run`].
+    Known {
+        words: &'static [&'static str],
+        right: &'static str,
+        why: &'static str,
+    },
 }
 
 /// One predict-then-run question.
@@ -56,7 +70,21 @@ impl Question {
             Answer::Number { tolerance } => {
                 format!("a whole number (within {tolerance} counts as right)")
             }
-            Answer::Choice(words) => format!("one of: {}", words.join(", ")),
+            Answer::Choice(words) | Answer::Known { words, .. } => {
+                format!("one of: {}", words.join(", "))
+            }
+        }
+    }
+
+    /// The answer of a question of understanding, as a [`Measured`] (its
+    /// explanation for the story); `None` when the answer is measured.
+    pub fn known(&self) -> Option<Measured> {
+        match self.answer {
+            Answer::Known { right, why, .. } => Some(Measured {
+                value: right.to_string(),
+                story: why.to_string(),
+            }),
+            _ => None,
         }
     }
 
@@ -65,7 +93,9 @@ impl Question {
         let given = given.trim();
         let fits = match self.answer {
             Answer::Number { .. } => parse_number(given).is_some(),
-            Answer::Choice(words) => words.iter().any(|w| w.eq_ignore_ascii_case(given)),
+            Answer::Choice(words) | Answer::Known { words, .. } => {
+                words.iter().any(|w| w.eq_ignore_ascii_case(given))
+            }
         };
         (!fits).then(|| format!("{given:?} is not {}", self.form()))
     }
@@ -87,13 +117,22 @@ impl Question {
                     Grade::Wrong
                 }
             }
-            Answer::Choice(words) => match words.iter().find(|w| w.eq_ignore_ascii_case(given)) {
+            Answer::Choice(words) | Answer::Known { words, .. } => match words
+                .iter()
+                .find(|w| w.eq_ignore_ascii_case(given))
+            {
                 Some(word) if word.eq_ignore_ascii_case(&measured.value) => Grade::Right,
                 Some(_) => Grade::Wrong,
                 None => Grade::Unreadable(format!("{given:?} is not {}", self.form())),
             },
         }
     }
+}
+
+/// The `measure` of a question of understanding ([`Answer::Known`]):
+/// there is no experiment, and `lab` never calls it.
+pub fn nothing_to_run(_: &Subject) -> Result<Measured, String> {
+    Err("a question of understanding: there is no experiment to run".to_string())
 }
 
 /// `252`, `~252`, `about 252`.
@@ -130,6 +169,12 @@ pub fn answers_template(step: &str, questions: &[&Question]) -> String {
         text.push('\n');
         for line in wrap(question.ask, 72) {
             text.push_str(&format!("# {line}\n"));
+        }
+        if question.known().is_some() {
+            text.push_str(
+                "# Nothing is run for this one: it is a question of understanding,\n\
+                 # and your first answer is scored against the answer key.\n",
+            );
         }
         text.push_str(&format!(
             "# Answer with {}.\n{}: \n",
@@ -180,6 +225,17 @@ mod tests {
         measure: never,
     };
 
+    const JOB: Question = Question {
+        key: "job",
+        ask: "Which job has no code?",
+        answer: Answer::Known {
+            words: &["connections", "logic", "transfer"],
+            right: "logic",
+            why: "every request gets the same answer",
+        },
+        measure: nothing_to_run,
+    };
+
     fn measured(value: &str) -> Measured {
         Measured {
             value: value.to_string(),
@@ -206,6 +262,39 @@ mod tests {
         assert!(
             matches!(YES_NO.grade("maybe", &measured("yes")), Grade::Unreadable(why) if why.contains("yes, no"))
         );
+    }
+
+    #[test]
+    fn known_answers_are_graded_without_a_run() {
+        let key = JOB.known().expect("a question of understanding");
+        assert_eq!(key.value, "logic");
+        assert_eq!(key.story, "every request gets the same answer");
+        assert_eq!(JOB.grade("Logic", &key), Grade::Right);
+        assert_eq!(JOB.grade("transfer", &key), Grade::Wrong);
+        assert!(
+            matches!(JOB.grade("data", &key), Grade::Unreadable(why) if why.contains("connections, logic, transfer"))
+        );
+        assert_eq!(JOB.form_error("logic"), None);
+        assert!(JOB.form_error("maybe").is_some());
+        // Measured questions have no answer before the run.
+        assert_eq!(COUNT.known(), None);
+        assert_eq!(YES_NO.known(), None);
+        assert!((JOB.measure)(&Subject::at("/nonexistent")).is_err());
+    }
+
+    #[test]
+    fn the_template_says_which_questions_run_nothing() {
+        let template = answers_template("homework", &[&YES_NO, &JOB]);
+        assert!(
+            template.contains(
+                "# Which job has no code?\n# Nothing is run for this one: it is a question of \
+                 understanding,\n# and your first answer is scored against the answer key.\n\
+                 # Answer with one of: connections, logic, transfer.\njob: \n"
+            ),
+            "{template}"
+        );
+        assert_eq!(template.matches("Nothing is run").count(), 1, "{template}");
+        assert!(!template.contains("every request gets the same answer"));
     }
 
     #[test]

@@ -51,6 +51,14 @@ impl Subject {
         }
     }
 
+    /// The same server started with more flags (`webserver1 --no-blank-line`,
+    /// a broken step of a binary that breaks on request).
+    pub fn with_flags(&self, flags: &[&str]) -> Subject {
+        let mut more = self.clone();
+        more.flags.extend(flags.iter().map(OsString::from));
+        more
+    }
+
     /// One of this package's binaries (`webserver3d`), built by cargo.
     pub fn bin(name: &str) -> Subject {
         Subject::at(bin_path(name))
