@@ -130,10 +130,20 @@ fn exercise_homework_checks_and_guard_pass_on_webserver1_and_fail_when_it_breaks
     prove("homework");
     let exercise = find("homework").unwrap();
     let webserver1 = Subject::bin("webserver1");
-    for (flag, id) in [("--no-blank-line", "blank-line"), ("--no-reuseaddr", "restart")] {
-        let verdict = exercise.check(id).unwrap().check(&webserver1.with_flags(&[flag]));
+    for (flag, id) in [
+        ("--no-blank-line", "blank-line"),
+        ("--no-reuseaddr", "restart"),
+    ] {
+        let verdict = exercise
+            .check(id)
+            .unwrap()
+            .check(&webserver1.with_flags(&[flag]));
         println!("{id} on webserver1 {flag}: {verdict:?}");
-        assert!(!verdict.passed, "{id} passes on webserver1 {flag}: {}", verdict.saw);
+        assert!(
+            !verdict.passed,
+            "{id} passes on webserver1 {flag}: {}",
+            verdict.saw
+        );
     }
 }
 

@@ -34,8 +34,8 @@ record_lab() {
     cargo build --quiet --manifest-path "$COPY/Cargo.toml" --target-dir "$LAB_TARGET_DIR"
 
     begin lab-check-3c-starter
-    # A student's predictions: one right, one forgetting the listening socket.
-    run "sed -i -e 's/^fds_after_10: \$/fds_after_10: 13/' -e 's/^emfile_clients: \$/emfile_clients: 250/' $COPY/answers.txt"
+    # A student's predictions: two right, one forgetting the listening socket.
+    run "sed -i -e 's/^fds_after_10: \$/fds_after_10: 13/' -e 's/^emfile_clients: \$/emfile_clients: 250/' -e 's/^eof_after_response: \$/eof_after_response: no/' $COPY/answers.txt"
     run 'cargo lab check 3c'
 
     begin lab-hint-3c

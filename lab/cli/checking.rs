@@ -240,9 +240,9 @@ fn predictions(workspace: &Workspace, exercise: &Exercise) -> Predicted {
         // starter is built once, and only when a prediction needs it.
         let measured = match question.known() {
             Some(known) => Ok(known),
-            None => match starter.get_or_insert_with(|| {
-                build_starter(workspace, exercise).map(Subject::at)
-            }) {
+            None => match starter
+                .get_or_insert_with(|| build_starter(workspace, exercise).map(Subject::at))
+            {
                 Ok(subject) => (question.measure)(subject),
                 Err(why) => Err(why.clone()),
             },

@@ -467,7 +467,7 @@ pub static EXERCISES: &[Exercise] = &[
     },
     Exercise {
         step: "homework",
-        title: "The server-models homework: the first server again",
+        title: "The server-models homework",
         chapter: "The server toolkit: what a server is",
         files: &[CopyFile {
             to: "src/main.rs",

@@ -117,14 +117,13 @@ impl Question {
                     Grade::Wrong
                 }
             }
-            Answer::Choice(words) | Answer::Known { words, .. } => match words
-                .iter()
-                .find(|w| w.eq_ignore_ascii_case(given))
-            {
-                Some(word) if word.eq_ignore_ascii_case(&measured.value) => Grade::Right,
-                Some(_) => Grade::Wrong,
-                None => Grade::Unreadable(format!("{given:?} is not {}", self.form())),
-            },
+            Answer::Choice(words) | Answer::Known { words, .. } => {
+                match words.iter().find(|w| w.eq_ignore_ascii_case(given)) {
+                    Some(word) if word.eq_ignore_ascii_case(&measured.value) => Grade::Right,
+                    Some(_) => Grade::Wrong,
+                    None => Grade::Unreadable(format!("{given:?} is not {}", self.form())),
+                }
+            }
         }
     }
 }

@@ -129,6 +129,7 @@ fn write_right_answers(answers: &Path) {
     let right = [
         ("fds_after_10", "14"),
         ("emfile_clients", "250"),
+        ("eof_after_response", "no"),
         ("eagain_clients", "399"),
         ("clients_answered", "1"),
         ("zombies_left", "yes"),
@@ -171,7 +172,7 @@ fn a_student_works_through_exercise_3c() {
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
     assert!(
         unknown.contains(
-            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4b, 4f, 4f-blocking, ftp-confine, ftp-atomic"
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-confine, ftp-atomic"
         ),
         "{unknown}"
     );
@@ -236,7 +237,7 @@ fn a_student_works_through_exercise_3c() {
     );
     assert!(
         untouched.contains(
-            "3c: 1 of 4 checks pass, 0 of 2 predictions right at first — not done yet. Every \
+            "3c: 1 of 4 checks pass, 0 of 3 predictions right at first — not done yet. Every \
              prediction must be made, too."
         ),
         "{untouched}"
@@ -353,10 +354,10 @@ fn a_student_works_through_exercise_3c() {
         fixed.contains("WRONG  fds_after_10: you predicted \"13\"; measured: 14"),
         "{fixed}"
     );
-    assert!(fixed.contains("3c: 4 of 4 checks pass, 1 of 2 predictions right at first — exercise done. Next: `cargo lab start 3e`."), "{fixed}");
+    assert!(fixed.contains("3c: 4 of 4 checks pass, 2 of 3 predictions right at first — exercise done. Next: `cargo lab start 3e`."), "{fixed}");
     let listed = assert_status(&lab(work, &["list"]), 0);
     assert!(
-        listed.contains("done (1 of 2 predictions right at first) (4 checks) (hints: 2 of 4)"),
+        listed.contains("done (2 of 3 predictions right at first) (4 checks) (hints: 2 of 4)"),
         "{listed}"
     );
 
@@ -497,6 +498,127 @@ fn exercise_4f_from_start_to_a_passing_check() {
 #[test]
 fn exercise_4f_blocking_from_start_to_a_passing_check() {
     from_start_to_a_passing_check("4f-blocking");
+}
+
+/// The homework, walked by a student who answers some questions wrong,
+/// one not in the form asked, and one not at all: the experiments run on
+/// the untouched starter (its own words come back), the questions of
+/// understanding are scored against their key, nothing is shown of an
+/// answer before the student's is locked, and the first answer stays the
+/// one scored after a correction.
+#[test]
+fn exercise_homework_from_start_to_a_passing_check() {
+    let exercise = lsbaws_lab::find("homework").unwrap();
+    let work = ScratchDir::new("exercises").unwrap();
+    let work = work.path();
+    assert_status(&lab(work, &["start", "homework"]), 0);
+    let copy = work.join("homework");
+    let answers = copy.join("answers.txt");
+    let template = std::fs::read_to_string(&answers).unwrap();
+    assert!(
+        template.contains("# Nothing is run for this one")
+            && template.contains("\nchoosing_job: \n"),
+        "{template}"
+    );
+    let first = template
+        .replace("\nchoosing_job: \n", "\nchoosing_job: transfer\n")
+        .replace("\nhello_line: \n", "\nhello_line: headers\n")
+        .replace("\ndate_writer: \n", "\ndate_writer: server\n")
+        .replace("\nloop_model: \n", "\nloop_model: maybe\n")
+        .replace("\nrestart_binds: \n", "\nrestart_binds: yes\n");
+    std::fs::write(&answers, first).unwrap();
+
+    let untouched = assert_status(&lab(work, &["check", "homework"]), 1);
+    for (id, verdict) in [
+        ("blank-line", "FAIL"),
+        ("restart", "FAIL"),
+        ("answers", "PASS"),
+    ] {
+        let title = exercise.check(id).unwrap().title;
+        assert!(
+            untouched.contains(&format!("{verdict}  {title}\n")),
+            "{id}:\n{untouched}"
+        );
+    }
+    assert!(
+        untouched.contains("measured on the untouched starter or against the answer key:"),
+        "{untouched}"
+    );
+    // Known answers: scored both ways, the key shown once locked.
+    assert!(
+        untouched.contains("WRONG  choosing_job: you predicted \"transfer\"; the answer: logic"),
+        "{untouched}"
+    );
+    assert!(
+        untouched.contains("RIGHT  date_writer: you predicted \"server\"; the answer: server"),
+        "{untouched}"
+    );
+    // Measured answers: scored both ways, from a run of the starter, whose
+    // own words on stderr come back.
+    assert!(
+        untouched.contains("RIGHT  hello_line: you predicted \"headers\"; measured: headers"),
+        "{untouched}"
+    );
+    assert!(
+        untouched.contains("WRONG  restart_binds: you predicted \"yes\"; measured: no"),
+        "{untouched}"
+    );
+    assert!(
+        untouched.contains("Building an untouched copy of the starter")
+            && untouched.contains("starter-homework served one request on port")
+            && untouched.contains("EADDRINUSE"),
+        "{untouched}"
+    );
+    // Unanswered, or not an answer: nothing locked, nothing given away.
+    assert!(
+        untouched.contains(" ---  parent_counter: not answered yet")
+            && untouched.contains(" ???  loop_model: you said \"maybe\""),
+        "{untouched}"
+    );
+    for question in exercise.questions {
+        if let Some(known) = question.known() {
+            if ["parent_counter", "loop_model"].contains(&question.key) {
+                assert!(!untouched.contains(&known.story), "{untouched}");
+            }
+        }
+    }
+    assert!(
+        untouched.contains("homework: 1 of 3 checks pass, 2 of 6 predictions right at first"),
+        "{untouched}"
+    );
+
+    // The fix, the remaining answers, and corrections of the wrong ones.
+    std::fs::write(copy.join("src/main.rs"), exercise.reference.text).unwrap();
+    let corrected = std::fs::read_to_string(&answers)
+        .unwrap()
+        .replace("choosing_job: transfer", "choosing_job: logic")
+        .replace("restart_binds: yes", "restart_binds: no")
+        .replace("loop_model: maybe", "loop_model: loop")
+        .replace("\nparent_counter: \n", "\nparent_counter: 10\n");
+    std::fs::write(&answers, corrected).unwrap();
+    let checked = assert_status(&lab(work, &["check", "homework"]), 0);
+    assert!(!checked.contains("FAIL"), "{checked}");
+    assert!(
+        checked.contains("WRONG  choosing_job: you predicted \"transfer\"; the answer: logic")
+            && checked.contains("Your answers file now says \"logic\": a correction (right)"),
+        "{checked}"
+    );
+    assert!(
+        checked.contains("WRONG  restart_binds: you predicted \"yes\"; measured: no")
+            && checked.contains("Your answers file now says \"no\": a correction (right)"),
+        "{checked}"
+    );
+    assert!(
+        checked.contains("RIGHT  loop_model: you predicted \"loop\"; the answer: loop")
+            && checked.contains("WRONG  parent_counter: you predicted \"10\"; the answer: 0"),
+        "{checked}"
+    );
+    assert!(
+        checked.contains(
+            "homework: 3 of 3 checks pass, 3 of 6 predictions right at first — exercise done."
+        ),
+        "{checked}"
+    );
 }
 
 #[test]

@@ -134,6 +134,11 @@ fn wrong_fixes_of_4f_blocking_fail() {
 }
 
 #[test]
+fn wrong_fixes_of_homework_fail() {
+    every_wrong_fix_fails("homework");
+}
+
+#[test]
 fn wrong_fixes_of_ftp_confine_fail() {
     every_wrong_fix_fails("ftp-confine");
 }
