@@ -90,6 +90,11 @@ fn exercise_3h_checks_fail_on_2_3c_3e_3d_and_pass_on_3h() {
 }
 
 #[test]
+fn exercise_4a_checks_fail_on_3g_and_pass_on_4a() {
+    prove("4a");
+}
+
+#[test]
 fn exercise_4b_checks_fail_on_4a_4c_4h_and_pass_on_4b() {
     prove("4b");
 }
@@ -254,6 +259,11 @@ fn question_3g_webserver3f_leaves_zombies() {
 #[test]
 fn question_3h_webserver2_does_not_answer_a_second_client() {
     measure("3h", &[("second_answered", "no")]);
+}
+
+#[test]
+fn question_4a_webserver3g_takes_a_connection_per_request_and_keeps_a_silent_child() {
+    measure("4a", &[("curl_connections", "2"), ("silent_child", "yes")]);
 }
 
 #[test]

@@ -16,7 +16,7 @@
 
 use super::check::Check;
 use super::question::Question;
-use super::{blocking, ftp, homework, multiplex, part3, part4, threads};
+use super::{blocking, ftp, homework, idle, multiplex, part3, part4, threads};
 
 /// A source file of this repository, compiled in so that the table cannot
 /// name a file that does not exist.
@@ -368,6 +368,39 @@ pub static EXERCISES: &[Exercise] = &[
             wrong_fix!("3h", "no-reaper", &["reaped"]),
             wrong_fix!("3h", "inherited-reaper", &["cgi"]),
             wrong_fix!("3h", "dies-on-eintr", &["survives"]),
+        ],
+    },
+    Exercise {
+        step: "4a",
+        title: "Keep the connection, let idle clients go",
+        chapter: "Part 4: webserver4a",
+        files: &[CopyFile {
+            to: "src/main.rs",
+            from: bin_source!("part3", "webserver3g"),
+        }],
+        starter_bin: Some("webserver3g"),
+        reference_bin: "webserver4a",
+        binary: "webserver4a",
+        run_args: "--port 8888",
+        reference: bin_source!("part4", "webserver4a"),
+        readme: lesson_text!("4a").0,
+        hints: lesson_text!("4a").1,
+        checks: &[
+            &idle::SAME_CONNECTION,
+            &idle::IDLE_TIMEOUT_CHECK,
+            &idle::FORK_FAILS,
+            &part4::SERVES_SITE,
+        ],
+        guards: &[&part3::CONCURRENT],
+        questions: &[&idle::CURL_CONNECTIONS, &idle::SILENT_CHILD],
+        proof: &[(
+            "webserver3g",
+            &["same-connection", "idle-timeout", "fork-fails", "site"],
+        )],
+        wrong: &[
+            wrong_fix!("4a", "no-timeout", &["idle-timeout"]),
+            wrong_fix!("4a", "waits-for-the-child", &["concurrent"]),
+            wrong_fix!("4a", "dies-when-fork-fails", &["fork-fails"]),
         ],
     },
     step_exercise!("4d" in "part4": "webserver4c" -> "webserver4d",
@@ -794,7 +827,7 @@ mod tests {
         );
         assert_eq!(
             steps(),
-            "3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-confine, ftp-atomic"
+            "3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-confine, ftp-atomic"
         );
     }
 }

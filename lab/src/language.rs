@@ -90,6 +90,7 @@ static CHINESE: &[Chinese] = &[
     chinese!("3f"),
     chinese!("3g"),
     chinese!("3h"),
+    chinese!("4a"),
     chinese!("4d"),
     chinese!("4e"),
     chinese!("4b"),

@@ -25,6 +25,8 @@
 //! * [`exercise`] — the table of exercises.
 //! * [`language`] — the exercise texts in English or Chinese (`--lang`, `LANG`).
 //! * [`part3`] — the checks and questions of Part 3.
+//! * [`idle`] — those of the blocking servers that keep connections open:
+//!   keep-alive, the idle timeout, a failed `fork()`.
 //! * [`part4`] — those of Part 4's event loops (keep-alive).
 //! * [`multiplex`] — those of select and poll (descriptors past FD_SETSIZE).
 //! * [`blocking`] — those of the blocking call in a coroutine server.
@@ -37,6 +39,7 @@ pub mod check;
 pub mod exercise;
 pub mod ftp;
 pub mod homework;
+pub mod idle;
 pub mod language;
 pub mod multiplex;
 pub mod observe;

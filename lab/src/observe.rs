@@ -14,7 +14,7 @@ use lsbaws_harness::client::{
     burst, get, read_response, send_get, wait_for_eof, AfterResponse, Response,
 };
 use lsbaws_harness::procfs::{self, SignalMasks};
-use lsbaws_harness::{Exit, Server};
+use lsbaws_harness::{Exit, Launch, Server};
 use nix::sys::signal::Signal;
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
@@ -217,13 +217,9 @@ pub fn under_open_file_limit(
     ))
 }
 
-/// A process limit (`ulimit -u`) that leaves room for `room` processes,
-/// the server included, then up to `connections` clients one after another.
-///
-/// The kernel ignores RLIMIT_NPROC for root and counts every process of
-/// the user. So when run as root the server runs as a uid of its own that no
-/// other process uses, with the limit set to `room`; otherwise the limit is
-/// what our user runs already plus `room`.
+/// A process limit that leaves room for `room` processes, the server
+/// included ([`with_room_for_processes`]), then up to `connections` clients
+/// one after another.
 pub fn under_process_limit(
     subject: &Subject,
     room: u64,
@@ -235,18 +231,28 @@ pub fn under_process_limit(
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
             .map_err(|e| format!("getrlimit(RLIMIT_NOFILE) failed: {e}"))?;
     let launch = subject.launch().limit_open_files(hard_files.min(4096));
-    let (launch, limit) = if nix::unistd::Uid::effective().is_root() {
-        (launch.as_user(unused_uid()).limit_processes(room), room)
-    } else {
-        let mine = procfs::processes_of_user(nix::unistd::Uid::current().as_raw()) as u64;
-        (launch.limit_processes(mine + room), mine + room)
-    };
+    let (launch, limit) = with_room_for_processes(launch, room);
     let server = launch.start()?;
     Ok(clients_until_failure(
         server,
         format!("ulimit -u {limit}"),
         connections,
     ))
+}
+
+/// `launch` under a process limit (`ulimit -u`, which counts threads too)
+/// that leaves room for `room` processes, the server included; and the
+/// limit it sets. The kernel ignores RLIMIT_NPROC for root and counts every
+/// process of the user: as root the server runs as a uid of its own that
+/// no other process uses, with the limit set to `room`; otherwise the
+/// limit is what our user runs already plus `room`.
+pub fn with_room_for_processes(launch: Launch, room: u64) -> (Launch, u64) {
+    if nix::unistd::Uid::effective().is_root() {
+        (launch.as_user(unused_uid()).limit_processes(room), room)
+    } else {
+        let mine = procfs::processes_of_user(nix::unistd::Uid::current().as_raw()) as u64;
+        (launch.limit_processes(mine + room), mine + room)
+    }
 }
 
 /// A uid that no other process uses: distinct for every call in this

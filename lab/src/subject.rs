@@ -24,6 +24,8 @@ pub struct Subject {
     flags: Vec<OsString>,
     /// The application it serves, for a gateway server.
     app: Option<OsString>,
+    /// What its `--help` says: which flags it has.
+    help: String,
 }
 
 impl Subject {
@@ -40,7 +42,12 @@ impl Subject {
             }
         }
         let app = help.contains("<APP>").then(|| OsString::from(DEFAULT_APP));
-        Subject { path, flags, app }
+        Subject {
+            path,
+            flags,
+            app,
+            help,
+        }
     }
 
     /// The same gateway server serving another application (`cgi:PATH`).
@@ -101,6 +108,26 @@ impl Subject {
     /// Start it and wait for its banner.
     pub fn start(&self) -> Result<Server, String> {
         self.launch().start()
+    }
+
+    /// How to start it with some of a lesson's flags (`--idle-timeout 1`):
+    /// each one its `--help` lists, and none of the others, so that a
+    /// starter that has not the flag yet runs as it is and shows its bug.
+    pub fn launch_with(&self, lesson_flags: &[(&str, &str)]) -> Launch {
+        let mut launch = self.launch();
+        for (flag, value) in lesson_flags {
+            if self.has_flag(flag) {
+                launch = launch.args([*flag, *value]);
+            }
+        }
+        launch
+    }
+
+    /// Does its `--help` list `flag` (`--threads`)?
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.help
+            .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+            .any(|word| word == flag)
     }
 }
 

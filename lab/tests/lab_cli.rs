@@ -134,6 +134,8 @@ fn write_right_answers(answers: &Path) {
         ("clients_answered", "1"),
         ("zombies_left", "yes"),
         ("second_answered", "no"),
+        ("curl_connections", "2"),
+        ("silent_child", "yes"),
         ("children_for_20", "20"),
         ("body_end", "close"),
         ("connections_for_two", "2"),
@@ -172,7 +174,7 @@ fn a_student_works_through_exercise_3c() {
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
     assert!(
         unknown.contains(
-            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-confine, ftp-atomic"
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-confine, ftp-atomic"
         ),
         "{unknown}"
     );
@@ -468,6 +470,11 @@ fn exercise_3g_from_start_to_a_passing_check() {
 #[test]
 fn exercise_3h_from_start_to_a_passing_check() {
     from_start_to_a_passing_check("3h");
+}
+
+#[test]
+fn exercise_4a_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4a");
 }
 
 #[test]

@@ -114,6 +114,11 @@ fn wrong_fixes_of_3h_fail() {
 }
 
 #[test]
+fn wrong_fixes_of_4a_fail() {
+    every_wrong_fix_fails("4a");
+}
+
+#[test]
 fn wrong_fixes_of_4b_fail() {
     every_wrong_fix_fails("4b");
 }
