@@ -193,6 +193,15 @@ fn question_homework_answers_are_measured_on_the_server_or_known() {
 }
 
 #[test]
+fn exercise_ftp_commands_checks_pass_on_ftp_server() {
+    // Its starter and reference are a student's copy, not our binaries:
+    // lab/tests/lab_cli.rs proves the checks fail on the untouched copy and
+    // pass on the finished one, lab/tests/wrong_fixes.rs that they catch the
+    // wrong fixes. Here they must pass on the file server itself.
+    prove("ftp-commands");
+}
+
+#[test]
 fn exercise_ftp_confine_checks_and_guard_pass_on_ftp_server() {
     // Its starter is not one of our binaries: lab/tests/lab_cli.rs proves the
     // checks fail on the untouched copy.

@@ -16,7 +16,7 @@
 
 use super::check::Check;
 use super::question::Question;
-use super::{blocking, ftp, homework, idle, multiplex, part3, part4, threads};
+use super::{blocking, ftp, ftp_commands, homework, idle, multiplex, part3, part4, threads};
 
 /// A source file of this repository, compiled in so that the table cannot
 /// name a file that does not exist.
@@ -527,6 +527,65 @@ pub static EXERCISES: &[Exercise] = &[
         wrong: &[wrong_fix!("homework", "reuse-after-bind", &["restart"])],
     },
     Exercise {
+        step: "ftp-commands",
+        title: "The file server's commands",
+        chapter: "The file server project",
+        files: &[
+            CopyFile {
+                to: "src/session.rs",
+                from: source!("lessons/ftp-commands/starter/session.rs"),
+            },
+            CopyFile {
+                to: "src/main.rs",
+                from: source!("lessons/ftp-commands/starter/main.rs"),
+            },
+            CopyFile {
+                to: "src/server.rs",
+                from: source!("bins/ftp/ftp-server/server.rs"),
+            },
+        ],
+        starter_bin: None,
+        reference_bin: "ftp-server",
+        binary: "ftp-commands",
+        run_args: "--root /tmp/lab/library",
+        reference: source!("lessons/ftp-commands/reference/session.rs"),
+        readme: lesson_text!("ftp-commands").0,
+        hints: lesson_text!("ftp-commands").1,
+        checks: &[
+            &ftp_commands::CURL_LIST,
+            &ftp_commands::CURL_GET,
+            &ftp_commands::CURL_PUT,
+            &ftp_commands::FTPLIB,
+            &ftp_commands::LFTP,
+            &ftp_commands::QUIT,
+            &ftp_commands::REPLY_AFTER_DATA,
+            &ftp_commands::CONFINED,
+            &ftp::CUT_OFF,
+        ],
+        guards: &[],
+        questions: &[&ftp_commands::FIRST_REFUSED],
+        proof: &[(
+            STARTER_COPY,
+            &[
+                "curl-list",
+                "curl-get",
+                "curl-put",
+                "ftplib",
+                "lftp",
+                "quit",
+                "reply-after-data",
+                "confined",
+                "cut-off",
+            ],
+        )],
+        wrong: &[
+            wrong_fix!("ftp-commands", "data-kept", &["curl-list"]),
+            wrong_fix!("ftp-commands", "reply-first", &["reply-after-data"]),
+            wrong_fix!("ftp-commands", "in-place", &["cut-off"]),
+            wrong_fix!("ftp-commands", "ignore-root", &["confined"]),
+        ],
+    },
+    Exercise {
         step: "ftp-confine",
         title: "Confine every name to the library root",
         chapter: "The file server project: no way out, no half files",
@@ -827,7 +886,7 @@ mod tests {
         );
         assert_eq!(
             steps(),
-            "3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-confine, ftp-atomic"
+            "3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-commands, ftp-confine, ftp-atomic"
         );
     }
 }

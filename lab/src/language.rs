@@ -98,6 +98,7 @@ static CHINESE: &[Chinese] = &[
     chinese!("4f-blocking"),
     chinese!("4p"),
     chinese!("homework"),
+    chinese!("ftp-commands"),
     chinese!("ftp-confine"),
     chinese!("ftp-atomic"),
 ];

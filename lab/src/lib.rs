@@ -33,11 +33,14 @@
 //! * [`ftp`] — those of the file server: path confinement, atomic uploads.
 //! * [`homework`] — those of the server-models homework: the first server
 //!   again, and the homework's questions of understanding.
+//! * [`ftp_commands`] — those of the file server's commands, driven with
+//!   curl, Python's ftplib and lftp.
 
 pub mod blocking;
 pub mod check;
 pub mod exercise;
 pub mod ftp;
+pub mod ftp_commands;
 pub mod homework;
 pub mod idle;
 pub mod language;

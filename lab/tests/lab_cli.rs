@@ -143,6 +143,7 @@ fn write_right_answers(answers: &Path) {
         ("answered_of_1100", "1019"),
         ("threads_for_200", "201"),
         ("second_client", "after"),
+        ("first_refused", "EPSV"),
         ("cwd_up", "/.."),
         ("symlink_secret", "yes"),
         ("old_file_survives", "no"),
@@ -174,7 +175,7 @@ fn a_student_works_through_exercise_3c() {
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
     assert!(
         unknown.contains(
-            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-confine, ftp-atomic"
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-commands, ftp-confine, ftp-atomic"
         ),
         "{unknown}"
     );
@@ -626,6 +627,11 @@ fn exercise_homework_from_start_to_a_passing_check() {
         ),
         "{checked}"
     );
+}
+
+#[test]
+fn exercise_ftp_commands_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("ftp-commands");
 }
 
 #[test]

@@ -144,6 +144,11 @@ fn wrong_fixes_of_homework_fail() {
 }
 
 #[test]
+fn wrong_fixes_of_ftp_commands_fail() {
+    every_wrong_fix_fails("ftp-commands");
+}
+
+#[test]
 fn wrong_fixes_of_ftp_confine_fail() {
     every_wrong_fix_fails("ftp-confine");
 }

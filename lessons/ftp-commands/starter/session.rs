@@ -1,0 +1,320 @@
+//! One client's session: the file server's commands. Exercise ftp-commands.
+//!
+//! The project's file server does four things: list the library, get a
+//! file, put a file, quit. A client asks for them in FTP (RFC 959), the
+//! protocol curl, Python's ftplib and lftp speak. Commands and numbered
+//! replies travel on the *control connection*, one session long; every
+//! listing and every file travels on a *data connection* of its own:
+//!
+//! ```text
+//! list   PASV, then LIST        227 (where to connect), 150, the lines, 226
+//! get    PASV, then RETR name   227, 150, the file's bytes, 226
+//! put    PASV, then STOR name   227, 150, the client sends the bytes, 226
+//! quit   QUIT                   221, and the server closes the connection
+//! ```
+//!
+//! Given below: the session loop (greeting, one command at a time, the idle
+//! timeout), the login (USER, PASS) and the small commands clients send
+//! first (TYPE, PWD, CWD, SYST, NOOP), and helpers for names and for the
+//! data connection. Yours: PASV, LIST, RETR, STOR and QUIT, at the end of
+//! this file; each one answers `502` for now.
+
+// The helpers wait for your commands: remove this line once they all have
+// a caller.
+#![allow(dead_code)]
+
+use crate::root::{is_directory, resolve, Library, NameError, VirtualPath};
+use crate::server::Args;
+use lsbaws::ftp::line::{read_command, Line};
+use lsbaws::ftp::reply;
+use lsbaws::report::warn_unless_disconnect;
+use nix::errno::Errno;
+use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+use nix::sys::time::TimeVal;
+use std::io::{self, BufReader, ErrorKind, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+
+/// What the session does after a command.
+enum Next {
+    Continue,
+    Close,
+}
+
+struct Session<'a> {
+    library: &'a Library,
+    args: &'a Args,
+    /// Commands come in through a buffer; replies go straight out.
+    reader: BufReader<TcpStream>,
+    control: TcpStream,
+    peer: SocketAddr,
+    /// USER was accepted: PASS comes next.
+    user_accepted: bool,
+    logged_in: bool,
+    /// The client's working directory (CWD), inside the library.
+    cwd: VirtualPath,
+    /// The listener your PASV opened, waiting for the next LIST, RETR or
+    /// STOR to take the client's data connection from it.
+    passive: Option<TcpListener>,
+}
+
+/// Serve one client until it leaves. `server.rs` calls this in the child
+/// process it forked for the client, and exits when it returns.
+pub fn serve(control: TcpStream, library: &Library, args: &Args) {
+    let session = Session::new(control, library, args);
+    if let Err(err) = session.and_then(|mut session| session.run()) {
+        warn_unless_disconnect("the control connection", &err);
+    }
+}
+
+impl<'a> Session<'a> {
+    fn new(control: TcpStream, library: &'a Library, args: &'a Args) -> io::Result<Session<'a>> {
+        // A read that waits longer than --idle-timeout fails: a client that
+        // says nothing cannot hold its process for ever.
+        control.set_read_timeout(Some(args.idle_timeout))?;
+        // Each reply leaves at once, not after the client's delayed ACK.
+        control.set_nodelay(true)?;
+        Ok(Session {
+            library,
+            args,
+            reader: BufReader::new(control.try_clone()?),
+            peer: control.peer_addr()?,
+            control,
+            user_accepted: false,
+            logged_in: false,
+            cwd: VirtualPath::root(),
+            passive: None,
+        })
+    }
+
+    /// Greet, then one command at a time until QUIT, the end of the
+    /// connection, or the idle timeout.
+    fn run(&mut self) -> io::Result<()> {
+        self.reply(220, "ftp-commands ready; log in as anonymous.")?;
+        loop {
+            let command = match read_command(&mut self.reader) {
+                Ok(Line::Command(command)) => command,
+                Ok(Line::TooLong) => {
+                    self.reply(500, "Command line too long.")?;
+                    continue;
+                }
+                Ok(Line::Eof) => return Ok(()),
+                Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return self.reply(421, "Idle for too long: goodbye.");
+                }
+                Err(err) => return Err(err),
+            };
+            let (verb, arg) = (command.verb.as_str(), command.arg.as_deref());
+            match (verb, arg) {
+                ("PASS", _) => self.log("> PASS ****"),
+                (verb, Some(arg)) => self.log(&format!("> {verb} {arg}")),
+                (verb, None) => self.log(&format!("> {verb}")),
+            }
+            if let Next::Close = self.dispatch(verb, arg)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Run one command. `Err` means the control connection itself failed.
+    fn dispatch(&mut self, verb: &str, arg: Option<&str>) -> io::Result<Next> {
+        match verb {
+            "USER" => self.user(arg),
+            "PASS" => self.pass(),
+            "QUIT" => self.quit(),
+            _ if !self.logged_in => self.ok(530, "Log in first: USER anonymous, then PASS."),
+            "SYST" => self.ok(215, "UNIX Type: L8"),
+            "NOOP" => self.ok(200, "OK."),
+            // Clients send TYPE A before a listing and TYPE I before a file;
+            // this server sends every file byte for byte either way.
+            "TYPE" => self.ok(200, "OK: every file is sent byte for byte."),
+            "PWD" => self.ok(257, &format!("\"{}\" is the current directory.", self.cwd)),
+            "CWD" => self.cwd(arg),
+            "PASV" => self.pasv(),
+            "LIST" => self.list(arg),
+            "RETR" => self.retr(arg),
+            "STOR" => self.stor(arg),
+            verb => {
+                // At most a few printable characters of what was sent.
+                let shown: String = verb
+                    .chars()
+                    .filter(char::is_ascii_graphic)
+                    .take(16)
+                    .collect();
+                self.ok(502, &format!("{shown} is not implemented."))
+            }
+        }
+    }
+
+    fn user(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        let anonymous = arg.is_some_and(|name| {
+            name.eq_ignore_ascii_case("anonymous") || name.eq_ignore_ascii_case("ftp")
+        });
+        self.user_accepted = anonymous && !self.logged_in;
+        match (self.logged_in, anonymous) {
+            (true, _) => self.ok(503, "Already logged in."),
+            (false, true) => self.ok(331, "Anonymous login OK; send any password."),
+            (false, false) => self.ok(530, "Only anonymous login: USER anonymous."),
+        }
+    }
+
+    fn pass(&mut self) -> io::Result<Next> {
+        if !self.user_accepted {
+            return self.ok(503, "Send USER anonymous first.");
+        }
+        (self.user_accepted, self.logged_in) = (false, true);
+        self.ok(230, "Logged in; the library is /.")
+    }
+
+    fn cwd(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        let Some(path) = self.path("CWD", arg)? else {
+            return Ok(Next::Continue);
+        };
+        match self.library.stat(&path) {
+            Ok(stat) if is_directory(&stat) => {
+                self.cwd = path;
+                self.ok(250, &format!("Now in {}.", self.cwd))
+            }
+            Ok(_) => self.ok(550, &format!("Not a directory: {path}")),
+            Err(errno) => self.refuse(&path, errno),
+        }
+    }
+
+    // ---- helpers for your commands -------------------------------------------
+
+    /// The library path a command names (relative to the working directory,
+    /// `..` worked out), or `None` once it has replied why not: 501 for a
+    /// missing name, 550 for a name that climbs above the library root.
+    /// Open what it returns through `self.library` (`open`, `open_dir`,
+    /// `stat`), which the kernel keeps beneath the root, symlinks included.
+    fn path(&mut self, verb: &str, arg: Option<&str>) -> io::Result<Option<VirtualPath>> {
+        let Some(name) = arg else {
+            self.reply(501, &format!("{verb} needs a name."))?;
+            return Ok(None);
+        };
+        match resolve(&self.cwd, name) {
+            Ok(path) => Ok(Some(path)),
+            Err(NameError::OutsideRoot) => {
+                self.reply(550, &format!("Refused: {name} leads outside the library."))?;
+                Ok(None)
+            }
+            Err(why) => {
+                self.reply(501, &format!("Refused: {why}."))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The reply to a failed open (or stat) of `path`.
+    fn refuse(&mut self, path: &VirtualPath, errno: Errno) -> io::Result<Next> {
+        let why = match errno {
+            Errno::ENOENT => "No such file or directory",
+            // RESOLVE_BENEATH refused: a symlink or `..` leads out.
+            Errno::EXDEV | Errno::ELOOP => "Refused, it leads outside the library",
+            Errno::EISDIR => "Is a directory",
+            Errno::ENOTDIR => "Not a directory",
+            errno => errno.desc(),
+        };
+        self.ok(550, &format!("{why}: {path}"))
+    }
+
+    /// Take the client's data connection from the listener PASV opened.
+    /// Replies 425 and returns `None` if there was no PASV, or if the client
+    /// does not connect within --data-timeout. The connection returned
+    /// gives up on a transfer that stalls that long, too.
+    fn accept_data(&mut self) -> io::Result<Option<TcpStream>> {
+        let Some(listener) = self.passive.take() else {
+            self.reply(425, "Send PASV first.")?;
+            return Ok(None);
+        };
+        let timeout = self.args.data_timeout;
+        // SO_RCVTIMEO bounds accept(2) on a listening socket as it bounds
+        // read(2) on a connection: EAGAIN when it runs out.
+        let limit = TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);
+        setsockopt(&listener, ReceiveTimeout, &limit)?;
+        loop {
+            match listener.accept() {
+                // Only our client: anyone else racing it to the port could
+                // steal the file, or plant an upload.
+                Ok((data, from)) if from.ip() == self.peer.ip() => {
+                    data.set_read_timeout(Some(timeout))?;
+                    data.set_write_timeout(Some(timeout))?;
+                    return Ok(Some(data));
+                }
+                Ok(_) => continue,
+                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+                Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    self.reply(425, "No data connection came.")?;
+                    return Ok(None);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        // `listener` closes here: one PASV, one transfer.
+    }
+
+    /// Send a reply and go on with the session.
+    fn ok(&mut self, code: u16, text: &str) -> io::Result<Next> {
+        self.reply(code, text)?;
+        Ok(Next::Continue)
+    }
+
+    /// Send a reply (and print it, as the server prints every command).
+    fn reply(&mut self, code: u16, text: &str) -> io::Result<()> {
+        self.log(&format!("< {code} {text}"));
+        reply::send(&mut self.control, code, text)
+    }
+
+    /// One line on stdout, with this child's pid (unless --quiet).
+    fn log(&self, line: &str) {
+        if !self.args.server.quiet {
+            // Not println!: it panics when stdout is gone (a closed pipe).
+            let line = line.escape_debug(); // a client may send anything
+            let _ = writeln!(io::stdout().lock(), "[pid {}] {line}", std::process::id());
+        }
+    }
+
+    // ---- your commands ---------------------------------------------------------
+
+    /// PASV: listen on a new port of the address the client reached us on
+    /// (`self.control.local_addr()`), keep the listener in `self.passive`,
+    /// and tell the client where: `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2).`
+    /// `lsbaws::ftp::passive` has `listen_passive` (it honours
+    /// --pasv-ports) and `pasv_text`.
+    fn pasv(&mut self) -> io::Result<Next> {
+        self.ok(502, "PASV is not implemented yet.")
+    }
+
+    /// LIST [name]: the `ls -l` lines of a directory (the working directory
+    /// when no name is given; clients may send options such as `-la`), over
+    /// the data connection, each line ending in CRLF. The replies: `150`
+    /// when the data connection is there, `226` when the listing is
+    /// complete. `crate::listing` has `list` (a directory's entries) and
+    /// `long_line` (one entry as `ls -l` shows it).
+    fn list(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        let _ = arg;
+        self.ok(502, "LIST is not implemented yet.")
+    }
+
+    /// RETR name: send a file of the library, byte for byte. `150`, the
+    /// bytes, `226`.
+    fn retr(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        let _ = arg;
+        self.ok(502, "RETR is not implemented yet.")
+    }
+
+    /// STOR name: store what the client sends as that name in the library.
+    /// `150`, then read the data connection to its end (the client closes
+    /// it when it has sent everything), then `226`. An upload that fails
+    /// half-way must leave the old file as it was: `crate::atomic_file`
+    /// writes a hidden temporary file and renames it over the name only
+    /// when you commit it.
+    fn stor(&mut self, arg: Option<&str>) -> io::Result<Next> {
+        let _ = arg;
+        self.ok(502, "STOR is not implemented yet.")
+    }
+
+    /// QUIT: say goodbye (`221`) and end the session.
+    fn quit(&mut self) -> io::Result<Next> {
+        self.ok(502, "QUIT is not implemented yet.")
+    }
+}
