@@ -122,8 +122,7 @@ impl Run {
         let said = self
             .stderr
             .lines()
-            .filter(|l| !l.starts_with(['*', '>', '<', '{', '}']) && !l.trim().is_empty())
-            .last()
+            .rfind(|l| !l.starts_with(['*', '>', '<', '{', '}']) && !l.trim().is_empty())
             .unwrap_or("(nothing on stderr)")
             .trim()
             .to_string();
