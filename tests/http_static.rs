@@ -27,6 +27,7 @@ const MODELS: &[&str] = &[
     "webserver4f",
     "webserver4g",
     "webserver4u",
+    "webserver4v",
 ];
 
 const MEBIBYTE_FILE: &str = "files/one-mebibyte.bin";

@@ -1,6 +1,6 @@
 //! Part 4, the scalable models: epoll (4e), may coroutines (4f), the mio
-//! event loop (4g) and io_uring (4u) serve the sample site over kept-alive
-//! connections.
+//! event loop (4g) and io_uring (4u, and 4v with multishot operations)
+//! serve the sample site over kept-alive connections.
 //!
 //! Every test starts the real binary on port 0 through the harness, which
 //! kills and reaps it when the test ends. The tests a model shares with the
@@ -36,7 +36,7 @@ macro_rules! for_models {
         }
     };
     ($test:ident) => {
-        for_models!($test: webserver4e, webserver4f, webserver4g, webserver4u);
+        for_models!($test: webserver4e, webserver4f, webserver4g, webserver4u, webserver4v);
     };
 }
 
@@ -279,7 +279,12 @@ fn a_client_that_never_reads_cannot_balloon_memory(name: &str) {
         assert_serves(&responses.next(&mut hoarder, WAIT).unwrap(), MEBIBYTE_FILE);
     }
 }
-for_models!(a_client_that_never_reads_cannot_balloon_memory: webserver4f, webserver4g, webserver4u);
+for_models!(
+    a_client_that_never_reads_cannot_balloon_memory: webserver4f,
+    webserver4g,
+    webserver4u,
+    webserver4v
+);
 
 // ---- The event loops sleep when idle ----------------------------------------
 
@@ -298,7 +303,7 @@ fn uses_no_cpu_while_idle(name: &str) {
         "{name} used {used:?} of CPU in 2 s of idleness"
     );
 }
-for_models!(uses_no_cpu_while_idle: webserver4e, webserver4g, webserver4u);
+for_models!(uses_no_cpu_while_idle: webserver4e, webserver4g, webserver4u, webserver4v);
 
 // ---- Running out of descriptors (EMFILE) ------------------------------------
 
@@ -315,7 +320,7 @@ fn fill_every_descriptor(name: &str) -> (Server, Vec<TcpStream>, Vec<TcpStream>)
     let mut launch = Launch::new(name)
         .arg("--quiet")
         .limit_open_files_hard(FD_LIMIT);
-    if ["webserver4f", "webserver4g", "webserver4u"].contains(&name) {
+    if ["webserver4f", "webserver4g", "webserver4u", "webserver4v"].contains(&name) {
         // The held clients sit idle: keep the idle timeout from freeing
         // their descriptors before the test lets them go.
         launch = launch.args(["--idle-timeout", "60"]);
@@ -387,7 +392,12 @@ fn survives_running_out_of_descriptors(name: &str) {
     assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
-for_models!(survives_running_out_of_descriptors: webserver4f, webserver4g, webserver4u);
+for_models!(
+    survives_running_out_of_descriptors: webserver4f,
+    webserver4g,
+    webserver4u,
+    webserver4v
+);
 
 /// What the 4e chapter shows in /proc and strace: the listening socket is
 /// descriptor 3 and the epoll instance 4, as in any server that opens
@@ -469,7 +479,7 @@ fn webserver4e_spins_at_emfile_level_triggered() {
     );
 }
 
-// ---- 4g and 4u: idle timeouts ----------------------------------------------
+// ---- 4g, 4u and 4v: idle timeouts ---------------------------------------------
 
 fn closes_idle_connections(name: &str) {
     let server = start(name, &["--idle-timeout", "0.5"]);
@@ -504,6 +514,13 @@ fn webserver4u_closes_idle_connections() {
     closes_idle_connections("webserver4u");
 }
 
+/// 4v's is a sweep: a timeout entry wakes the loop every quarter of the
+/// idle timeout, and connections silent for longer are closed.
+#[test]
+fn webserver4v_closes_idle_connections() {
+    closes_idle_connections("webserver4v");
+}
+
 fn idle_timeout_is_not_early(name: &str) {
     let server = start(name, &["--idle-timeout", "2"]);
     let mut client = server.connect();
@@ -523,6 +540,11 @@ fn webserver4g_idle_timeout_is_not_early() {
 #[test]
 fn webserver4u_idle_timeout_is_not_early() {
     idle_timeout_is_not_early("webserver4u");
+}
+
+#[test]
+fn webserver4v_idle_timeout_is_not_early() {
+    idle_timeout_is_not_early("webserver4v");
 }
 
 fn idle_timeout_0_keeps_quiet_connections(name: &str) {
@@ -548,9 +570,14 @@ fn webserver4u_idle_timeout_0_keeps_quiet_connections() {
     idle_timeout_0_keeps_quiet_connections("webserver4u");
 }
 
+#[test]
+fn webserver4v_idle_timeout_0_keeps_quiet_connections() {
+    idle_timeout_0_keeps_quiet_connections("webserver4v");
+}
+
 /// A client that asks for much and stops reading: the send waits for room
 /// that never comes, and the idle timeout ends it (4u: the kernel cancels
-/// the send its timer is linked to).
+/// the send its timer is linked to; 4v: the sweep cancels it).
 fn closes_a_client_that_stops_reading(name: &str) {
     let server = start(name, &["--idle-timeout", "0.5"]);
     let baseline = server.open_fds();
@@ -572,26 +599,25 @@ fn closes_a_client_that_stops_reading(name: &str) {
     assert_quiet_stderr(&server);
     drop(hoarder);
 }
-for_models!(closes_a_client_that_stops_reading: webserver4g, webserver4u);
+for_models!(closes_a_client_that_stops_reading: webserver4g, webserver4u, webserver4v);
 
-// ---- 4u: io_uring -----------------------------------------------------------
+// ---- 4u and 4v: io_uring ---------------------------------------------------------
 
 /// A kernel that refuses io_uring, here through a seccomp filter like a
 /// container runtime's, gets one line naming the call, the errno and the
 /// reason found in /proc; exit status 1, no panic.
-#[test]
-fn webserver4u_says_in_one_line_when_the_kernel_refuses_io_uring() {
+fn says_in_one_line_when_the_kernel_refuses_io_uring(name: &str) {
     for errno in [libc::EPERM, libc::ENOSYS] {
-        let mut server = Launch::new("webserver4u")
+        let mut server = Launch::new(name)
             .refuse_syscall(libc::SYS_io_uring_setup, errno)
             .spawn()
             .unwrap();
         let exit = server.wait_for_exit(WAIT);
         let stderr = server.stderr();
         assert_eq!(exit, Some(lsbaws_harness::Exit::Code(1)), "{stderr}");
-        let name = nix::errno::Errno::from_raw(errno);
+        let errno = nix::errno::Errno::from_raw(errno);
         assert!(
-            stderr.starts_with(&format!("webserver4u: io_uring_setup() failed: {name:?}")),
+            stderr.starts_with(&format!("{name}: io_uring_setup() failed: {errno:?}")),
             "{stderr}"
         );
         // io_uring is enabled on this machine (or the sysctl is absent): the
@@ -602,6 +628,105 @@ fn webserver4u_says_in_one_line_when_the_kernel_refuses_io_uring() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
+}
+#[test]
+fn webserver4u_says_in_one_line_when_the_kernel_refuses_io_uring() {
+    says_in_one_line_when_the_kernel_refuses_io_uring("webserver4u");
+}
+
+#[test]
+fn webserver4v_says_in_one_line_when_the_kernel_refuses_io_uring() {
+    says_in_one_line_when_the_kernel_refuses_io_uring("webserver4v");
+}
+
+/// 4v registers its buffer ring with io_uring_register(2): refused (as a
+/// kernel before 5.19 refuses it, here by a seccomp filter), one line
+/// naming the call and the errno, exit status 1.
+#[test]
+fn webserver4v_says_in_one_line_when_the_buffer_ring_is_refused() {
+    let mut server = Launch::new("webserver4v")
+        .refuse_syscall(libc::SYS_io_uring_register, libc::EINVAL)
+        .spawn()
+        .unwrap();
+    let exit = server.wait_for_exit(WAIT);
+    let stderr = server.stderr();
+    assert_eq!(exit, Some(lsbaws_harness::Exit::Code(1)), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "webserver4v: io_uring_register(IORING_REGISTER_PBUF_RING) failed: EINVAL"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("webserver4u serves the same site without it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+/// The submission ring's tail, from the kernel's account of the ring
+/// (`/proc/PID/fdinfo/FD`, the descriptor `anon_inode:[io_uring]`): how many
+/// entries the server has ever submitted.
+fn entries_submitted(server: &Server) -> u32 {
+    let ring = server
+        .descriptors()
+        .into_iter()
+        .find(|d| d.target == "anon_inode:[io_uring]")
+        .expect("the server has an io_uring descriptor");
+    let fdinfo =
+        std::fs::read_to_string(format!("/proc/{}/fdinfo/{}", server.pid(), ring.fd)).unwrap();
+    fdinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("SqTail:"))
+        .and_then(|tail| tail.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no SqTail in fdinfo:\n{fdinfo}"))
+}
+
+/// Entries submitted while `CLIENTS` connections are opened (and left
+/// silent, with no idle timer) against `name`.
+fn entries_for_connections(name: &str) -> u32 {
+    const CLIENTS: usize = 50;
+    let server = start(name, &["--idle-timeout", "0"]);
+    let mut first = server.connect();
+    ask(&mut first, "/hello.txt"); // the server is up and serving
+    let before = entries_submitted(&server);
+    let baseline = server.open_fds();
+    let clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.connect()).collect();
+    // Every connection accepted, and every one's first receive submitted
+    // (in the same batch as anything else its accept made the loop submit).
+    server
+        .wait_until(
+            WAIT,
+            "every connection to be accepted and received on",
+            |s| {
+                s.open_fds() >= baseline + CLIENTS
+                    && entries_submitted(s) - before >= CLIENTS as u32
+            },
+        )
+        .unwrap();
+    let submitted = entries_submitted(&server) - before;
+    drop(clients);
+    submitted
+}
+
+/// One multishot accept serves every connection: 4v submits an entry per
+/// connection (its receive) and none to accept it, where 4u submits two
+/// (the receive, and the next accept).
+#[test]
+fn webserver4v_accepts_many_connections_from_one_entry() {
+    let uring = entries_for_connections("webserver4u");
+    let multishot = entries_for_connections("webserver4v");
+    // 4u: a receive and an accept for each (the last accept, submitted
+    // before its connection came, may be counted before this test's).
+    assert!(
+        uring >= 98,
+        "4u submitted {uring} entries for 50 connections"
+    );
+    assert!(
+        multishot <= 50 + 1,
+        "4v submitted {multishot} entries for 50 connections (4u: {uring})"
+    );
 }
 
 // ---- 4f: the worker threads -------------------------------------------------

@@ -80,6 +80,21 @@ impl Session {
         self.answer(handler);
     }
 
+    /// Bytes arrived while the output must stay as it is (a completion-based
+    /// server has lent the pending bytes to the kernel, which is sending
+    /// them): keep them unanswered; [`Session::answer`] takes them up.
+    pub fn hold(&mut self, bytes: &[u8]) {
+        if !self.closing {
+            self.input.extend_from_slice(bytes);
+        }
+    }
+
+    /// Bytes received and not yet answered (a partial request, or requests
+    /// waiting behind [`OUTPUT_HIGH_WATER`] or held by [`Session::hold`]).
+    pub fn unanswered(&self) -> usize {
+        self.input.len()
+    }
+
     /// Answer the requests already received and not yet answered, as far
     /// as [`OUTPUT_HIGH_WATER`] allows. Call it after writing: requests that
     /// waited for the output to drain are answered now.
@@ -317,6 +332,25 @@ mod tests {
             "nothing is answered after Connection: close"
         );
         assert!(out.ends_with("Connection: close\r\n\r\n/2"));
+    }
+
+    #[test]
+    fn held_bytes_leave_the_output_alone_until_answered() {
+        let mut session = Session::new(Limits::default());
+        session.receive(b"GET /1 HTTP/1.1\r\n\r\n", echo_path);
+        let lent = session.pending().as_ptr();
+        let len = session.pending().len();
+        session.hold(b"GET /2 HTTP/1.1\r\n\r\n");
+        // The pending bytes, lent to the kernel, have not moved or grown.
+        assert_eq!(
+            (session.pending().as_ptr(), session.pending().len()),
+            (lent, len)
+        );
+        assert_eq!(session.unanswered(), 19);
+        session.wrote(len);
+        session.answer(echo_path);
+        assert!(text(session.pending()).ends_with("/2"));
+        assert_eq!(session.unanswered(), 0);
     }
 
     #[test]

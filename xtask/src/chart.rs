@@ -28,7 +28,7 @@ enum Shape {
 /// them in every panel; the colours are far apart (after Okabe and Ito's
 /// and Paul Tol's palettes, which stay apart for colour-blind readers),
 /// and neighbours in the table get different markers.
-const STYLES: [(RGBColor, Shape); 15] = [
+const STYLES: [(RGBColor, Shape); 16] = [
     (RGBColor(0, 0, 0), Shape::Square),          // nginx: black
     (RGBColor(80, 80, 80), Shape::Circle),       // nginx-nosendfile: dark grey
     (RGBColor(128, 128, 128), Shape::Cross),     // may_minihttp: grey
@@ -44,6 +44,7 @@ const STYLES: [(RGBColor, Shape); 15] = [
     (RGBColor(0, 158, 115), Shape::Triangle),    // 4f: green
     (RGBColor(170, 51, 119), Shape::Box),        // 4g: purple
     (RGBColor(51, 34, 136), Shape::Ring),        // 4u: indigo
+    (RGBColor(221, 204, 119), Shape::Triangle),  // 4v: sand
 ];
 
 fn style(server: &str) -> (RGBColor, Shape) {

@@ -121,7 +121,7 @@ const WORK_ONLY: &[&str] = &["4g-mio-loops2", "4f-may-2"];
 const BUSY_IDLE: [u32; 4] = [0, 1_000, 5_000, 10_000];
 /// The servers of the busy runs: one per readiness interface, io_uring,
 /// and nginx (both configurations).
-const BUSY_SERVERS: &[&str] = &["nginx", "nginx-nosendfile", "4s-select", "4p-poll", "4e-epoll", "4g-mio", "4u-uring"];
+const BUSY_SERVERS: &[&str] = &["nginx", "nginx-nosendfile", "4s-select", "4p-poll", "4e-epoll", "4g-mio", "4u-uring", "4v-multishot"];
 /// The most connections, active and idle, that webserver4s can watch:
 /// select(2) takes descriptors below FD_SETSIZE (1024), less 0, 1, 2, the
 /// listener and the site's directory (1019), less a margin for the load
@@ -619,7 +619,7 @@ mod tests {
         // select runs up to its limit: none of its descriptors reach 1024.
         assert_eq!(busy("4s-select"), ["hello-ka-50-idle-0", "hello-ka-50-idle-960"]);
         assert!(50 + SELECT_IDLE <= SELECT_CONNECTIONS && SELECT_CONNECTIONS < 1019);
-        for server in ["nginx", "4p-poll", "4e-epoll", "4g-mio", "4u-uring"] {
+        for server in ["nginx", "4p-poll", "4e-epoll", "4g-mio", "4u-uring", "4v-multishot"] {
             assert_eq!(
                 busy(server),
                 ["hello-ka-50-idle-0", "hello-ka-50-idle-1000", "hello-ka-50-idle-5000", "hello-ka-50-idle-10000"],

@@ -113,6 +113,7 @@ pub const SERVERS: &[Spec] = &[
     Spec { name: "4g-mio-loops2", kind: Kind::Model, model: "webserver4g --loops 2: two mio loops on one port (SO_REUSEPORT)", program: Program::Lab { bin: "webserver4g", args: &["--loops", "2"] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4f-may-2", kind: Kind::Model, model: "webserver4f: may coroutines, 2 worker threads", program: Program::Lab { bin: "webserver4f", args: &["--workers", "2", "--idle-timeout", "0"] }, hello_only: false, no_idle: None, ignores_close: false },
     Spec { name: "4u-uring", kind: Kind::Model, model: "webserver4u: io_uring completion loop", program: Program::Lab { bin: "webserver4u", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
+    Spec { name: "4v-multishot", kind: Kind::Model, model: "webserver4v: io_uring, multishot accept and receive, provided buffers", program: Program::Lab { bin: "webserver4v", args: &[] }, hello_only: false, no_idle: None, ignores_close: false },
 ];
 // ANCHOR_END: table
 
