@@ -201,6 +201,13 @@ const RULES: &[Rule] = &[
         pattern: r"^(\s*\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+)\s+\d+\s+\d+\s+[-:\d]+\s+[-:\d]+\s+[-:\d]+\s+\d+",
         replace: With("$1 <SPEED> <SPEED> <TIME> <TIME> <TIME> <SPEED>"),
     },
+    // io_uring's account of a ring (/proc/PID/fdinfo): how many entries and
+    // completions a load took depends on how the completions bunched up.
+    Rule {
+        files: "webserver4v-",
+        pattern: r"^(SqTail|CqTail):\t\d+$",
+        replace: With("$1:\t<COUNT>"),
+    },
     // strace -c: how many calls and how long they took vary; whether every
     // call failed (errors == calls) is the lesson, and `strace_counts`
     // keeps it.

@@ -88,6 +88,38 @@ record_webserver4u_epoll_syscalls() {
     counts webserver4u-epoll-syscalls webserver4e
 }
 
+# ---- webserver4v ----------------------------------------------------------------
+
+# per_request NAME PROGRAM: the same load against PROGRAM, 220 requests
+# (100 over one kept-alive connection, 20 on connections of their own, 100
+# over 10 connections in parallel), while `strace -c -f` counts its system
+# calls and the submission ring's tail (/proc/PID/fdinfo of the ring, which
+# is descriptor 3) counts the entries it submitted.
+per_request() {
+    local name=$1 program=$2
+    serve "$name" -- "$B/$program --port 0 --quiet"
+    begin "$name"
+    run "PORT=$PORT PID=$PID"
+    run "readlink /proc/\$PID/fd/3"
+    run "strace -c -f -S name -e trace=io_uring_enter,accept4,read,write -o /tmp/$name.strace -p \$PID 2>/dev/null &"
+    sleep 0.5
+    run "grep -E '^(Sq|Cq)Tail' /proc/\$PID/fdinfo/3"
+    run "curl -s -o /dev/null \"http://127.0.0.1:\$PORT/hello.txt?n=[1-100]\""
+    run "for i in \$(seq 20); do curl -s -o /dev/null http://127.0.0.1:\$PORT/hello.txt; done"
+    run "curl -s --no-progress-meter -o /dev/null --parallel --parallel-max 10 \"http://127.0.0.1:\$PORT/hello.txt?p=[1-100]\""
+    run "grep -E '^(Sq|Cq)Tail' /proc/\$PID/fdinfo/3"
+    run "kill -INT \$!; wait \$!; cat /tmp/$name.strace"
+    stop
+}
+
+record_webserver4v_syscalls() {
+    per_request webserver4v-syscalls webserver4v
+}
+
+record_webserver4v_uring_syscalls() {
+    per_request webserver4v-uring-syscalls webserver4u
+}
+
 # ---- what a wake-up costs: poll against epoll, with idle connections ---------
 
 # cost NAME PROGRAM CALL: client3 holds 5000 idle keep-alive connections;
