@@ -82,24 +82,33 @@ impl Generator {
     pub fn run(&self, job: &Job, cpu: Option<usize>, scratch: &Path) -> Result<Outcome, String> {
         match self {
             Generator::Wrk(wrk) => run_wrk(wrk, job, cpu, scratch),
-            Generator::Builtin => {
-                if let Some(cpu) = cpu {
-                    pin_this_thread(cpu);
-                }
-                Ok(builtin(job))
-            }
+            Generator::Builtin => Ok(pinned(cpu, || builtin(job))),
         }
     }
 }
 
-/// Pin the calling thread to one CPU (`sched_setaffinity(2)`).
-pub fn pin_this_thread(cpu: usize) {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it, and
-    // sched_setaffinity reads it.
+/// Run `f` with the calling thread pinned to `cpu` (`sched_setaffinity(2)`),
+/// then give the thread back the CPUs it had. Pinning for good would leak:
+/// every process the thread starts later inherits its affinity, and a
+/// server meant to have every core would get one.
+pub fn pinned<T>(cpu: Option<usize>, f: impl FnOnce() -> T) -> T {
+    let Some(cpu) = cpu else {
+        return f();
+    };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it,
+    // CPU_SET writes inside it, and sched_setaffinity reads it.
     unsafe {
+        let mut before: libc::cpu_set_t = std::mem::zeroed();
+        let saved = libc::sched_getaffinity(0, size, &mut before) == 0;
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        libc::sched_setaffinity(0, size, &set);
+        let result = f();
+        if saved {
+            libc::sched_setaffinity(0, size, &before);
+        }
+        result
     }
 }
 

@@ -412,10 +412,9 @@ fn run_one(
             load_run(job(path, *connections, *close, *pipeline), &server, places, generator, pinning, args)
         }
         Scenario::Idle { connections, .. } => {
-            if let Some(cpu) = pinning.load {
-                load::pin_this_thread(cpu);
-            }
-            let idle = idle::run(server.addr(), server.pgid(), HELLO, *connections, Duration::from_secs(120));
+            let idle = load::pinned(pinning.load, || {
+                idle::run(server.addr(), server.pgid(), HELLO, *connections, Duration::from_secs(120))
+            });
             if idle.opened == 0 {
                 Err("no connection could be opened".into())
             } else {
@@ -427,11 +426,10 @@ fn run_one(
             load_run(job(&format!("/work?ms={ms}"), *connections, false, 1), &server, places, generator, pinning, args)
         }
         Scenario::Busy { active, idle, .. } => {
-            if let Some(cpu) = pinning.load {
-                load::pin_this_thread(cpu);
-            }
             // The idle ones first, each answered once, held through the run.
-            let held = idle::hold(server.addr(), HELLO, *idle, Instant::now() + Duration::from_secs(120));
+            let held = load::pinned(pinning.load, || {
+                idle::hold(server.addr(), HELLO, *idle, Instant::now() + Duration::from_secs(120))
+            });
             if held.answered < *idle {
                 Err(format!("only {} of {idle} idle connections were answered", held.answered))
             } else {
