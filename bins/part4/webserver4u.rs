@@ -26,9 +26,9 @@
 //! accept until a connection closes (or a second has passed), and releases
 //! a spare descriptor so that connected clients can still open files.
 //!
-//! **Next.** Multishot accept and receive (one entry, many completions) and
-//! registered buffers take more system calls and copies away; the
-//! benchmarks show where it stands against epoll.
+//! **Next.** webserver4v: multishot accept and receive (one entry, many
+//! completions), with receive buffers the kernel picks from a ring
+//! registered once.
 
 use clap::Parser;
 use io_uring::{opcode, squeue, types, IoUring};
