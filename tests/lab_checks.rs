@@ -100,6 +100,11 @@ fn exercise_4b_checks_fail_on_4a_4c_4h_and_pass_on_4b() {
 }
 
 #[test]
+fn exercise_4h_checks_fail_on_4b_4a_and_pass_on_4h() {
+    prove("4h");
+}
+
+#[test]
 fn exercise_4d_checks_fail_on_4c_and_pass_on_4d() {
     prove("4d");
 }
@@ -278,6 +283,12 @@ fn question_4a_webserver3g_takes_a_connection_per_request_and_keeps_a_silent_chi
 #[test]
 fn question_4b_webserver4a_has_a_child_per_connection() {
     measure("4b", &[("children_for_20", "20")]);
+}
+
+#[test]
+fn question_4h_webserver4b_runs_a_thread_per_silent_client_and_answers_the_next_at_once() {
+    // The main thread, and one per connection.
+    measure("4h", &[("threads_for_100", "101"), ("ninth_client", "yes")]);
 }
 
 #[test]

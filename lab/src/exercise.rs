@@ -452,6 +452,22 @@ pub static EXERCISES: &[Exercise] = &[
             wrong_fix!("4b", "no-fork-no-thread", &["concurrent", "thread-per-connection"]),
         ],
     ),
+    step_exercise!("4h" in "part4": "webserver4b" -> "webserver4h",
+        "A pool of worker threads",
+        "Part 4: webserver4h",
+        checks: &[&idle::BOUNDED_THREADS],
+        guards: &[&idle::ALL_SERVED, &idle::IDLE_LET_GO, &part3::CONCURRENT, &part4::SERVES_SITE],
+        questions: &[&idle::THREADS_FOR_100, &idle::NINTH_CLIENT],
+        proof: &[
+            ("webserver4b", &["bounded-threads"]),
+            ("webserver4a", &["bounded-threads"]),
+        ],
+        wrong: &[
+            wrong_fix!("4h", "spawn-in-execute", &["bounded-threads"]),
+            wrong_fix!("4h", "lock-while-serving", &["concurrent"]),
+            wrong_fix!("4h", "no-idle-timeout", &["idle-let-go"]),
+        ],
+    ),
     step_exercise!("4f" in "part4": "webserver4b" -> "webserver4f",
         "A coroutine per connection",
         "Part 4: webserver4f",
@@ -886,7 +902,7 @@ mod tests {
         );
         assert_eq!(
             steps(),
-            "3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-commands, ftp-confine, ftp-atomic"
+            "3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4h, 4f, 4f-blocking, homework, ftp-commands, ftp-confine, ftp-atomic"
         );
     }
 }

@@ -1,11 +1,13 @@
 //! The checks and questions of the blocking servers that keep connections
-//! open: a process per connection with keep-alive and an idle timeout (4a).
+//! open: a process per connection with keep-alive and an idle timeout (4a),
+//! and a fixed pool of threads, which idle keep-alive clients can hold (4h).
 //!
 //! They start the server with the lesson's flags when its `--help` lists
-//! them (`--idle-timeout 1`: [`Subject::launch_with`]), so a starter that
-//! has no such flag yet runs as it is and shows its bug. Then they watch it
-//! with real clients (which are answered, which are closed, and when) and
-//! through `/proc`: its child processes, their exits and their zombies.
+//! them (`--idle-timeout 1`, `--threads 4`: [`Subject::launch_with`]), so a
+//! starter that has no such flag yet runs as it is and shows its bug. Then
+//! they watch it with real clients (which are answered, which are closed,
+//! and when) and through `/proc`: its child processes, their exits and
+//! their zombies, its threads, its sockets.
 
 use super::check::{Check, Verdict};
 use super::observe::{self, describe_exit, first_error_line, HANG, REAP_GRACE, WAIT};
@@ -315,6 +317,265 @@ pub static CURL_CONNECTIONS: Question = Question {
                 starter.name(),
                 seen.connections
             ),
+        })
+    },
+};
+
+// ---- 4h: a fixed pool of threads, and the idle clients that hold it ---------
+
+/// The pool the 4h thread count is checked with: `--threads 4`.
+pub const POOL: usize = 4;
+/// Clients that connect and say nothing, in the thread-count check.
+pub const CROWD: usize = 100;
+
+/// Kernel tasks a server runs: its threads, and one per live child process
+/// (a forking server does not cheat).
+fn tasks(server: &Server) -> usize {
+    server.threads() + live_children(server)
+}
+
+/// A server with [`CROWD`] silent clients connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crowd {
+    /// Whether it was started with `--threads 4` (it has the flag).
+    pub threads_flag: bool,
+    pub clients: usize,
+    /// Its tasks while they were connected: threads, child processes.
+    pub tasks: usize,
+    /// The sockets it held: the listener and the connections it accepted.
+    pub sockets: usize,
+}
+
+/// Start the server (with `--threads 4` if it has the flag), connect
+/// `clients` clients that say nothing, give it the time to accept them (a
+/// thread per connection has one for each by then; a pool has queued them,
+/// or left them in the listen queue), and count its tasks.
+pub fn silent_crowd(subject: &Subject, clients: usize) -> Result<Crowd, String> {
+    let server = subject.launch_with(&[("--threads", "4")]).start()?;
+    let streams = (0..clients)
+        .map(|n| {
+            TcpStream::connect(server.addr())
+                .map_err(|e| format!("connecting client {} failed: {e}", n + 1))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let _ = server.wait_until(HANG, "it to take every connection", |s| {
+        tasks(s) > clients || super::part4::sockets(s) > clients
+    });
+    // Time to (wrongly) grow some more, if it does.
+    std::thread::sleep(HANG / 5);
+    Ok(Crowd {
+        threads_flag: subject.has_flag("--threads"),
+        clients: streams.len(),
+        tasks: tasks(&server),
+        sockets: super::part4::sockets(&server),
+    })
+}
+
+pub static BOUNDED_THREADS: Check = Check {
+    id: "bounded-threads",
+    title: "the threads do not grow with the clients",
+    expected: "started with `--threads 4`, 100 clients connected and silent: the server runs at \
+               most 6 threads (the 4 workers, main and one more), child processes counted",
+    run: |subject| {
+        Verdict::from_observation(silent_crowd(subject, CROWD), |seen| {
+            let flag = if seen.threads_flag {
+                "started with --threads 4"
+            } else {
+                "started without --threads (its --help lists no such flag)"
+            };
+            Verdict::when(
+                seen.threads_flag && seen.tasks <= POOL + 2,
+                format!(
+                    "{flag}: with {} clients connected and silent it held {} socket(s) and ran {} \
+                     thread(s), child processes included",
+                    seen.clients, seen.sockets, seen.tasks
+                ),
+            )
+        })
+    },
+};
+
+/// Clients that each ask for /hello.txt at once, in the all-served guard.
+pub const RUSH: usize = 100;
+
+/// Connect [`RUSH`] clients, each sending `GET /hello.txt` with
+/// `Connection: close` before any response is read, then read every
+/// response; how many were answered within [`WAIT`].
+pub fn rush(subject: &Subject) -> Result<usize, String> {
+    let server = subject.launch_with(&[("--threads", "4")]).start()?;
+    let mut streams = Vec::with_capacity(RUSH);
+    for n in 0..RUSH {
+        let mut stream = connect(&server)?;
+        stream
+            .write_all(GET_AND_CLOSE)
+            .map_err(|e| format!("client {} could not send its request: {e}", n + 1))?;
+        streams.push(stream);
+    }
+    let deadline = Instant::now() + WAIT;
+    let mut answered = 0;
+    for stream in &mut streams {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !left.is_zero() && read_response(stream, left).is_ok_and(|r| r.body == HELLO_TXT) {
+            answered += 1;
+        }
+    }
+    Ok(answered)
+}
+
+pub static ALL_SERVED: Check = Check {
+    id: "all-served",
+    title: "a rush of clients is served, none refused",
+    expected: "started with `--threads 4`, 100 clients each send GET /hello.txt before any is \
+               answered: all 100 get the file within 10 s",
+    run: |subject| {
+        Verdict::from_observation(rush(subject), |answered| {
+            Verdict::when(
+                answered == RUSH,
+                format!("{answered} of {RUSH} clients got /hello.txt within {WAIT:?}"),
+            )
+        })
+    },
+};
+
+/// A client that comes while others are connected and say nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BehindIdle {
+    /// The flags it was started with, of those asked for.
+    pub flags: String,
+    pub idle: usize,
+    /// How long the newcomer waited for its response, if it got one in
+    /// time.
+    pub answered_in: Option<Duration>,
+}
+
+/// Start the server with `flags` (those it has), connect `idle` clients
+/// that say nothing and let it take them, then send `GET /hello.txt` on one
+/// more connection and wait up to `patience` for the response.
+pub fn behind_idle_clients(
+    subject: &Subject,
+    flags: &[(&str, &str)],
+    idle: usize,
+    patience: Duration,
+) -> Result<BehindIdle, String> {
+    let server = subject.launch_with(flags).start()?;
+    let _idle = (0..idle)
+        .map(|_| connect(&server))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The idle clients first: a server that takes them in order has them
+    // all before the newcomer.
+    let _ = server.wait_until(HANG, "it to take the idle connections", |s| {
+        tasks(s) > idle || super::part4::sockets(s) > idle
+    });
+    let mut newcomer = connect(&server)?;
+    newcomer
+        .write_all(GET_AND_CLOSE)
+        .map_err(|e| format!("the newcomer could not send its request: {e}"))?;
+    let asked = Instant::now();
+    let answered_in = match read_response(&mut newcomer, patience) {
+        Ok(response) if response.body == HELLO_TXT => Some(asked.elapsed()),
+        Ok(response) => {
+            return Err(format!(
+                "the newcomer got {:?} with body {:?}, not /hello.txt",
+                response.status_line(),
+                String::from_utf8_lossy(&response.body)
+            ))
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+        Err(e) => return Err(format!("the newcomer's read failed: {e}")),
+    };
+    let given: Vec<String> = flags
+        .iter()
+        .filter(|(flag, _)| subject.has_flag(flag))
+        .map(|(flag, value)| format!("{flag} {value}"))
+        .collect();
+    Ok(BehindIdle {
+        flags: given.join(" "),
+        idle,
+        answered_in,
+    })
+}
+
+/// `--threads 2 --idle-timeout 1`: the pool and timeout of the idle check.
+const SMALL_POOL: &[(&str, &str)] = &[("--threads", "2"), ("--idle-timeout", "1")];
+/// Idle clients in the idle check: twice the pool.
+const IDLE_AHEAD: usize = 4;
+/// How long the newcomer may wait: two rounds of the idle timeout (the
+/// pool frees two workers a second), and [`IDLE_GRACE`] for a loaded
+/// machine. A pool whose idle clients are never let go answers it never.
+const NEWCOMER_PATIENCE: Duration = Duration::from_secs(2).saturating_add(IDLE_GRACE);
+
+pub static IDLE_LET_GO: Check = Check {
+    id: "idle-let-go",
+    title: "idle clients do not hold the server for ever",
+    expected: "started with `--threads 2 --idle-timeout 1`: with 4 clients connected and silent, \
+               a fifth client's GET /hello.txt is answered within 12 s",
+    run: |subject| {
+        let seen = behind_idle_clients(subject, SMALL_POOL, IDLE_AHEAD, NEWCOMER_PATIENCE);
+        Verdict::from_observation(seen, |seen| {
+            let started = if seen.flags.is_empty() {
+                "started without --threads or --idle-timeout".to_string()
+            } else {
+                format!("started with {}", seen.flags)
+            };
+            match seen.answered_in {
+                Some(waited) => Verdict::pass(format!(
+                    "{started}: with {} silent clients connected, the next one was answered after \
+                     {waited:.1?}",
+                    seen.idle
+                )),
+                None => Verdict::fail(format!(
+                    "{started}: with {} silent clients connected, the next one was still waiting \
+                     after {NEWCOMER_PATIENCE:?}",
+                    seen.idle
+                )),
+            }
+        })
+    },
+};
+
+pub static THREADS_FOR_100: Question = Question {
+    key: "threads_for_100",
+    ask: "100 clients connect to webserver4b and send nothing. How many threads does webserver4b \
+          run while they are connected (`grep Threads /proc/PID/status`)?",
+    answer: Answer::Number { tolerance: 2 },
+    measure: |starter| {
+        let seen = silent_crowd(starter, CROWD)?;
+        Ok(Measured {
+            value: seen.tasks.to_string(),
+            story: format!(
+                "{}: with {} clients connected and silent it ran {} thread(s)",
+                starter.name(),
+                seen.clients,
+                seen.tasks
+            ),
+        })
+    },
+};
+
+pub static NINTH_CLIENT: Question = Question {
+    key: "ninth_client",
+    ask: "8 clients are connected to webserver4b and send nothing. Is a ninth client's request \
+          answered within a second? (yes or no)",
+    answer: Answer::Choice(&["yes", "no"]),
+    measure: |starter| {
+        let seen = behind_idle_clients(starter, &[], 8, HANG)?;
+        Ok(Measured {
+            value: if seen.answered_in.is_some() {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_string(),
+            story: match seen.answered_in {
+                Some(waited) => format!(
+                    "{}: with 8 silent clients connected, a ninth was answered in {waited:.1?}",
+                    starter.name()
+                ),
+                None => format!(
+                    "{}: with 8 silent clients connected, a ninth was still waiting after {HANG:?}",
+                    starter.name()
+                ),
+            },
         })
     },
 };

@@ -94,6 +94,7 @@ static CHINESE: &[Chinese] = &[
     chinese!("4d"),
     chinese!("4e"),
     chinese!("4b"),
+    chinese!("4h"),
     chinese!("4f"),
     chinese!("4f-blocking"),
     chinese!("4p"),

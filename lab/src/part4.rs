@@ -124,7 +124,7 @@ fn content_length(head: &str) -> Option<usize> {
 }
 
 /// The sockets the server holds (`socket:[...]` in `/proc/PID/fd`).
-fn sockets(server: &Server) -> usize {
+pub(crate) fn sockets(server: &Server) -> usize {
     server
         .descriptors()
         .iter()

@@ -137,6 +137,8 @@ fn write_right_answers(answers: &Path) {
         ("curl_connections", "2"),
         ("silent_child", "yes"),
         ("children_for_20", "20"),
+        ("threads_for_100", "101"),
+        ("ninth_client", "yes"),
         ("body_end", "close"),
         ("connections_for_two", "2"),
         ("idle_cpu", "spins"),
@@ -175,7 +177,7 @@ fn a_student_works_through_exercise_3c() {
     let unknown = assert_status(&lab(work, &["check", "3z"]), 2);
     assert!(
         unknown.contains(
-            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4f, 4f-blocking, homework, ftp-commands, ftp-confine, ftp-atomic"
+            "no exercise \"3z\" — the steps are: 3c, 3e, 3f, 3g, 3h, 4a, 4d, 4p, 4e, 4b, 4h, 4f, 4f-blocking, homework, ftp-commands, ftp-confine, ftp-atomic"
         ),
         "{unknown}"
     );
@@ -481,6 +483,11 @@ fn exercise_4a_from_start_to_a_passing_check() {
 #[test]
 fn exercise_4b_from_start_to_a_passing_check() {
     from_start_to_a_passing_check("4b");
+}
+
+#[test]
+fn exercise_4h_from_start_to_a_passing_check() {
+    from_start_to_a_passing_check("4h");
 }
 
 #[test]

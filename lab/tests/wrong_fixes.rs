@@ -124,6 +124,11 @@ fn wrong_fixes_of_4b_fail() {
 }
 
 #[test]
+fn wrong_fixes_of_4h_fail() {
+    every_wrong_fix_fails("4h");
+}
+
+#[test]
 fn wrong_fixes_of_4p_fail() {
     every_wrong_fix_fails("4p");
 }
