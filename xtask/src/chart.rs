@@ -28,7 +28,7 @@ enum Shape {
 /// them in every panel; the colours are far apart (after Okabe and Ito's
 /// and Paul Tol's palettes, which stay apart for colour-blind readers),
 /// and neighbours in the table get different markers.
-const STYLES: [(RGBColor, Shape); 16] = [
+const STYLES: [(RGBColor, Shape); 18] = [
     (RGBColor(0, 0, 0), Shape::Square),          // nginx: black
     (RGBColor(80, 80, 80), Shape::Circle),       // nginx-nosendfile: dark grey
     (RGBColor(128, 128, 128), Shape::Cross),     // may_minihttp: grey
@@ -43,10 +43,13 @@ const STYLES: [(RGBColor, Shape); 16] = [
     (RGBColor(0, 114, 178), Shape::Circle),      // 4e: blue
     (RGBColor(0, 158, 115), Shape::Triangle),    // 4f: green
     (RGBColor(170, 51, 119), Shape::Box),        // 4g: purple
+    (RGBColor(102, 17, 0), Shape::Triangle),     // 4g --loops 2: dark red
+    (RGBColor(17, 119, 51), Shape::Square),      // 4f --workers 2: dark green
     (RGBColor(51, 34, 136), Shape::Ring),        // 4u: indigo
     (RGBColor(221, 204, 119), Shape::Triangle),  // 4v: sand
 ];
 
+/// A server's style: the one at its row of the server table.
 fn style(server: &str) -> (RGBColor, Shape) {
     let index = SERVERS.iter().position(|s| s.name == server).unwrap_or(0);
     STYLES[index % STYLES.len()]
@@ -88,7 +91,9 @@ pub fn draw(path: &Path, rows: &[Row], servers: &[&'static Spec]) -> Result<(), 
     // the backend borrows a `'static` path: one small leak per chart drawn.
     let path: &'static Path = Box::leak(path.to_path_buf().into_boxed_path());
     let busy = rows.iter().any(|r| crate::busy_idle(&r.scenario).is_some());
-    let count = if busy { 5 } else { 4 };
+    // The CPU-bound run, if measured: which models use more than one core.
+    let work = rows.iter().find(|r| r.scenario.starts_with("work")).map(|r| r.scenario.clone());
+    let count = 4 + u32::from(busy) + u32::from(work.is_some());
     let root = SVGBackend::new(path, (880, 560 * count)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
     let panels = root.split_evenly((count as usize, 1));
@@ -107,6 +112,12 @@ pub fn draw(path: &Path, rows: &[Row], servers: &[&'static Spec]) -> Result<(), 
     bars(&panels[3], &idle, &idle_title, true)?;
     if busy {
         busy_curve(&panels[4], rows, servers)?;
+    }
+    if let Some(scenario) = work {
+        let per_second: Vec<(String, f64)> =
+            bars_for(rows, servers, |r| (r.scenario == scenario).then_some(r.req_per_s).flatten());
+        let title = format!("CPU-bound: req/s of {scenario}, the server on every core");
+        bars(&panels[count as usize - 1], &per_second, &title, false)?;
     }
     root.present().map_err(fail)
 }
@@ -297,4 +308,21 @@ fn bars(area: &Area, values: &[(String, f64)], title: &str, log: bool) -> Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server added to the table needs a style of its own here, or it
+    /// would share one with another server in the legend.
+    #[test]
+    fn every_server_has_a_style_of_its_own() {
+        assert_eq!(STYLES.len(), SERVERS.len(), "one entry of STYLES per row of SERVERS");
+        for (i, a) in STYLES.iter().enumerate() {
+            for b in &STYLES[i + 1..] {
+                assert!(a.0 != b.0, "two servers share the colour {:?}", a.0);
+            }
+        }
+    }
 }
