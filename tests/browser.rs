@@ -202,15 +202,7 @@ fn the_book_renders_with_images_highlighted_code_and_search() {
     let mut problems = Vec::new();
     for &(page, has_code) in BOOK_PAGES {
         let url = format!("http://{}/book-check.html?{page}", server.addr());
-        let dom = run_browser(
-            &browser,
-            &[
-                "--virtual-time-budget=10000".into(),
-                "--dump-dom".into(),
-                url,
-            ],
-        );
-        let title = page_title(&dom).unwrap_or_default();
+        let (_, title) = load_check_page(&browser, url);
         let field = |key: &str| title_field(&title, key);
         let number = |key: &str| field(key).parse::<usize>().unwrap_or(usize::MAX);
         if title == "not loaded" || !title.contains("images=") {
@@ -343,15 +335,7 @@ fn the_chinese_edition_renders_its_text_as_glyphs() {
     let mut problems = Vec::new();
     for page in CHINESE_PAGES {
         let url = format!("http://{}/zh-CN/cjk-check.html?{page}", server.addr());
-        let dom = run_browser(
-            &browser,
-            &[
-                "--virtual-time-budget=10000".into(),
-                "--dump-dom".into(),
-                url,
-            ],
-        );
-        let title = page_title(&dom).unwrap_or_default();
+        let (_, title) = load_check_page(&browser, url);
         let field = |key: &str| title_field(&title, key);
         let number = |key: &str| field(key).parse::<usize>().unwrap_or(0);
         eprintln!("zh-CN/{page}: {title}");
@@ -569,6 +553,22 @@ fn find_browser() -> String {
     );
 }
 
+/// Load a check page (10 s of the browser's virtual time for its scripts)
+/// and return the DOM it dumped and the page's `<title>`, where the check
+/// page writes what it found (empty if it has none).
+fn load_check_page(browser: &str, url: String) -> (String, String) {
+    let dom = run_browser(
+        browser,
+        &[
+            "--virtual-time-budget=10000".into(),
+            "--dump-dom".into(),
+            url,
+        ],
+    );
+    let title = page_title(&dom).unwrap_or_default();
+    (dom, title)
+}
+
 /// The `<title>` of a page the browser dumped: the check pages write what
 /// they found there.
 fn page_title(dom: &str) -> Option<String> {
@@ -718,15 +718,10 @@ fn a_browser_revalidating_its_cached_copy_gets_304() {
         .arg(site.path())
         .start()
         .unwrap();
-    let dom = run_browser(
+    let (dom, title) = load_check_page(
         &browser,
-        &[
-            "--virtual-time-budget=10000".into(),
-            "--dump-dom".into(),
-            format!("http://{}/revalidate.html", server.addr()),
-        ],
+        format!("http://{}/revalidate.html", server.addr()),
     );
-    let title = page_title(&dom).unwrap_or_default();
     assert_eq!(title, format!("first=200;again=200;bytes={css}"), "{dom}");
     let log = server.stdout();
     assert!(

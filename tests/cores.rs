@@ -7,29 +7,15 @@
 //! times say little, but a thread that ran no request used no CPU.
 
 use lsbaws_harness::{Launch, Server};
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-/// CPU time of each thread of `server`, by thread id.
-fn cpu_by_thread(server: &Server) -> BTreeMap<String, Duration> {
-    let tasks = format!("/proc/{}/task", server.pid());
-    lsbaws_harness::names_in(std::path::Path::new(&tasks))
-        .into_iter()
-        .filter_map(|tid| {
-            let stat = std::fs::read_to_string(format!("{tasks}/{tid}/stat")).ok()?;
-            let cpu = lsbaws_harness::procfs::Stat::parse(&stat)?.cpu_time();
-            Some((tid, cpu))
-        })
-        .collect()
-}
 
 /// Send `requests` GETs of `/work?ms=ms` at once, each on a connection of
 /// its own, read every answer, and return how many of the server's threads
 /// used at least half a request's CPU time meanwhile.
 fn threads_that_computed(server: &Server, requests: usize, ms: u64) -> usize {
-    let before = cpu_by_thread(server);
+    let before = server.cpu_by_thread();
     let clients: Vec<TcpStream> = (0..requests)
         .map(|_| {
             let mut stream = server.connect();
@@ -45,14 +31,7 @@ fn threads_that_computed(server: &Server, requests: usize, ms: u64) -> usize {
         client.read_to_string(&mut text).unwrap();
         assert!(text.ends_with(&format!("worked {ms} ms\n")), "{text}");
     }
-    let after = cpu_by_thread(server);
-    after
-        .iter()
-        .filter(|(tid, cpu)| {
-            let used = cpu.saturating_sub(before.get(*tid).copied().unwrap_or_default());
-            used >= Duration::from_millis(ms / 2)
-        })
-        .count()
+    server.threads_that_used(&before, Duration::from_millis(ms / 2))
 }
 
 fn webserver4g(loops: &str) -> Server {

@@ -245,19 +245,6 @@ fn the_slow_path_refuses_a_wait_that_is_not_a_bounded_number() {
 
 // ---- 4f's workers and cores: CPU-bound work ----------------------------------
 
-/// CPU time of each thread of `server`, by thread id.
-fn cpu_by_thread(server: &Server) -> std::collections::BTreeMap<String, Duration> {
-    let tasks = format!("/proc/{}/task", server.pid());
-    lsbaws_harness::names_in(std::path::Path::new(&tasks))
-        .into_iter()
-        .filter_map(|tid| {
-            let stat = std::fs::read_to_string(format!("{tasks}/{tid}/stat")).ok()?;
-            let cpu = lsbaws_harness::procfs::Stat::parse(&stat)?.cpu_time();
-            Some((tid, cpu))
-        })
-        .collect()
-}
-
 /// Run four `/work?ms=400` requests at once on 4f with `workers` worker
 /// threads; how many of its threads each used at least 200 ms of CPU.
 fn threads_that_worked(workers: &str) -> usize {
@@ -265,20 +252,13 @@ fn threads_that_worked(workers: &str) -> usize {
         .args(["--port", "0", "--quiet", "--workers", workers])
         .start()
         .unwrap();
-    let before = cpu_by_thread(&server);
+    let before = server.cpu_by_thread();
     let clients: Vec<TcpStream> = (0..4).map(|_| send(&server, "/work?ms=400")).collect();
     for client in clients {
         let text = answer(client);
         assert!(text.contains("worked 400 ms"), "{text}");
     }
-    let after = cpu_by_thread(&server);
-    after
-        .iter()
-        .filter(|(tid, cpu)| {
-            let used = cpu.saturating_sub(before.get(*tid).copied().unwrap_or_default());
-            used >= Duration::from_millis(200)
-        })
-        .count()
+    server.threads_that_used(&before, Duration::from_millis(200))
 }
 
 #[test]

@@ -403,22 +403,7 @@ pub const RUSH: usize = 100;
 /// response; how many were answered within [`WAIT`].
 pub fn rush(subject: &Subject) -> Result<usize, String> {
     let server = subject.launch_with(&[("--threads", "4")]).start()?;
-    let mut streams = Vec::with_capacity(RUSH);
-    for n in 0..RUSH {
-        let mut stream = connect(&server)?;
-        stream
-            .write_all(GET_AND_CLOSE)
-            .map_err(|e| format!("client {} could not send its request: {e}", n + 1))?;
-        streams.push(stream);
-    }
-    let deadline = Instant::now() + WAIT;
-    let mut answered = 0;
-    for stream in &mut streams {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if !left.is_zero() && read_response(stream, left).is_ok_and(|r| r.body == HELLO_TXT) {
-            answered += 1;
-        }
-    }
+    let (_streams, answered) = observe::clients_at_once(&server, RUSH, GET_AND_CLOSE, WAIT)?;
     Ok(answered)
 }
 

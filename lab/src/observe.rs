@@ -29,6 +29,40 @@ pub const HANG: Duration = Duration::from_secs(1);
 /// handler runs within microseconds; a second covers a loaded machine.
 pub const REAP_GRACE: Duration = Duration::from_secs(1);
 
+/// `clients` connections to `server`, each sending `request` before any
+/// answer is read; then every answer is read, all within `wait`. Returns
+/// the connections, still open (for what the caller counts while they
+/// are), and how many answers carried `Hello, World!` (the site's
+/// `/hello.txt`).
+pub fn clients_at_once(
+    server: &Server,
+    clients: usize,
+    request: &[u8],
+    wait: Duration,
+) -> Result<(Vec<TcpStream>, usize), String> {
+    let mut streams = Vec::with_capacity(clients);
+    for n in 0..clients {
+        let mut stream = TcpStream::connect(server.addr())
+            .map_err(|e| format!("connecting client {} failed: {e}", n + 1))?;
+        stream
+            .write_all(request)
+            .map_err(|e| format!("client {} could not send its request: {e}", n + 1))?;
+        streams.push(stream);
+    }
+    let deadline = Instant::now() + wait;
+    let mut answered = 0;
+    for stream in &mut streams {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if read_response(stream, left).is_ok_and(|r| r.body == b"Hello, World!") {
+            answered += 1;
+        }
+    }
+    Ok((streams, answered))
+}
+
 /// GET /hello and insist on the Hello, World! response.
 pub fn expect_hello(server: &Server) -> Result<Response, String> {
     let mut stream = connect(server)?;

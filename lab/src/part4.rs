@@ -10,9 +10,10 @@
 //! coroutine server serves many clients on few).
 
 use super::check::{Check, Verdict};
+use super::observe;
 use super::question::{Answer, Measured, Question};
 use super::subject::Subject;
-use lsbaws_harness::client::{exchange, read_response};
+use lsbaws_harness::client::exchange;
 use lsbaws_harness::Server;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -595,26 +596,12 @@ pub fn few_tasks() -> usize {
 /// every connection is still open.
 pub fn many_clients(subject: &Subject) -> Result<ManyClients, String> {
     let server = subject.start()?;
-    let mut streams = Vec::with_capacity(MANY_CLIENTS);
-    for n in 0..MANY_CLIENTS {
-        let mut stream = TcpStream::connect(server.addr())
-            .map_err(|e| format!("connecting client {} failed: {e}", n + 1))?;
-        stream
-            .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: lab\r\n\r\n")
-            .map_err(|e| format!("client {} could not send its request: {e}", n + 1))?;
-        streams.push(stream);
-    }
-    let deadline = Instant::now() + MANY_WAIT;
-    let mut answered = 0;
-    for stream in &mut streams {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        if read_response(stream, left).is_ok_and(|r| r.body == b"Hello, World!") {
-            answered += 1;
-        }
-    }
+    let (streams, answered) = observe::clients_at_once(
+        &server,
+        MANY_CLIENTS,
+        b"GET /hello.txt HTTP/1.1\r\nHost: lab\r\n\r\n",
+        MANY_WAIT,
+    )?;
     let tasks = server.threads() + server.children().len();
     Ok(ManyClients {
         connected: streams.len(),

@@ -2,12 +2,10 @@
 //! of a process per connection.
 
 use super::check::{Check, Verdict};
+use super::observe::clients_at_once;
 use super::question::{Answer, Measured, Question};
 use super::subject::Subject;
-use lsbaws_harness::client::read_response;
-use std::io::Write;
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Clients held open at once.
 const HELD: usize = 20;
@@ -29,26 +27,12 @@ pub struct Held {
 /// count the server's threads and live children while all are connected.
 pub fn held_clients(subject: &Subject) -> Result<Held, String> {
     let server = subject.start()?;
-    let mut streams = Vec::with_capacity(HELD);
-    for n in 0..HELD {
-        let mut stream = TcpStream::connect(server.addr())
-            .map_err(|e| format!("connecting client {} failed: {e}", n + 1))?;
-        stream
-            .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: lab\r\n\r\n")
-            .map_err(|e| format!("client {} could not send its request: {e}", n + 1))?;
-        streams.push(stream);
-    }
-    let deadline = Instant::now() + HELD_WAIT;
-    let mut answered = 0;
-    for stream in &mut streams {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        if read_response(stream, left).is_ok_and(|r| r.body == b"Hello, World!") {
-            answered += 1;
-        }
-    }
+    let (_streams, answered) = clients_at_once(
+        &server,
+        HELD,
+        b"GET /hello.txt HTTP/1.1\r\nHost: lab\r\n\r\n",
+        HELD_WAIT,
+    )?;
     let children = server.children().iter().filter(|c| !c.is_zombie()).count();
     Ok(Held {
         answered,

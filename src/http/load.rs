@@ -12,7 +12,7 @@
 
 use super::request::Request;
 use super::response::Response;
-use super::site::{access_log_line, Site};
+use super::site::{log_access, Site};
 use std::io::Write;
 use std::time::Duration;
 
@@ -112,11 +112,7 @@ pub fn respond_slow_and_log(
         None => Response::error(400),
     };
     if !quiet {
-        let _ = writeln!(
-            std::io::stdout().lock(),
-            "{}",
-            access_log_line(request, &response)
-        );
+        log_access(request, &response);
     }
     response
 }

@@ -148,13 +148,7 @@ impl Site {
     pub fn respond_and_log(&self, request: &Request, quiet: bool) -> Response {
         let response = self.respond(request);
         if !quiet {
-            // Not println!, which panics when stdout is a closed pipe
-            // (`webserver4g | head`): a log line is not worth the server.
-            let _ = writeln!(
-                std::io::stdout().lock(),
-                "{}",
-                access_log_line(request, &response)
-            );
+            log_access(request, &response);
         }
         response
     }
@@ -225,6 +219,17 @@ pub fn is_out_of_descriptors(error: &io::Error) -> bool {
         error.raw_os_error(),
         Some(libc::EMFILE) | Some(libc::ENFILE)
     )
+}
+
+/// Print [`access_log_line`] on stdout. Not println!, which panics when
+/// stdout is a closed pipe (`webserver4g | head`): a log line is not worth
+/// the server.
+pub fn log_access(request: &Request, response: &Response) {
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        access_log_line(request, response)
+    );
 }
 
 /// The request line, the status and the body's length, as web servers'

@@ -514,6 +514,36 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// CPU time each thread of the server has used so far, by thread id
+    /// (`utime + stime` of `/proc/PID/task/TID/stat`): which threads did
+    /// the work.
+    pub fn cpu_by_thread(&self) -> std::collections::BTreeMap<String, Duration> {
+        let tasks = format!("/proc/{}/task", self.pid());
+        names_in(std::path::Path::new(&tasks))
+            .into_iter()
+            .filter_map(|tid| {
+                let stat = std::fs::read_to_string(format!("{tasks}/{tid}/stat")).ok()?;
+                let cpu = procfs::Stat::parse(&stat)?.cpu_time();
+                Some((tid, cpu))
+            })
+            .collect()
+    }
+
+    /// How many threads used at least `at_least` of CPU time since
+    /// `before` (an earlier [`Server::cpu_by_thread`]).
+    pub fn threads_that_used(
+        &self,
+        before: &std::collections::BTreeMap<String, Duration>,
+        at_least: Duration,
+    ) -> usize {
+        self.cpu_by_thread()
+            .iter()
+            .filter(|(tid, cpu)| {
+                cpu.saturating_sub(before.get(*tid).copied().unwrap_or_default()) >= at_least
+            })
+            .count()
+    }
+
     /// From `/proc/PID/schedstat` (the main thread): time spent on a CPU,
     /// and time spent runnable but waiting for one.
     pub fn sched_times(&self) -> (Duration, Duration) {
