@@ -112,11 +112,10 @@ record_webserver3f_backlog() {
     done
     # With a queue of 5 the burst takes a second or more (dropped SYNs are
     # sent again after a second), unless this run happened to overflow less.
+    # Whether some clients are still waiting after 30 s (turned away wave
+    # after wave) varies from run to run; the book says so, and the drift
+    # check does not compare those counts.
     grep -qE '^real\s+0m0\.' "$OUT/webserver3f-backlog5.txt" && AGAIN=1
-    # On a busy machine the retransmissions of clients turned away together
-    # can be turned away together again, wave after wave, past the 30 s; the
-    # book shows the usual outcome and says this one can happen.
-    grep -qE '^hung .*:\s+[1-9]' "$OUT/webserver3f-backlog5.txt" && AGAIN=1
     return 0
 }
 
