@@ -830,6 +830,52 @@ fn rude_clients_do_not_stop_it(name: &str) {
 }
 for_models!(rude_clients_do_not_stop_it);
 
+/// `bin --quiet --port 0` under `strace -f -e EXPRESSION -o trace`.
+fn start_traced(bin: &str, expression: &str, trace: &std::path::Path) -> Server {
+    let strace = ["/usr/bin/strace", "/bin/strace"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("strace is installed (apt-get install strace)");
+    Launch::path(strace)
+        .args(["-f", "-e", expression, "-o"])
+        .arg(trace)
+        .arg(lsbaws_harness::bin_path(bin))
+        .args(["--quiet", "--port", "0"])
+        .start()
+        .unwrap()
+}
+
+/// The trace once it contains `wanted` (strace writes it as the calls
+/// happen), or as it is after `WAIT`.
+fn trace_once_it_shows(trace: &std::path::Path, wanted: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(trace).unwrap_or_default();
+        if text.contains(wanted) || Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// 4g turns Nagle's algorithm off on every connection it accepts, as
+/// nginx does on keep-alive connections: otherwise the last, partial
+/// segment of a large answer can wait for an acknowledgement that the
+/// client delays by 40 ms (`TcpExtDelayedACKs` counts those waits).
+#[test]
+fn webserver4g_sets_tcp_nodelay_on_each_connection() {
+    let scratch = lsbaws_harness::ScratchDir::new("4g-nodelay").unwrap();
+    let trace = scratch.path().join("trace");
+    let server = start_traced("webserver4g", "trace=setsockopt", &trace);
+    assert_serves(&get(&server, "/hello.txt"), "/hello.txt");
+    let text = trace_once_it_shows(&trace, "TCP_NODELAY");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("SOL_TCP, TCP_NODELAY, [1], 4) = 0")),
+        "expected setsockopt(fd, SOL_TCP, TCP_NODELAY, [1], 4) = 0:\n{text}"
+    );
+}
+
 /// 4g stops reading at a short read, as epoll(7) allows for a stream
 /// socket: sixteen pipelined requests that arrive together cost one
 /// `recvfrom` and one `sendto`, without a second `recvfrom` that would only
@@ -838,17 +884,7 @@ for_models!(rude_clients_do_not_stop_it);
 fn webserver4g_reads_a_pipelined_batch_with_one_recvfrom() {
     let scratch = lsbaws_harness::ScratchDir::new("4g-short-read").unwrap();
     let trace = scratch.path().join("trace");
-    let strace = ["/usr/bin/strace", "/bin/strace"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).is_file())
-        .expect("strace is installed (apt-get install strace)");
-    let server = Launch::path(strace)
-        .args(["-f", "-e", "trace=recvfrom,sendto", "-o"])
-        .arg(&trace)
-        .arg(lsbaws_harness::bin_path("webserver4g"))
-        .args(["--quiet", "--port", "0"])
-        .start()
-        .unwrap();
+    let server = start_traced("webserver4g", "trace=recvfrom,sendto", &trace);
     let mut client = server.connect();
     client
         .write_all(request("/hello.txt").repeat(16).as_bytes())
@@ -857,14 +893,7 @@ fn webserver4g_reads_a_pipelined_batch_with_one_recvfrom() {
     for _ in 0..16 {
         assert_serves(&reader.next(&mut client, WAIT).unwrap(), "/hello.txt");
     }
-    let deadline = Instant::now() + WAIT;
-    let text = loop {
-        let text = std::fs::read_to_string(&trace).unwrap_or_default();
-        if text.contains("sendto(") || Instant::now() > deadline {
-            break text;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let text = trace_once_it_shows(&trace, "sendto(");
     let calls: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("recvfrom(") || l.contains("sendto("))
