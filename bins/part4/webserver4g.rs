@@ -23,7 +23,7 @@
 //!   sets on keep-alive connections: an answer is written whole, so there is
 //!   nothing for Nagle's algorithm to gather, and it would hold a large
 //!   answer's last, partial segment until the client acknowledged the rest,
-//!   which a client may put off for 40 ms.
+//!   which a client may put off for 40 ms or more.
 //! * **Idle timeouts.** A connection that moves no byte for
 //!   `--idle-timeout` seconds is closed: a kept-alive browser tab or a
 //!   client that sent half a request must not hold a descriptor forever.
@@ -250,8 +250,8 @@ impl EventLoop {
             // TCP_NODELAY, as nginx sets on keep-alive connections. Nagle's
             // algorithm holds an answer's last, partial segment until every
             // segment before it is acknowledged, and a client may delay its
-            // acknowledgement by 40 ms: with 1 MiB answers, a stall now and
-            // then. Our answers are whole when written, so there is nothing
+            // acknowledgement by 40 ms or more: with 1 MiB answers, a stall
+            // now and then. Our answers are whole when written, so there is nothing
             // for Nagle to coalesce.
             if let Err(e) = stream.set_nodelay(true) {
                 warn("setsockopt(TCP_NODELAY)", e);
