@@ -501,10 +501,11 @@ const RULES: &[Rule] = &[
         pattern: r"^\d+ +(write|\+\+\+|---)",
         replace: With("<PID> $1"),
     },
-    // A write of a line that holds pids: its length follows their digits.
+    // A write of text that held pids (replaced above): its length follows
+    // their digits.
     Rule {
-        files: "basics-",
-        pattern: r#"^(.*write\(\d+, "Child PID: .*", )\d+(\) += )\d+$"#,
+        files: "",
+        pattern: r#"^(.*write\(\d+, "[^"]*<PID>[^"]*"(?:\.\.\.)?, )\d+(\) += )\d+$"#,
         replace: With("$1<LEN>$2<LEN>"),
     },
     Rule {
@@ -762,10 +763,10 @@ fn signal_mask_without_glibc_signals(line: &str) -> Option<String> {
 /// width of what varies (a count, a pid in a path), so the check compares
 /// each paragraph as one line.
 fn unwrap_lab_paragraphs(text: &str) -> String {
+    const CONTINUATION: &str = "                ";
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        let continues =
-            line.starts_with(&" ".repeat(16)) && !out.is_empty() && !out.ends_with("\n\n");
+        let continues = line.starts_with(CONTINUATION) && !out.is_empty() && !out.ends_with("\n\n");
         if continues {
             out.pop(); // the previous line's newline
             out.push(' ');

@@ -251,8 +251,8 @@ impl EventLoop {
             // algorithm holds an answer's last, partial segment until every
             // segment before it is acknowledged, and a client may delay its
             // acknowledgement by 40 ms or more: with 1 MiB answers, a stall
-            // now and then. Our answers are whole when written, so there is nothing
-            // for Nagle to coalesce.
+            // now and then. Our answers are whole when written, so there is
+            // nothing for Nagle to coalesce.
             if let Err(e) = stream.set_nodelay(true) {
                 warn("setsockopt(TCP_NODELAY)", e);
             }
