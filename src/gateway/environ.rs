@@ -1,7 +1,7 @@
 //! The request's environment: the CGI meta-variables of RFC 3875 that WSGI
 //! requires, plus the body (WSGI's `wsgi.input`).
 
-use crate::http::Request;
+use crate::http::{Request, Text};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -51,7 +51,7 @@ impl Environ {
         set("SERVER_PORT", server.local.port().to_string());
         set("REMOTE_ADDR", server.peer.ip().to_string());
         set("REMOTE_PORT", server.peer.port().to_string());
-        set("REQUEST_METHOD", request.method.clone());
+        set("REQUEST_METHOD", request.method.to_string());
         // The application is mounted at the root: all of the path is its own.
         set("SCRIPT_NAME", String::new());
         set("PATH_INFO", request.path.clone());
@@ -75,7 +75,7 @@ impl Environ {
 }
 
 /// `HTTP_*` variables: `User-Agent: curl` becomes `HTTP_USER_AGENT=curl`.
-fn protocol_variables(headers: &[(String, String)]) -> BTreeMap<String, String> {
+fn protocol_variables(headers: &[(Text, String)]) -> BTreeMap<String, String> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
         // Already CONTENT_TYPE / CONTENT_LENGTH (RFC 3875, 4.1.18).

@@ -182,7 +182,7 @@ fn build_response(
             "connection" | "keep-alive" | "transfer-encoding" | "upgrade" => continue,
             _ => {}
         }
-        response.headers.push((name, value));
+        response.headers.push((name.into(), value.into()));
     }
     response.body = body.into();
     response.head_only = head_only;

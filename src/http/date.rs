@@ -11,8 +11,9 @@
 //! [`write_now`]: nothing in it can switch coroutines, so a `may` coroutine
 //! that moves to another thread only finds that thread's own cache.
 
+use nix::time::{clock_gettime, ClockId};
 use std::cell::Cell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// An IMF-fixdate is always 29 bytes: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub const HTTP_DATE_LEN: usize = 29;
@@ -24,7 +25,24 @@ thread_local! {
 
 /// Seconds since the epoch, now (0 for a clock set before 1970).
 pub fn unix_now() -> u64 {
-    seconds_of(SystemTime::now())
+    seconds_of(now())
+}
+
+/// The time now, as of the kernel's last clock tick (a few milliseconds
+/// ago at most): `CLOCK_REALTIME_COARSE` is a value the kernel stores
+/// every tick, read from the vDSO without the arithmetic that
+/// `SystemTime::now` does to be exact to the nanosecond. A `Date` needs the
+/// second, and every response asks. The kernel stamps a file's times from
+/// the same coarse clock, so a file's age measured with it is never more
+/// than it really is.
+pub fn now() -> SystemTime {
+    match clock_gettime(ClockId::CLOCK_REALTIME_COARSE) {
+        Ok(time) => match (u64::try_from(time.tv_sec()), u32::try_from(time.tv_nsec())) {
+            (Ok(secs), Ok(nanos)) => UNIX_EPOCH + Duration::new(secs, nanos),
+            _ => UNIX_EPOCH,
+        },
+        Err(_) => SystemTime::now(),
+    }
 }
 
 /// Seconds since the epoch of `time` (0 before 1970).
@@ -52,7 +70,7 @@ pub fn text_of_second(secs: u64) -> [u8; HTTP_DATE_LEN] {
 
 /// Format second `secs` as an HTTP-date, without the cache.
 pub fn format_seconds(secs: u64) -> [u8; HTTP_DATE_LEN] {
-    let time = UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let time = UNIX_EPOCH + Duration::from_secs(secs);
     let mut text = [b' '; HTTP_DATE_LEN];
     let formatted = httpdate::fmt_http_date(time);
     let n = formatted.len().min(HTTP_DATE_LEN);

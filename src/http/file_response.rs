@@ -15,7 +15,6 @@ use super::range::{self, Wanted};
 use super::request::Request;
 use super::response::{Body, Response};
 use super::validators::{FileVersion, Validators};
-use std::time::SystemTime;
 
 // ANCHOR: file_response
 /// The response to GET or HEAD `request` for a file of this `version`,
@@ -26,7 +25,7 @@ pub fn file_response(
     content_type: &'static str,
     version: &FileVersion,
 ) -> Response {
-    let validators = Validators::for_file(version, SystemTime::now());
+    let validators = Validators::for_file(version, super::date::now());
     if is_current(request, &validators) {
         let mut response = Response::new(304)
             .with_header("Last-Modified", validators.last_modified_text())

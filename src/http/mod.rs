@@ -27,9 +27,11 @@ pub mod request;
 pub mod response;
 pub mod session;
 pub mod site;
+pub mod text;
 pub mod validators;
 
 pub use request::{parse_request, Limits, Parse, Request};
 pub use response::{Body, Response};
 pub use session::{serve_blocking, serve_site, serve_site_with_slow_path, Session};
 pub use site::Site;
+pub use text::Text;

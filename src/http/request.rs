@@ -8,6 +8,7 @@
 //! percent-decoding, and whether the connection stays open.
 
 use super::response::Response;
+use super::text::Text;
 use std::mem::MaybeUninit;
 
 /// Bounds on what one request may take; past them the client gets an
@@ -36,7 +37,7 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// `GET`, `HEAD`, `POST`, ...
-    pub method: String,
+    pub method: Text,
     /// The request target exactly as sent (`/a%20b?x=1`).
     pub target: String,
     /// The target's path, percent-decoded (`/a b`). Always starts with `/`.
@@ -46,7 +47,7 @@ pub struct Request {
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
     /// Header names and values in the order sent (values lossily UTF-8).
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(Text, String)>,
     /// The body (`Content-Length` bytes; empty without one).
     pub body: Vec<u8>,
 }
@@ -123,15 +124,15 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Parse {
         return Parse::Invalid(Response::error(431));
     }
     // Complete means httparse filled these in.
-    let method = parsed.method.unwrap_or_default().to_string();
+    let method = known(parsed.method.unwrap_or_default(), METHODS);
     let target = parsed.path.unwrap_or_default();
     let minor_version = parsed.version.unwrap_or(1);
-    let headers: Vec<(String, String)> = parsed
+    let headers: Vec<(Text, String)> = parsed
         .headers
         .iter()
         .map(|h| {
             (
-                h.name.to_string(),
+                known(h.name, HEADER_NAMES),
                 String::from_utf8_lossy(h.value).into_owned(),
             )
         })
@@ -170,6 +171,33 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Parse {
     Parse::Complete {
         request,
         consumed: head_len + body_len,
+    }
+}
+
+/// Methods and header names common enough to be worth keeping as fixed
+/// words (see [`Text`]), spelled as clients send them.
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"];
+const HEADER_NAMES: &[&str] = &[
+    "Host",
+    "User-Agent",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Connection",
+    "Content-Length",
+    "Content-Type",
+    "If-None-Match",
+    "If-Modified-Since",
+    "Range",
+    "Cache-Control",
+];
+
+/// `word` as one of `table`'s fixed words if it is one (case and all),
+/// or as text of its own.
+fn known(word: &str, table: &[&'static str]) -> Text {
+    match table.iter().find(|fixed| **fixed == word) {
+        Some(fixed) => Text::Static(fixed),
+        None => Text::Owned(word.to_owned()),
     }
 }
 

@@ -535,7 +535,7 @@ mod tests {
                 big.head_only = r.method == "HEAD";
                 big
             }
-            path => echo_path(r).with_header("X-Path", path),
+            path => echo_path(r).with_header("X-Path", path.to_string()),
         };
         let mut session = Session::new(Limits::default());
         session.receive(b"GET /a HTTP/1.1\r\n\r\nGET /big HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nHEAD /big HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n", answer);

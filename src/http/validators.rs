@@ -23,7 +23,9 @@
 //! The file cache waits for the same second before it trusts a file.
 
 use super::date;
+use super::text::Text;
 use nix::sys::stat::FileStat;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What the validators of one version of a file are made of.
@@ -73,12 +75,13 @@ pub struct Validators {
     /// (RFC 9110 says a modification time in the future is sent as now).
     pub last_modified: u64,
     /// The tag without `W/` and with its quotes: `"6751f3a2-1b2c3d4-d"`.
-    pub opaque_tag: String,
+    pub opaque_tag: Arc<str>,
     /// Strong: the same tag always means the same bytes (see the module).
     pub strong: bool,
-    /// The header values, formatted once.
-    etag_text: String,
-    last_modified_text: String,
+    /// The header values, formatted once and shared by every response
+    /// that sends them (cloning them costs no allocation).
+    etag_text: Arc<str>,
+    last_modified_text: Arc<str>,
 }
 
 thread_local! {
@@ -103,13 +106,13 @@ impl Validators {
         Validators {
             last_modified,
             etag_text: if strong {
-                opaque_tag.clone()
+                opaque_tag.as_str().into()
             } else {
-                format!("W/{opaque_tag}")
+                format!("W/{opaque_tag}").into()
             },
-            opaque_tag,
+            opaque_tag: opaque_tag.into(),
             strong,
-            last_modified_text: date::format_seconds_string(last_modified),
+            last_modified_text: date::format_seconds_string(last_modified).into(),
         }
     }
 
@@ -135,13 +138,13 @@ impl Validators {
     }
 
     /// The `ETag` header's value.
-    pub fn etag(&self) -> &str {
-        &self.etag_text
+    pub fn etag(&self) -> Text {
+        Text::Shared(self.etag_text.clone())
     }
 
     /// The `Last-Modified` header's value.
-    pub fn last_modified_text(&self) -> &str {
-        &self.last_modified_text
+    pub fn last_modified_text(&self) -> Text {
+        Text::Shared(self.last_modified_text.clone())
     }
 
     /// `If-None-Match: <tags>`: does the client already have this version?
@@ -151,7 +154,7 @@ impl Validators {
         if header.trim() == "*" {
             return true;
         }
-        entity_tags(header).any(|(_, opaque)| opaque == self.opaque_tag)
+        entity_tags(header).any(|(_, opaque)| opaque == &*self.opaque_tag)
     }
 
     /// `If-Modified-Since: <date>`: not changed since then? A value that is
@@ -169,7 +172,7 @@ impl Validators {
         if header.starts_with('"') || header.starts_with("W/") {
             let mut tags = entity_tags(header);
             return matches!((tags.next(), tags.next()), (Some((false, opaque)), None)
-                if self.strong && opaque == self.opaque_tag);
+                if self.strong && opaque == &*self.opaque_tag);
         }
         self.strong && date::parse(header) == Some(self.last_modified)
     }
