@@ -54,8 +54,8 @@ impl Environ {
         set("REQUEST_METHOD", request.method.to_string());
         // The application is mounted at the root: all of the path is its own.
         set("SCRIPT_NAME", String::new());
-        set("PATH_INFO", request.path.clone());
-        set("QUERY_STRING", request.query.clone());
+        set("PATH_INFO", request.path.to_string());
+        set("QUERY_STRING", request.query.to_string());
         if let Some(content_type) = request.header("content-type") {
             set("CONTENT_TYPE", content_type.to_string());
         }
@@ -75,7 +75,7 @@ impl Environ {
 }
 
 /// `HTTP_*` variables: `User-Agent: curl` becomes `HTTP_USER_AGENT=curl`.
-fn protocol_variables(headers: &[(Text, String)]) -> BTreeMap<String, String> {
+fn protocol_variables(headers: &[(Text, Text)]) -> BTreeMap<String, String> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
         // Already CONTENT_TYPE / CONTENT_LENGTH (RFC 3875, 4.1.18).
@@ -99,7 +99,7 @@ fn protocol_variables(headers: &[(Text, String)]) -> BTreeMap<String, String> {
                 joined.push_str(separator);
                 joined.push_str(value);
             })
-            .or_insert_with(|| value.clone());
+            .or_insert_with(|| value.to_string());
     }
     vars
 }

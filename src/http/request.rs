@@ -39,15 +39,15 @@ pub struct Request {
     /// `GET`, `HEAD`, `POST`, ...
     pub method: Text,
     /// The request target exactly as sent (`/a%20b?x=1`).
-    pub target: String,
+    pub target: Text,
     /// The target's path, percent-decoded (`/a b`). Always starts with `/`.
-    pub path: String,
+    pub path: Text,
     /// The part after `?`, still encoded (`x=1`), or empty.
-    pub query: String,
+    pub query: Text,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
     /// Header names and values in the order sent (values lossily UTF-8).
-    pub headers: Vec<(Text, String)>,
+    pub headers: Vec<(Text, Text)>,
     /// The body (`Content-Length` bytes; empty without one).
     pub body: Vec<u8>,
 }
@@ -127,13 +127,16 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Parse {
     let method = known(parsed.method.unwrap_or_default(), METHODS);
     let target = parsed.path.unwrap_or_default();
     let minor_version = parsed.version.unwrap_or(1);
-    let headers: Vec<(Text, String)> = parsed
+    let headers: Vec<(Text, Text)> = parsed
         .headers
         .iter()
         .map(|h| {
             (
                 known(h.name, HEADER_NAMES),
-                String::from_utf8_lossy(h.value).into_owned(),
+                match std::str::from_utf8(h.value) {
+                    Ok(value) => Text::copy_of(value),
+                    Err(_) => Text::Owned(String::from_utf8_lossy(h.value).into_owned()),
+                },
             )
         })
         .collect();
@@ -141,7 +144,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Parse {
     let Some((path, query)) = split_target(target) else {
         return Parse::Invalid(Response::error(400));
     };
-    let target = target.to_string();
+    let target = Text::copy_of(target);
     let mut request = Request {
         method,
         target,
@@ -225,7 +228,7 @@ fn content_length(request: &Request) -> Result<usize, u16> {
 /// Split a request target into its decoded path and its raw query.
 /// Accepts origin form (`/path?q`) and absolute form
 /// (`http://host/path?q`, which proxies send); anything else is `None`.
-fn split_target(target: &str) -> Option<(String, String)> {
+fn split_target(target: &str) -> Option<(Text, Text)> {
     let origin = if target.starts_with('/') {
         target
     } else {
@@ -239,7 +242,11 @@ fn split_target(target: &str) -> Option<(String, String)> {
     };
     let (raw_path, query) = origin.split_once('?').unwrap_or((origin, ""));
     let raw_path = raw_path.split('#').next().unwrap_or(raw_path);
-    Some((percent_decode(raw_path)?, query.to_string()))
+    let path = match raw_path.contains('%') {
+        false if !raw_path.contains('\0') => Text::copy_of(raw_path),
+        _ => Text::Owned(percent_decode(raw_path)?),
+    };
+    Some((path, Text::copy_of(query)))
 }
 
 /// Decode `%XX` escapes. `None` for a broken escape, a decoded NUL, or

@@ -301,7 +301,7 @@ mod tests {
     use super::*;
 
     fn echo_path(request: &Request) -> Response {
-        Response::new(200).with_body(request.path.clone().into_bytes(), "text/plain")
+        Response::new(200).with_body(request.path.as_bytes().to_vec(), "text/plain")
     }
 
     fn text(bytes: &[u8]) -> String {

@@ -2,12 +2,13 @@
 //! allocation where none is needed.
 //!
 //! Most of the words in a request's or a response's head are fixed
-//! (`GET`, `Host`, `Content-Type`, `bytes`), a few are made for one
-//! message (a `Location`, the `Host` a client sent), and a file's
-//! validators are made once per version of the file and then sent with
-//! every answer for it. A `String` for each would cost a `malloc` and a
-//! `free` per word per request: in a profile of pipelined requests for a
-//! small file, over a third of the server's own CPU time.
+//! (`GET`, `Host`, `Content-Type`, `bytes`), most of the rest are short
+//! and made for one message (a path such as `/hello.txt`, the `Host` a
+//! client sent), and a file's validators are made once per version of the
+//! file and then sent with every answer for it. A `String` for each would
+//! cost a `malloc` and a `free` per word per request: in a profile of
+//! pipelined requests for a small file, over a third of the server's own
+//! CPU time.
 
 use std::sync::Arc;
 
@@ -17,6 +18,9 @@ use std::sync::Arc;
 pub enum Text {
     /// A word known when the program was built: no allocation.
     Static(&'static str),
+    /// Short text made for this one message, kept in place (as many bytes
+    /// as a `String` takes for its pointer, length and capacity).
+    Inline { len: u8, bytes: [u8; INLINE] },
     /// Text made for this one message.
     Owned(String),
     /// Text made once and shared (a file's `ETag`): cloning it counts a
@@ -24,7 +28,23 @@ pub enum Text {
     Shared(Arc<str>),
 }
 
+/// The longest text kept in place.
+pub const INLINE: usize = 22;
+
 impl Text {
+    /// A copy of `text`: in place if it is short, on the heap if not.
+    pub fn copy_of(text: &str) -> Text {
+        if text.len() > INLINE {
+            return Text::Owned(text.to_owned());
+        }
+        let mut bytes = [0; INLINE];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Text::Inline {
+            len: text.len() as u8, // at most INLINE
+            bytes,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         self
     }
@@ -35,6 +55,11 @@ impl std::ops::Deref for Text {
     fn deref(&self) -> &str {
         match self {
             Text::Static(text) => text,
+            // SAFETY: `copy_of` is the only maker of `Inline`, and it copies
+            // the first `len` bytes from a `&str`: they are UTF-8.
+            Text::Inline { len, bytes } => unsafe {
+                std::str::from_utf8_unchecked(&bytes[..usize::from(*len)])
+            },
             Text::Owned(text) => text,
             Text::Shared(text) => text,
         }
@@ -132,5 +157,10 @@ mod tests {
             "\"a\" W/\"1-d\""
         );
         assert_eq!(String::from(Text::from("x")), "x");
+        for text in ["", "/hello.txt", "é".repeat(11).as_str(), &"/a".repeat(40)] {
+            let copy = Text::copy_of(text);
+            assert_eq!(copy, text);
+            assert_eq!(matches!(copy, Text::Inline { .. }), text.len() <= INLINE);
+        }
     }
 }

@@ -89,7 +89,7 @@ thread_local! {
     /// again and again, and formatting its tag and date cost more than the
     /// rest of the response's head. Used only inside [`Validators::for_file`],
     /// which cannot switch coroutines.
-    static LAST: std::cell::RefCell<Option<(FileVersion, Validators)>> = const { std::cell::RefCell::new(None) };
+    static LAST: std::cell::RefCell<Option<(FileVersion, Arc<Validators>)>> = const { std::cell::RefCell::new(None) };
 }
 
 impl Validators {
@@ -121,7 +121,7 @@ impl Validators {
     /// strong as time goes on, and a modification time that was not in the
     /// future stays as it is. (The same version always makes the same
     /// validators: they are made of nothing else, and of the time.)
-    pub fn for_file(version: &FileVersion, now: SystemTime) -> Validators {
+    pub fn for_file(version: &FileVersion, now: SystemTime) -> Arc<Validators> {
         LAST.with(|last| {
             let mut last = last.borrow_mut();
             if let Some((seen, validators)) = last.as_ref() {
@@ -131,7 +131,7 @@ impl Validators {
                     return validators.clone();
                 }
             }
-            let validators = Validators::new(version, now);
+            let validators = Arc::new(Validators::new(version, now));
             *last = Some((*version, validators.clone()));
             validators
         })
