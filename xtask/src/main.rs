@@ -380,7 +380,7 @@ fn smoke_ok(result: &Measured) -> bool {
 fn missing_why(spec: &Spec) -> &'static str {
     match spec.program {
         servers::Program::Nginx { .. } => "nginx is not installed (apt-get install nginx-light)",
-        servers::Program::MayMinihttp => "benches/ref-may-minihttp did not build",
+        servers::Program::MayMinihttp { .. } => "benches/ref-may-minihttp did not build",
         servers::Program::Lab { .. } | servers::Program::Hello { .. } => "its binary is not built (not on this branch yet?)",
     }
 }

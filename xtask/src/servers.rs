@@ -28,8 +28,10 @@ pub enum Program {
     /// tcp_nopush on, or both off.
     Nginx { sendfile: bool },
     /// benches/ref-may-minihttp: may_minihttp answering every request with
-    /// the small file.
-    MayMinihttp,
+    /// the small file; `with_validators`: and with the headers our servers
+    /// send with it (`Last-Modified`, `ETag`, `Accept-Ranges`,
+    /// `Connection`), fixed at start.
+    MayMinihttp { with_validators: bool },
 }
 
 /// One row of the table.
@@ -72,7 +74,16 @@ pub const SERVERS: &[Spec] = &[
         no_idle: None,
         ignores_close: false,
     },
-    Spec { name: "may_minihttp", kind: Kind::Reference, model: "may_minihttp, 1 worker (coroutines)", program: Program::MayMinihttp, hello_only: true, no_idle: None, ignores_close: true },
+    Spec { name: "may_minihttp", kind: Kind::Reference, model: "may_minihttp, 1 worker (coroutines)", program: Program::MayMinihttp { with_validators: false }, hello_only: true, no_idle: None, ignores_close: true },
+    Spec {
+        name: "may_minihttp-validators",
+        kind: Kind::Reference,
+        model: "may_minihttp, 1 worker, with our servers' headers (Last-Modified, ETag, Accept-Ranges, Connection; fixed at start)",
+        program: Program::MayMinihttp { with_validators: true },
+        hello_only: true,
+        no_idle: Some("it is may_minihttp again, with longer answers: the idle run is the same"),
+        ignores_close: true,
+    },
     Spec {
         name: "3a-iterative",
         kind: Kind::Model,
@@ -133,7 +144,7 @@ impl Places {
         match spec.program {
             Program::Lab { bin, .. } | Program::Hello { bin } => Some(self.lab_bins.join(bin)).filter(|p| p.is_file()),
             Program::Nginx { .. } => which("nginx"),
-            Program::MayMinihttp => Some(self.may_minihttp.clone()).filter(|p| p.is_file()),
+            Program::MayMinihttp { .. } => Some(self.may_minihttp.clone()).filter(|p| p.is_file()),
         }
     }
 }
@@ -276,8 +287,11 @@ pub fn start(spec: &Spec, places: &Places, cpu: Option<usize>) -> Result<Running
             let conf = write_nginx_conf(places, port, sendfile).map_err(|e| format!("writing nginx.conf: {e}"))?;
             command.arg("-p").arg(&places.scratch).arg("-c").arg(conf).arg("-e").arg(&log);
         }
-        Program::MayMinihttp => {
+        Program::MayMinihttp { with_validators } => {
             command.arg(port.to_string()).arg(places.site.join("hello.txt")).arg("1");
+            if with_validators {
+                command.arg("--with-validators");
+            }
         }
     }
     let stderr = std::fs::File::create(&log).map_err(|e| format!("creating {}: {e}", log.display()))?;
