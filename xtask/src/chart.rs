@@ -32,7 +32,7 @@ const STYLES: [(RGBColor, Shape); 19] = [
     (RGBColor(0, 0, 0), Shape::Square),          // nginx: black
     (RGBColor(80, 80, 80), Shape::Circle),       // nginx-nosendfile: dark grey
     (RGBColor(128, 128, 128), Shape::Cross),     // may_minihttp: grey
-    (RGBColor(187, 187, 187), Shape::Triangle),  // may_minihttp-validators: light grey
+    (RGBColor(187, 187, 187), Shape::Triangle),  // may-validators: light grey
     (RGBColor(136, 34, 85), Shape::Ring),        // 3a: wine
     (RGBColor(213, 94, 0), Shape::Triangle),     // 4a: vermilion
     (RGBColor(230, 159, 0), Shape::Box),         // 4b: orange

@@ -76,7 +76,7 @@ pub const SERVERS: &[Spec] = &[
     },
     Spec { name: "may_minihttp", kind: Kind::Reference, model: "may_minihttp, 1 worker (coroutines)", program: Program::MayMinihttp { with_validators: false }, hello_only: true, no_idle: None, ignores_close: true },
     Spec {
-        name: "may_minihttp-validators",
+        name: "may-validators",
         kind: Kind::Reference,
         model: "may_minihttp, 1 worker, with our servers' headers (Last-Modified, ETag, Accept-Ranges, Connection; fixed at start)",
         program: Program::MayMinihttp { with_validators: true },
