@@ -10,6 +10,8 @@
 //!   `Date` of [`date`], which every response carries).
 //! * [`session`] is one connection's state: bytes in, responses out,
 //!   keep-alive or close; [`serve_blocking`] drives it over a blocking socket.
+//! * [`text`] holds the words of a head (method, path, header names and
+//!   values) without a heap allocation for each.
 //!
 //! [`load`] has the paths that cost time on purpose (`/slow?ms=N`), for
 //! the models to show who else is served meanwhile.
