@@ -196,11 +196,11 @@ const HEADER_NAMES: &[&str] = &[
 ];
 
 /// `word` as one of `table`'s fixed words if it is one (case and all),
-/// or as text of its own.
+/// or as a copy.
 fn known(word: &str, table: &[&'static str]) -> Text {
     match table.iter().find(|fixed| **fixed == word) {
         Some(fixed) => Text::Static(fixed),
-        None => Text::Owned(word.to_owned()),
+        None => Text::copy_of(word),
     }
 }
 
@@ -307,6 +307,22 @@ mod tests {
         assert_eq!(request.header("HOST"), Some("h"));
         assert_eq!(consumed, text.len());
         assert!(request.keep_alive());
+    }
+
+    #[test]
+    fn words_are_kept_as_sent_however_they_are_held() {
+        let long = "x".repeat(100);
+        let mut bytes =
+            format!("PATCH /{long} HTTP/1.1\r\nHost: h\r\nX-Long: {long}\r\nx-odd: a").into_bytes();
+        bytes.push(0xff); // not UTF-8, as a client may send
+        bytes.extend_from_slice(b"b\r\n\r\n");
+        let (request, _) = complete(&bytes);
+        assert_eq!(request.method, "PATCH");
+        assert_eq!(request.path, format!("/{long}").as_str());
+        assert_eq!(request.header("x-long"), Some(long.as_str()));
+        assert_eq!(request.header("X-ODD"), Some("a\u{fffd}b"));
+        let names: Vec<&str> = request.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Host", "X-Long", "x-odd"]);
     }
 
     #[test]
