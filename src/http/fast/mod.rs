@@ -3,8 +3,8 @@
 //! and `Site::respond` are the lesson, and a site without this module
 //! answers every request the same (only slower).
 //!
-//! Two fast paths, measured in the book's benchmarks chapter (its hot-paths
-//! section), where each one's cost before and after is shown:
+//! Two fast paths, measured in `benches/README.md` (its optimisation
+//! history), where each one's cost before and after is shown:
 //!
 //! * [`open`]: a file is opened with one `openat2(2)` beneath a descriptor
 //!   of the site's root, refusing every symlink, instead of being
