@@ -25,7 +25,7 @@ pub fn value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 fn decode(text: &str) -> Option<String> {
-    percent_decode(&text.replace('+', " "))
+    percent_decode(&text.replace('+', " ")).map(String::from)
 }
 
 #[cfg(test)]

@@ -242,20 +242,16 @@ fn split_target(target: &str) -> Option<(Text, Text)> {
     };
     let (raw_path, query) = origin.split_once('?').unwrap_or((origin, ""));
     let raw_path = raw_path.split('#').next().unwrap_or(raw_path);
-    let path = match raw_path.contains('%') {
-        false if !raw_path.contains('\0') => Text::copy_of(raw_path),
-        _ => Text::Owned(percent_decode(raw_path)?),
-    };
-    Some((path, Text::copy_of(query)))
+    Some((percent_decode(raw_path)?, Text::copy_of(query)))
 }
 
 /// Decode `%XX` escapes. `None` for a broken escape, a decoded NUL, or
 /// bytes that are not UTF-8: no file name the site serves needs them.
-pub fn percent_decode(text: &str) -> Option<String> {
+pub fn percent_decode(text: &str) -> Option<Text> {
     let bytes = text.as_bytes();
     // Most paths have no escape: nothing to decode, and `text` is UTF-8.
     if !bytes.contains(&b'%') {
-        return (!bytes.contains(&0)).then(|| text.to_owned());
+        return (!bytes.contains(&0)).then(|| Text::copy_of(text));
     }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -272,7 +268,7 @@ pub fn percent_decode(text: &str) -> Option<String> {
     if out.contains(&0) {
         return None;
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(Text::Owned)
 }
 
 #[cfg(test)]

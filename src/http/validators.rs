@@ -75,7 +75,7 @@ pub struct Validators {
     /// (RFC 9110 says a modification time in the future is sent as now).
     pub last_modified: u64,
     /// The tag without `W/` and with its quotes: `"6751f3a2-1b2c3d4-d"`.
-    pub opaque_tag: Arc<str>,
+    pub opaque_tag: String,
     /// Strong: the same tag always means the same bytes (see the module).
     pub strong: bool,
     /// The header values, formatted once and shared by every response
@@ -110,7 +110,7 @@ impl Validators {
             } else {
                 format!("W/{opaque_tag}").into()
             },
-            opaque_tag: opaque_tag.into(),
+            opaque_tag,
             strong,
             last_modified_text: date::format_seconds_string(last_modified).into(),
         }
@@ -154,7 +154,7 @@ impl Validators {
         if header.trim() == "*" {
             return true;
         }
-        entity_tags(header).any(|(_, opaque)| opaque == &*self.opaque_tag)
+        entity_tags(header).any(|(_, opaque)| opaque == self.opaque_tag)
     }
 
     /// `If-Modified-Since: <date>`: not changed since then? A value that is
@@ -172,7 +172,7 @@ impl Validators {
         if header.starts_with('"') || header.starts_with("W/") {
             let mut tags = entity_tags(header);
             return matches!((tags.next(), tags.next()), (Some((false, opaque)), None)
-                if self.strong && opaque == &*self.opaque_tag);
+                if self.strong && opaque == self.opaque_tag);
         }
         self.strong && date::parse(header) == Some(self.last_modified)
     }
