@@ -8,12 +8,13 @@
 //!
 //! `--with-validators` adds the headers the lab's servers send with a file
 //! and may_minihttp does not: `Last-Modified` and `ETag` (made once, from
-//! FILE's metadata at start, in the lab's format), `Accept-Ranges: bytes`
+//! FILE's metadata at start, by the lab's own code), `Accept-Ranges: bytes`
 //! and `Connection: keep-alive`. Each answer is then within a few bytes of
 //! the lab's, so that what the load generator spends reading them is the
 //! same for both; the server still does none of the per-request work
 //! (no file check, no conditional or range request looked at).
 
+use lsbaws::http::validators::{FileVersion, Validators};
 use may_minihttp::{HttpServer, HttpService, Request, Response};
 use std::io;
 use std::sync::Arc;
@@ -33,15 +34,15 @@ impl HttpService for Fixed {
 }
 
 /// The header lines of `--with-validators`, for the file with this
-/// metadata. may_minihttp takes only `&'static str` headers: these are
-/// made once and live as long as the process.
+/// metadata, made by the lab's own code (so they cannot drift from what
+/// its servers send). may_minihttp takes only `&'static str` headers:
+/// these are made once and live as long as the process.
 fn validator_lines(metadata: &std::fs::Metadata) -> &'static [&'static str] {
-    use std::os::unix::fs::MetadataExt;
-    let modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(metadata.mtime().max(0) as u64);
-    let nanos = metadata.mtime() as i128 * 1_000_000_000 + i128::from(metadata.mtime_nsec());
+    let version = FileVersion::of_metadata(metadata);
+    let validators = Validators::new(&version, std::time::SystemTime::now());
     let lines = vec![
-        format!("Last-Modified: {}", httpdate::fmt_http_date(modified)),
-        format!("ETag: \"{:016x}-{:x}\"", nanos as u64, metadata.size()),
+        format!("Last-Modified: {}", validators.last_modified_text()),
+        format!("ETag: {}", validators.etag()),
         "Accept-Ranges: bytes".to_string(),
         "Connection: keep-alive".to_string(),
     ];
